@@ -1,0 +1,66 @@
+# disputedesk: developer entry points. Needs only python3.11 (or python3) with pip.
+#
+#   make run     serve the API on http://127.0.0.1:$(PORT)  (PORT=9000 make run)
+#   make test    lint (ruff), type-check (mypy --strict), then the test suite
+#   make lint    ruff + mypy only
+#   make bench   quick benchmark; make bench-full for the long one
+#   make clean   remove caches and build leftovers (keeps .venv and var/)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PORT ?= 8000
+HOST ?= 127.0.0.1
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PACKAGES := domain application infrastructure interface
+# Type-check the layers that exist (all four once the project is complete).
+MYPY_TARGETS = $(wildcard $(PACKAGES))
+PYTEST_ARGS ?=
+
+.PHONY: help venv run test lint typecheck bench bench-full clean
+
+help:
+	@echo "make run        serve the API on http://$(HOST):$(PORT)  (PORT=9000 make run)"
+	@echo "make test       ruff, mypy --strict, pytest"
+	@echo "make lint       ruff and mypy only"
+	@echo "make bench      quick benchmark (make bench-full for the long one)"
+	@echo "make clean      remove caches and build leftovers"
+
+# The virtualenv is (re)installed whenever pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then echo "python3.11 (or python3) not found on PATH" >&2; exit 1; fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(VENV): $(INSTALLED)
+
+venv: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/disputedesk serve --host $(HOST) --port $(PORT)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/mypy $(MYPY_TARGETS)
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy $(MYPY_TARGETS)
+
+# Plain pytest for now; pass PYTEST_ARGS="-n 2" to run on two xdist workers.
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+bench-full: $(INSTALLED)
+	$(BIN)/python -m bench --full
+
+clean:
+	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

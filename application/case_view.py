@@ -1,0 +1,121 @@
+"""Plain-value views of a dispute: the case view and the audit history rows."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.dispute import INTERNAL_EVENTS, Actor, Dispute
+from domain.money import Money
+from domain.policy import Policy
+
+STAFF_ROLES = frozenset({"moderator", "analyst", "platform"})
+_BASE_FIELDS = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "occurred_at",
+        "actor_role",
+        "actor_id",
+        "policy_version",
+    }
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def plain(value: Any, currency: str) -> Any:
+    """Event payload values as JSON-ready values."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return Money(value, currency).to_dict()
+    if isinstance(value, list):
+        return [plain(v, currency) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v, currency) for k, v in value.items()}
+    return value
+
+
+def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
+    currency = d.amount.currency
+    sees_internal = viewer.role in STAFF_ROLES
+    timers = {t.kind: t.at for t in d.pending_deadlines(policy)}
+    refund = None
+    if d.refund is not None:
+        refund = {
+            "status": d.refund["status"],
+            "amount": Money(d.refund["amount"], currency).to_dict(),
+            "reason": d.refund["reason"],
+            "return_required": d.refund["return_required"],
+            "requested_at": iso(d.refund["requested_at"]),
+            "decided_at": iso(d.refund["decided_at"]),
+            "decided_by": d.refund["decided_by"],
+            "paid_amount": (
+                Money(d.refund["paid_amount"], currency).to_dict()
+                if d.refund["paid_amount"] is not None
+                else None
+            ),
+            "return": plain(d.return_, currency),
+            "return_shipping_payer": policy.rules_for(d.region, d.category).return_shipping_payer,
+        }
+    return {
+        "id": str(d.id),
+        "order_id": d.order_id,
+        "buyer_id": d.buyer_id,
+        "seller_id": d.seller_id,
+        "region": d.region,
+        "category": d.category,
+        "amount": d.amount.to_dict(),
+        "status": d.status,
+        "placed_at": iso(d.placed_at),
+        "ship_by": iso(d.ship_by),
+        "auto_cancel_at": iso(d.auto_cancel_at),
+        "shipment": (
+            {**plain(d.shipment, currency), "delivered_at": iso(d.delivered_at)}
+            if d.shipment is not None
+            else None
+        ),
+        "refund": refund,
+        "review": plain(d.review, currency),
+        "intervention": plain(d.intervention, currency),
+        "evidence": [plain(e, currency) for e in d.evidence.values()],
+        "deadlines": {
+            "ship_by": iso(d.ship_by) if not d.is_shipped and not d.is_finished else None,
+            "seller_response_due": iso(timers.get("SellerResponseOverdue")),
+            "refund_response_due": iso(timers.get("RefundAutoApproved")),
+            "auto_cancel_at": iso(timers.get("OrderAutoCancelled")),
+        },
+        "next_actions": d.next_actions(viewer.role, policy, now),
+        "timeline": [
+            {"type": kind, "occurred_at": at.isoformat()}
+            for kind, at in d.history
+            if sees_internal or kind not in INTERNAL_EVENTS
+        ],
+        "version": d.version,
+        "policy_version": d.policy_version,
+    }
+
+
+def history_row(event: Dispute.Event, currency: str) -> dict[str, Any]:
+    data = {
+        f.name: plain(getattr(event, f.name), currency)
+        for f in dataclasses.fields(event)
+        if f.name not in _BASE_FIELDS
+    }
+    return {
+        "sequence": event.originator_version,
+        "type": type(event).__name__,
+        "occurred_at": event.occurred_at.isoformat(),
+        "recorded_at": event.timestamp.isoformat(),
+        "actor_role": event.actor_role,
+        "actor_id": event.actor_id,
+        "policy_version": getattr(event, "policy_version", None),
+        "data": data,
+    }

@@ -1,0 +1,672 @@
+"""The disputedesk application: commands and queries over plain values."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any, cast
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from application.case_view import STAFF_ROLES, case_view, history_row
+from application.policy_ledger import LEDGER_ID, PolicyLedger, PolicyVersions
+from application.ports import Clock
+from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
+from domain.errors import ConcurrentModification, DisputeNotFound, DomainError, InvalidInput
+from domain.money import Money
+from domain.policy import Policy, PolicyError
+
+log = structlog.get_logger("disputedesk.application")
+
+MAX_ATTEMPTS = 8
+
+#: Which roles may run each command; the HTTP guards read this same table.
+COMMAND_ROLES: Mapping[str, frozenset[str]] = {
+    "place_order": frozenset({"platform"}),
+    "ship": frozenset({"platform", "seller"}),
+    "deliver": frozenset({"platform"}),
+    "contact_seller": frozenset({"buyer"}),
+    "respond": frozenset({"seller"}),
+    "add_evidence": frozenset({"buyer", "seller", "moderator"}),
+    "request_intervention": frozenset({"buyer"}),
+    "rule": frozenset({"moderator"}),
+    "request_refund": frozenset({"buyer"}),
+    "decide_refund": frozenset({"seller"}),
+    "issue_refund": frozenset({"platform"}),
+    "ship_return": frozenset({"buyer"}),
+    "receive_return": frozenset({"seller"}),
+    "review": frozenset({"buyer"}),
+    "add_note": frozenset({"moderator"}),
+    "close": frozenset({"moderator", "platform"}),
+    "view": frozenset({"buyer", "seller", "moderator", "platform"}),
+    "history": frozenset({"moderator"}),
+    "as_of": frozenset({"moderator"}),
+    "publish_policy": frozenset({"analyst"}),
+}
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+class NoPolicyInForce(InvalidInput):
+    code = "no-policy-in-force"
+
+
+class DisputeDesk(Application[UUID]):
+    """Every dispute is an event-sourced aggregate; every method speaks plain values."""
+
+    name = "disputedesk"
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Clock,
+        default_policy: Policy,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self._batch = threading.local()
+        self.policies = PolicyVersions()
+        self._ensure_policy(default_policy)
+
+    # ---- policies -----------------------------------------------------------
+
+    def _ledger(self) -> PolicyLedger | None:
+        try:
+            ledger: object = self.repository.get(LEDGER_ID)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(ledger, PolicyLedger)
+        return ledger
+
+    def _refresh_policies(self) -> PolicyLedger | None:
+        ledger = self._ledger()
+        if ledger is not None and ledger.version != self.policies.ledger_version:
+            self.policies.load(ledger)
+        return ledger
+
+    def _ensure_policy(self, policy: Policy) -> None:
+        """Publish the configured policy unless that version is already on record."""
+        for _ in range(MAX_ATTEMPTS):
+            ledger = self._refresh_policies()
+            known = self.policies.get(policy.version)
+            if known is not None:
+                if known.to_document() != policy.to_document():
+                    log.warning(
+                        "policy.version_differs",
+                        version=policy.version,
+                        detail="the configured file differs from the published version; "
+                        "the published version stays in force (publish a new version instead)",
+                    )
+                return
+            now = self.clock.now()
+            ledger = ledger or PolicyLedger.start(now)
+            ledger.publish(policy, "platform", "configuration", now)
+            try:
+                self.save(ledger)
+            except IntegrityError:
+                continue
+            self.policies.load(ledger)
+            log.info("policy.published", version=policy.version, actor_id="configuration")
+            return
+
+    def publish_policy(self, document: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+        self._require("publish_policy", actor)
+        policy = Policy.from_document(document)
+        now = self.clock.now()
+        for _ in range(MAX_ATTEMPTS):
+            ledger = self._refresh_policies() or PolicyLedger.start(now)
+            if self.policies.get(policy.version) is not None:
+                raise PolicyError([f"version: {policy.version!r} is already published"])
+            if policy.effective_from < now:
+                raise PolicyError(
+                    [
+                        "effective_from: a new version may not take effect in the past "
+                        f"({policy.effective_from.isoformat()} < {now.isoformat()})"
+                    ]
+                )
+            ledger.publish(policy, actor.role, actor.id, now)
+            try:
+                self.save(ledger)
+            except IntegrityError:
+                continue
+            self.policies.load(ledger)
+            log.info("policy.published", version=policy.version, actor_id=actor.id)
+            return policy.to_document()
+        raise ConcurrentModification("the policy ledger kept changing; try again")
+
+    def policy(self, version: str) -> Policy | None:
+        found = self.policies.get(version)
+        if found is None:
+            self._refresh_policies()
+            found = self.policies.get(version)
+        return found
+
+    def current_policy(self) -> Policy:
+        self._refresh_policies()
+        policy = self.policies.in_force(self.clock.now())
+        if policy is None:
+            policy = self.policies.all()[0]
+        return policy
+
+    def policy_for(self, d: Dispute) -> Policy:
+        policy = self.policy(d.policy_version)
+        if policy is None:  # pragma: no cover - the ledger never loses a version
+            raise RuntimeError(f"policy version {d.policy_version} is not on record")
+        return policy
+
+    # ---- plumbing -------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Collect the commands of this thread and save them in one transaction.
+
+        Much faster for bulk loads (the demo); a command that fails inside the
+        batch raises at once and leaves the earlier commands of the batch pending.
+        Nothing is saved if the block raises.
+        """
+        if getattr(self._batch, "pending", None) is not None:
+            raise RuntimeError("batches do not nest")
+        self._batch.pending = {}
+        try:
+            yield
+            pending: dict[UUID, Dispute] = self._batch.pending
+            if pending:
+                self.save(*pending.values())
+        finally:
+            self._batch.pending = None
+
+    def _pending(self) -> dict[UUID, Dispute] | None:
+        pending: dict[UUID, Dispute] | None = getattr(self._batch, "pending", None)
+        return pending
+
+    def _save_dispute(self, d: Dispute) -> list[Any]:
+        """Save now, or hold it in the current batch. Returns the events recorded.
+
+        ``self.last_position`` (per thread) is then the notification-log position
+        of the last event written, which read models report as their progress.
+        """
+        pending = self._pending()
+        if pending is not None:
+            events = list(d.pending_events)
+            pending[d.id] = d
+            self._batch.position = None
+            return events
+        events = list(d.collect_events())
+        recordings = self.save(*events)
+        self._batch.position = max((r.notification.id for r in recordings), default=None)
+        return events
+
+    def _with_position(self, view: dict[str, Any]) -> dict[str, Any]:
+        view["position"] = getattr(self._batch, "position", None)
+        return view
+
+    def _require(self, command: str, actor: Actor) -> None:
+        if actor.role not in COMMAND_ROLES[command]:
+            raise Forbidden(f"the {actor.role} role may not {command.replace('_', ' ')}")
+
+    def _load(self, dispute_id: UUID, actor: Actor, version: int | None = None) -> Dispute:
+        """Load a dispute the actor may see; someone else's case is 'not found'."""
+        pending = self._pending()
+        try:
+            if pending is not None and dispute_id in pending and version is None:
+                d = pending[dispute_id]
+            else:
+                d = self.repository.get(dispute_id, version=version)
+        except AggregateNotFoundError:
+            raise DisputeNotFound(f"no dispute {dispute_id}") from None
+        if not isinstance(d, Dispute):
+            raise DisputeNotFound(f"no dispute {dispute_id}")
+        if actor.role == "buyer" and d.buyer_id != actor.id:
+            raise DisputeNotFound(f"no dispute {dispute_id}")
+        if actor.role == "seller" and d.seller_id != actor.id:
+            raise DisputeNotFound(f"no dispute {dispute_id}")
+        return d
+
+    def _command(
+        self,
+        command: str,
+        dispute_id: UUID,
+        actor: Actor,
+        act: Callable[[Dispute, Policy, datetime], object],
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Load, record what fell due, act, save; retry when another writer won."""
+        self._require(command, actor)
+        for _attempt in range(MAX_ATTEMPTS):
+            d = self._load(dispute_id, actor)
+            if expected_version is not None and d.version != expected_version:
+                raise ConcurrentModification(
+                    f"the dispute is at version {d.version}, not {expected_version}"
+                )
+            now = self.clock.now()
+            policy = self.policy_for(d)
+            d.record_due(policy, now)
+            act(d, policy, now)
+            try:
+                events = self._save_dispute(d)
+            except IntegrityError:
+                if expected_version is not None:
+                    raise ConcurrentModification(
+                        "the dispute changed while this command ran"
+                    ) from None
+                continue
+            for event in events:
+                log.info(
+                    "dispute.event_recorded",
+                    command=command,
+                    dispute_id=str(d.id),
+                    order_id=d.order_id,
+                    actor_role=event.actor_role,
+                    actor_id=event.actor_id,
+                    event_type=type(event).__name__,
+                    version=event.originator_version,
+                )
+            return self._with_position(case_view(d, actor, policy, now))
+        raise ConcurrentModification("the dispute kept changing; try again")
+
+    # ---- commands -------------------------------------------------------------
+
+    def place_order(
+        self,
+        *,
+        order_id: str,
+        buyer_id: str,
+        seller_id: str,
+        region: str,
+        category: str,
+        amount: Money,
+        placed_at: datetime,
+        actor: Actor,
+    ) -> tuple[dict[str, Any], bool]:
+        """Open the case for an order. Returns (case view, created?)."""
+        self._require("place_order", actor)
+        now = self.clock.now()
+        check_instant(placed_at, now, "placed_at")
+        dispute_id = dispute_id_for(order_id.strip())
+        existing = self._existing(dispute_id)
+        if existing is not None:
+            return case_view(existing, actor, self.policy_for(existing), now), False
+        self._refresh_policies()
+        policy = self.policies.in_force(placed_at)
+        if policy is None:
+            raise NoPolicyInForce(
+                f"no policy was in force at placed_at {placed_at.isoformat()}", field="placed_at"
+            )
+        d = Dispute.place(
+            order_id=order_id,
+            buyer_id=buyer_id,
+            seller_id=seller_id,
+            region=region,
+            category=category,
+            amount=amount,
+            placed_at=placed_at,
+            policy=policy,
+            actor=actor,
+            now=now,
+        )
+        d.record_due(policy, now)
+        try:
+            self._save_dispute(d)
+        except IntegrityError:
+            existing = self._existing(dispute_id)
+            assert existing is not None
+            return case_view(existing, actor, self.policy_for(existing), now), False
+        view = self._with_position(case_view(d, actor, policy, now))
+        log.info(
+            "dispute.opened",
+            dispute_id=str(d.id),
+            order_id=d.order_id,
+            actor_role=actor.role,
+            actor_id=actor.id,
+            event_type="OrderPlaced",
+            policy_version=policy.version,
+        )
+        return view, True
+
+    def _existing(self, dispute_id: UUID) -> Dispute | None:
+        pending = self._pending()
+        if pending is not None and dispute_id in pending:
+            return pending[dispute_id]
+        try:
+            d: object = self.repository.get(dispute_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(d, Dispute)
+        return d
+
+    def ship(
+        self,
+        dispute_id: UUID,
+        *,
+        carrier: str,
+        tracking_number: str,
+        shipped_at: datetime,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "ship",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.ship(carrier, tracking_number, shipped_at, actor, now),
+            expected_version,
+        )
+
+    def deliver(
+        self,
+        dispute_id: UUID,
+        *,
+        delivered_at: datetime,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "deliver",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.deliver(delivered_at, actor, now),
+            expected_version,
+        )
+
+    def contact_seller(
+        self,
+        dispute_id: UUID,
+        *,
+        message: str,
+        channel: str,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "contact_seller",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.contact_seller(message, channel, actor, now),
+            expected_version,
+        )
+
+    def respond(
+        self,
+        dispute_id: UUID,
+        *,
+        message: str,
+        promised_ship_date: date | None = None,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "respond",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.respond(message, promised_ship_date, actor, now),
+            expected_version,
+        )
+
+    def add_evidence(
+        self,
+        dispute_id: UUID,
+        *,
+        kind: str,
+        description: str,
+        reference: str | None = None,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "add_evidence",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.add_evidence(kind, description, reference, actor, now),
+            expected_version,
+        )
+
+    def request_intervention(
+        self,
+        dispute_id: UUID,
+        *,
+        reason: str,
+        statement: str,
+        evidence_ids: list[str] | None = None,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "request_intervention",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.request_intervention(
+                reason, statement, list(evidence_ids or []), actor, now
+            ),
+            expected_version,
+        )
+
+    def rule(
+        self,
+        dispute_id: UUID,
+        *,
+        outcome: str,
+        reason_code: str,
+        refund_amount: Money | None = None,
+        new_ship_by: datetime | None = None,
+        note: str | None = None,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "rule",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.rule(
+                outcome, reason_code, refund_amount, new_ship_by, note, actor, now
+            ),
+            expected_version,
+        )
+
+    def request_refund(
+        self,
+        dispute_id: UUID,
+        *,
+        reason: str,
+        amount: Money | None = None,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "request_refund",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.request_refund(amount, reason, actor, now),
+            expected_version,
+        )
+
+    def decide_refund(
+        self,
+        dispute_id: UUID,
+        *,
+        approve: bool,
+        reason: str | None = None,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "decide_refund",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.decide_refund(approve, reason, actor, now),
+            expected_version,
+        )
+
+    def issue_refund(
+        self,
+        dispute_id: UUID,
+        *,
+        amount: Money,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "issue_refund",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.issue_refund(amount, actor, now),
+            expected_version,
+        )
+
+    def ship_return(
+        self,
+        dispute_id: UUID,
+        *,
+        carrier: str,
+        tracking_number: str,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "ship_return",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.ship_return(carrier, tracking_number, actor, now),
+            expected_version,
+        )
+
+    def receive_return(
+        self, dispute_id: UUID, *, actor: Actor, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self._command(
+            "receive_return",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.receive_return(actor, now),
+            expected_version,
+        )
+
+    def review(
+        self,
+        dispute_id: UUID,
+        *,
+        rating: int,
+        comment: str,
+        actor: Actor,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        return self._command(
+            "review",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.add_review(rating, comment, p, actor, now),
+            expected_version,
+        )
+
+    def add_note(
+        self, dispute_id: UUID, *, text: str, actor: Actor, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self._command(
+            "add_note",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.add_note(text, actor, now),
+            expected_version,
+        )
+
+    def close_case(
+        self, dispute_id: UUID, *, reason: str, actor: Actor, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        return self._command(
+            "close",
+            dispute_id,
+            actor,
+            lambda d, p, now: d.close(reason, actor, now),
+            expected_version,
+        )
+
+    def record_due(self, dispute_id: UUID, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Record the derived events of one dispute that are due by ``now``."""
+        for _attempt in range(MAX_ATTEMPTS):
+            d = self._existing(dispute_id)
+            if d is None:
+                raise DisputeNotFound(f"no dispute {dispute_id}")
+            clock_now = self.clock.now()
+            until = min(now or clock_now, clock_now)
+            d.record_due(self.policy_for(d), until, clock_now)
+            if not d.pending_events:
+                return []
+            try:
+                events = self._save_dispute(d)
+            except IntegrityError:
+                continue
+            rows = []
+            for event in events:
+                log.info(
+                    "dispute.derived_recorded",
+                    dispute_id=str(d.id),
+                    order_id=d.order_id,
+                    actor_role="system",
+                    actor_id="policy",
+                    event_type=type(event).__name__,
+                    policy_version=d.policy_version,
+                )
+                rows.append(history_row(event, d.amount.currency))
+            return rows
+        raise ConcurrentModification("the dispute kept changing; try again")
+
+    # ---- queries --------------------------------------------------------------
+
+    def case(self, dispute_id: UUID, actor: Actor) -> dict[str, Any]:
+        self._require("view", actor)
+        d = self._load(dispute_id, actor)
+        return case_view(d, actor, self.policy_for(d), self.clock.now())
+
+    def case_for_order(self, order_id: str, actor: Actor) -> dict[str, Any]:
+        return self.case(dispute_id_for(order_id), actor)
+
+    def history(self, dispute_id: UUID, actor: Actor) -> list[dict[str, Any]]:
+        self._require("history", actor)
+        d = self._load(dispute_id, actor)
+        currency = d.amount.currency
+        return [
+            history_row(event, currency)  # type: ignore[arg-type]
+            for event in self.events.get(dispute_id)
+        ]
+
+    def as_of(
+        self,
+        dispute_id: UUID,
+        actor: Actor,
+        *,
+        version: int | None = None,
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """The case as it was at a version, or at an instant (what was recorded by then)."""
+        self._require("as_of", actor)
+        if (version is None) == (at is None):
+            raise InvalidInput("name either a version or an instant", field="as_of")
+        current = self._load(dispute_id, actor)
+        if at is not None:
+            if at.tzinfo is None:
+                raise InvalidInput("as_of must carry a UTC offset", field="as_of")
+            version = 0
+            for event in self.events.get(dispute_id):
+                if cast(Dispute.Event, event).timestamp > at:
+                    break
+                version = event.originator_version
+            if version == 0:
+                raise DisputeNotFound(f"dispute {dispute_id} did not exist at {at.isoformat()}")
+        assert version is not None
+        if version < 1 or version > current.version:
+            raise InvalidInput(f"version must be between 1 and {current.version}", field="as_of")
+        d = self._load(dispute_id, actor, version=version)
+        moment = at or d.modified_on
+        view = case_view(d, actor, self.policy_for(d), moment)
+        view["as_of"] = {"version": version, "at": at.isoformat() if at else None}
+        return view
+
+    def is_staff(self, actor: Actor) -> bool:
+        return actor.role in STAFF_ROLES

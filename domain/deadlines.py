@@ -1,0 +1,98 @@
+"""Pure timer decisions: which derived events a dispute is due, and when.
+
+The same functions serve the live sweeper, commands (which record what fell
+due before they act) and the simulator, so a replay cannot drift from
+production. Inputs are the dispute's facts, the policy's rules and calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.calendar import BusinessCalendar
+from domain.policy import Rules
+
+DEADLINE_MISSED = "DeadlineMissed"
+SELLER_RESPONSE_OVERDUE = "SellerResponseOverdue"
+REFUND_AUTO_APPROVED = "RefundAutoApproved"
+ORDER_AUTO_CANCELLED = "OrderAutoCancelled"
+DERIVED_TYPES = (
+    DEADLINE_MISSED,
+    SELLER_RESPONSE_OVERDUE,
+    REFUND_AUTO_APPROVED,
+    ORDER_AUTO_CANCELLED,
+)
+
+
+class TimerFacts(Protocol):
+    """What the decisions read from a dispute."""
+
+    @property
+    def ship_by(self) -> datetime: ...
+    @property
+    def auto_cancel_at(self) -> datetime: ...
+    @property
+    def is_shipped(self) -> bool: ...
+    @property
+    def is_finished(self) -> bool: ...
+    @property
+    def deadline_missed_for(self) -> datetime | None: ...
+    @property
+    def contact_pending_since(self) -> datetime | None: ...
+    @property
+    def response_overdue(self) -> bool: ...
+    @property
+    def refund_requested_at(self) -> datetime | None: ...
+    @property
+    def fully_refunded(self) -> bool: ...
+
+
+@dataclass(frozen=True, order=True)
+class Due:
+    at: datetime
+    rank: int
+    kind: str
+
+
+def seller_response_due(
+    facts: TimerFacts, rules: Rules, calendar: BusinessCalendar
+) -> datetime | None:
+    if facts.contact_pending_since is None:
+        return None
+    return calendar.window_end(facts.contact_pending_since, rules.seller_response_business_days)
+
+
+def refund_response_due(
+    facts: TimerFacts, rules: Rules, calendar: BusinessCalendar
+) -> datetime | None:
+    if facts.refund_requested_at is None:
+        return None
+    return calendar.window_end(facts.refund_requested_at, rules.refund_response_business_days)
+
+
+def pending(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> list[Due]:
+    """Every derived event still to come for these facts, earliest first."""
+    if facts.is_finished:
+        return []
+    timers: list[Due] = []
+    if not facts.is_shipped:
+        if facts.deadline_missed_for != facts.ship_by:
+            timers.append(Due(facts.ship_by, 0, DEADLINE_MISSED))
+        if not facts.fully_refunded:
+            timers.append(Due(facts.auto_cancel_at, 3, ORDER_AUTO_CANCELLED))
+    if not facts.response_overdue:
+        due = seller_response_due(facts, rules, calendar)
+        if due is not None:
+            timers.append(Due(due, 1, SELLER_RESPONSE_OVERDUE))
+    due = refund_response_due(facts, rules, calendar)
+    if due is not None:
+        timers.append(Due(due, 2, REFUND_AUTO_APPROVED))
+    timers.sort()
+    return timers
+
+
+def next_due(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> Due | None:
+    timers = pending(facts, rules, calendar)
+    return timers[0] if timers else None

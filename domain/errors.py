@@ -1,0 +1,100 @@
+"""Named domain errors.
+
+Two families: ``InvalidInput`` (the request itself is wrong: a 422 at the API)
+and ``TransitionRefused`` (the request is fine but the dispute's state does not
+allow it: a 409). Each error has a stable ``code`` that interfaces use as the
+problem type.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain-error"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    code = "invalid-input"
+
+
+class NaiveDatetime(InvalidInput):
+    code = "naive-datetime"
+
+
+class EventInFuture(InvalidInput):
+    code = "event-in-future"
+
+
+class InvalidMoney(InvalidInput):
+    code = "invalid-money"
+
+
+class InvalidRating(InvalidInput):
+    code = "invalid-rating"
+
+
+class TransitionRefused(DomainError):
+    code = "transition-refused"
+
+
+class CaseClosed(TransitionRefused):
+    code = "case-closed"
+
+
+class OrderCancelled(TransitionRefused):
+    code = "order-cancelled"
+
+
+class AlreadyShipped(TransitionRefused):
+    code = "already-shipped"
+
+
+class NotShipped(TransitionRefused):
+    code = "not-shipped"
+
+
+class AlreadyDelivered(TransitionRefused):
+    code = "already-delivered"
+
+
+class AlreadyReviewed(TransitionRefused):
+    code = "already-reviewed"
+
+
+class ReviewWindowClosed(TransitionRefused):
+    code = "review-window-closed"
+
+
+class InterventionNotAllowed(TransitionRefused):
+    code = "intervention-not-allowed"
+
+
+class NoOpenIntervention(TransitionRefused):
+    code = "no-open-intervention"
+
+
+class RefundNotAllowed(TransitionRefused):
+    code = "refund-not-allowed"
+
+
+class NoPendingRefund(TransitionRefused):
+    code = "no-pending-refund"
+
+
+class ReturnNotAllowed(TransitionRefused):
+    code = "return-not-allowed"
+
+
+class DisputeNotFound(DomainError):
+    code = "not-found"
+
+
+class ConcurrentModification(DomainError):
+    """The dispute changed since the version the caller named (If-Match)."""
+
+    code = "precondition-failed"

@@ -1,0 +1,147 @@
+"""Structured logging for the whole process (structlog in front of stdlib logging).
+
+Call :func:`configure_logging` once at start-up (calling it again with the same
+arguments does nothing; with different ones it reconfigures cleanly). Then:
+
+- ``get_logger(__name__).info("case_opened", dispute_id=...)`` logs an event;
+- ``structlog.contextvars.bind_contextvars(request_id=...)`` adds fields to every
+  event logged in the current context (request ids, actor ids);
+- records sent through stdlib ``logging`` (uvicorn, litestar, eventsourcing) get
+  the same format, because one handler on the root logger renders everything.
+
+Formats: ``console`` (coloured when the stream is a terminal) or ``json`` (one
+object per line with ``timestamp`` in ISO 8601 UTC, ``level``, ``logger`` and
+``event``). With ``fmt=None`` the format is ``console`` on a terminal, else ``json``.
+
+Servers: pass ``log_config=None`` to uvicorn and ``logging_config=None`` to
+Litestar (or call :func:`adopt_stdlib_loggers` after they configured themselves),
+so they do not install handlers of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import IO, Any
+
+import structlog
+from structlog.typing import Processor
+
+__all__ = ["adopt_stdlib_loggers", "configure_logging", "get_logger"]
+
+FORMATS = ("console", "json")
+#: Loggers that install their own handlers; they are made to propagate to ours.
+THIRD_PARTY_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "litestar",
+    "eventsourcing",
+)
+
+_lock = threading.Lock()
+_state: tuple[str, int, int] | None = None  # (format, level, id of stream)
+
+
+class _Handler(logging.StreamHandler[IO[str]]):
+    """Marks the handler this module installed, so reconfiguring can replace it."""
+
+
+def _resolve_format(fmt: str | None, stream: IO[str]) -> str:
+    if fmt is None:
+        isatty = getattr(stream, "isatty", None)
+        return "console" if callable(isatty) and isatty() else "json"
+    normalised = fmt.strip().lower()
+    if normalised not in FORMATS:
+        raise ValueError(f"log format must be 'console' or 'json', got {fmt!r}")
+    return normalised
+
+
+def _resolve_level(level: str | int) -> int:
+    if isinstance(level, int):
+        return level
+    value = logging.getLevelNamesMapping().get(level.strip().upper())
+    if value is None:
+        raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR")
+    return value
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.UnicodeDecoder(),
+    ]
+
+
+def adopt_stdlib_loggers(*names: str) -> None:
+    """Strip the handlers of the named stdlib loggers and let them propagate to root."""
+    for name in names or THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
+
+
+def configure_logging(
+    fmt: str | None = None, level: str | int = "INFO", *, stream: IO[str] | None = None
+) -> None:
+    """Configure structlog and stdlib logging to render to ``stream`` (default stderr)."""
+    global _state
+    out = stream if stream is not None else sys.stderr
+    resolved_fmt = _resolve_format(fmt, out)
+    resolved_level = _resolve_level(level)
+    state = (resolved_fmt, resolved_level, id(out))
+    with _lock:
+        if _state == state:
+            return
+
+        renderer: Processor
+        final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+        if resolved_fmt == "json":
+            final += [structlog.processors.format_exc_info]
+            renderer = structlog.processors.JSONRenderer(sort_keys=False)
+        else:
+            isatty = getattr(out, "isatty", None)
+            colors = bool(callable(isatty) and isatty())
+            renderer = structlog.dev.ConsoleRenderer(colors=colors)
+        final.append(renderer)
+
+        formatter = structlog.stdlib.ProcessorFormatter(
+            processors=final,
+            foreign_pre_chain=_shared_processors(),
+        )
+        handler = _Handler(out)
+        handler.setFormatter(formatter)
+
+        root = logging.getLogger()
+        for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+            root.removeHandler(old)
+            old.close()
+        root.addHandler(handler)
+        root.setLevel(resolved_level)
+        adopt_stdlib_loggers()
+
+        structlog.configure(
+            processors=[
+                structlog.stdlib.filter_by_level,
+                *_shared_processors(),
+                structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            ],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+            context_class=dict,
+            # Not cached, so that reconfiguring also reaches module-level loggers.
+            cache_logger_on_first_use=False,
+        )
+        _state = state
+
+
+def get_logger(name: str, **initial_values: Any) -> structlog.stdlib.BoundLogger:
+    """A structlog logger named ``name`` (use ``__name__``)."""
+    return structlog.stdlib.get_logger(name, **initial_values)

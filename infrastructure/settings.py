@@ -1,0 +1,112 @@
+"""Process configuration, read once from the environment.
+
+=========================== ====================================================
+``DISPUTEDESK_DATABASE_URL`` ``sqlite:///path.db`` or ``postgresql://user:pass@host:5432/db``
+                             (default ``sqlite:///./var/disputedesk.db``; relative
+                             SQLite paths are made absolute from the current directory)
+``DISPUTEDESK_SECRET``       key that signs API tokens (unset: the interface layer
+                             generates a development key under ``var_dir``)
+``DISPUTEDESK_POLICY``       a policy TOML file to use instead of the bundled default
+``DISPUTEDESK_LOG_FORMAT``   ``console`` or ``json`` (unset: console on a terminal)
+=========================== ====================================================
+
+An empty variable counts as unset. Bad values raise :class:`SettingsError`, whose
+message names the variable and says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from infrastructure.database_url import DatabaseURL
+
+__all__ = ["LOG_FORMATS", "Settings", "SettingsError"]
+
+LOG_FORMATS = ("console", "json")
+DEFAULT_DATABASE_URL = "sqlite:///./var/disputedesk.db"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret: str | None
+    policy_path: Path | None
+    log_format: str | None
+    var_dir: Path
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, cwd: Path | None = None
+    ) -> Settings:
+        """Read the settings from ``environ`` (default ``os.environ``).
+
+        ``cwd`` (default: the current directory) anchors relative paths and ``var/``.
+        """
+        from infrastructure.database_url import parse_database_url
+
+        env = os.environ if environ is None else environ
+        base = (cwd if cwd is not None else Path.cwd()).absolute()
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            if value is None or not value.strip():
+                return None
+            return value.strip()
+
+        raw_url = get("DISPUTEDESK_DATABASE_URL") or DEFAULT_DATABASE_URL
+        database_url = parse_database_url(raw_url, cwd=base).to_url()
+
+        policy_path: Path | None = None
+        raw_policy = get("DISPUTEDESK_POLICY")
+        if raw_policy is not None:
+            policy_path = Path(raw_policy).expanduser()
+            if not policy_path.is_absolute():
+                policy_path = base / policy_path
+            if not policy_path.is_file():
+                raise SettingsError(
+                    f"DISPUTEDESK_POLICY points to {policy_path}, which is not a file; "
+                    "give the path of a policy TOML document or unset it to use the default"
+                )
+
+        log_format = get("DISPUTEDESK_LOG_FORMAT")
+        if log_format is not None:
+            log_format = log_format.lower()
+            if log_format not in LOG_FORMATS:
+                raise SettingsError(
+                    "DISPUTEDESK_LOG_FORMAT must be 'console' or 'json' (or unset), "
+                    f"got {env.get('DISPUTEDESK_LOG_FORMAT')!r}"
+                )
+
+        return cls(
+            database_url=database_url,
+            # The secret is used byte for byte: only a blank value counts as unset.
+            secret=env.get("DISPUTEDESK_SECRET") if get("DISPUTEDESK_SECRET") else None,
+            policy_path=policy_path,
+            log_format=log_format,
+            var_dir=base / "var",
+        )
+
+    @property
+    def database(self) -> DatabaseURL:
+        """``database_url`` parsed."""
+        from infrastructure.database_url import parse_database_url
+
+        return parse_database_url(self.database_url, cwd=self.var_dir.parent)
+
+    def __repr__(self) -> str:
+        # Never print the secret or a database password.
+        secret = "'***'" if self.secret else "None"
+        return (
+            f"Settings(database_url={self.database.redacted()!r}, secret={secret}, "
+            f"policy_path={self.policy_path!r}, log_format={self.log_format!r}, "
+            f"var_dir={self.var_dir!r})"
+        )
