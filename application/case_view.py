@@ -46,7 +46,8 @@ def plain(value: Any, currency: str) -> Any:
 def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
     currency = d.amount.currency
     sees_internal = viewer.role in STAFF_ROLES
-    timers = {t.kind: t.at for t in d.pending_deadlines(policy)}
+    pending = d.pending_deadlines(policy)
+    timers = {t.kind: t.at for t in pending}
     refund = None
     if d.refund is not None:
         refund = {
@@ -92,6 +93,9 @@ def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[
             "refund_response_due": iso(timers.get("RefundAutoApproved")),
             "auto_cancel_at": iso(timers.get("OrderAutoCancelled")),
         },
+        "next_due": (
+            {"type": pending[0].kind, "at": pending[0].at.isoformat()} if pending else None
+        ),
         "next_actions": d.next_actions(viewer.role, policy, now),
         "timeline": [
             {"type": kind, "occurred_at": at.isoformat()}

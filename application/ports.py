@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 
 class Clock(Protocol):
     """The only way anything reads the time."""
 
     def now(self) -> datetime: ...
+
+
+class DueIndex(Protocol):
+    """Where the sweeper learns which disputes have a derived event due.
+
+    Kept current with the events (a read model); the sweeper never loads every
+    aggregate to find out.
+    """
+
+    def due(
+        self, now: datetime, limit: int, after: tuple[datetime, UUID] | None = None
+    ) -> list[tuple[datetime, UUID]]:
+        """(due instant, dispute id) of disputes due at or before ``now``.
+
+        Ordered by (due instant, id); ``after`` continues from the last pair of
+        the previous page.
+        """
+        ...
