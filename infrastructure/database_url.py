@@ -270,7 +270,7 @@ def eventsourcing_env(url: DatabaseURL, *, name: str) -> dict[str, str]:
             raise SettingsError(f"{_ENV} names no SQLite file")
         url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         settings = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "infrastructure.sqlite_persistence",
             "SQLITE_DBNAME": str(url.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": url.query.get("lock_timeout", "10"),
         }

@@ -276,7 +276,7 @@ def test_eventsourcing_env_sqlite(tmp_path: Path) -> None:
     url = parse_database_url(f"sqlite:///{tmp_path}/nested/dir/events.db")
     env = eventsourcing_env(url, name="Disputes")
     expected = {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "infrastructure.sqlite_persistence",
         "SQLITE_DBNAME": f"{tmp_path}/nested/dir/events.db",
         "SQLITE_LOCK_TIMEOUT": "10",
     }
