@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -23,7 +25,7 @@ from domain.policy import Policy, PolicyError
 
 log = structlog.get_logger("disputedesk.application")
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 50
 
 #: Which roles may run each command; the HTTP guards read this same table.
 COMMAND_ROLES: Mapping[str, frozenset[str]] = {
@@ -48,6 +50,11 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "as_of": frozenset({"moderator"}),
     "publish_policy": frozenset({"analyst"}),
 }
+
+
+def _back_off(attempt: int) -> None:
+    """Lost an optimistic-concurrency race: wait a little, growing, with jitter."""
+    time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
 
 
 class Forbidden(DomainError):
@@ -121,7 +128,7 @@ class DisputeDesk(Application[UUID]):
         self._require("publish_policy", actor)
         policy = Policy.from_document(document)
         now = self.clock.now()
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             ledger = self._refresh_policies() or PolicyLedger.start(now)
             if self.policies.get(policy.version) is not None:
                 raise PolicyError([f"version: {policy.version!r} is already published"])
@@ -136,6 +143,7 @@ class DisputeDesk(Application[UUID]):
             try:
                 self.save(ledger)
             except IntegrityError:
+                _back_off(attempt)
                 continue
             self.policies.load(ledger)
             log.info("policy.published", version=policy.version, actor_id=actor.id)
@@ -240,7 +248,7 @@ class DisputeDesk(Application[UUID]):
     ) -> dict[str, Any]:
         """Load, record what fell due, act, save; retry when another writer won."""
         self._require(command, actor)
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             d = self._load(dispute_id, actor)
             if expected_version is not None and d.version != expected_version:
                 raise ConcurrentModification(
@@ -257,6 +265,7 @@ class DisputeDesk(Application[UUID]):
                     raise ConcurrentModification(
                         "the dispute changed while this command ran"
                     ) from None
+                _back_off(attempt)
                 continue
             for event in events:
                 log.info(
@@ -406,7 +415,7 @@ class DisputeDesk(Application[UUID]):
             "respond",
             dispute_id,
             actor,
-            lambda d, p, now: d.respond(message, promised_ship_date, actor, now),
+            lambda d, p, now: d.respond(message, promised_ship_date, p, actor, now),
             expected_version,
         )
 
@@ -589,7 +598,7 @@ class DisputeDesk(Application[UUID]):
 
     def record_due(self, dispute_id: UUID, now: datetime | None = None) -> list[dict[str, Any]]:
         """Record the derived events of one dispute that are due by ``now``."""
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             d = self._existing(dispute_id)
             if d is None:
                 raise DisputeNotFound(f"no dispute {dispute_id}")
@@ -601,6 +610,7 @@ class DisputeDesk(Application[UUID]):
             try:
                 events = self._save_dispute(d)
             except IntegrityError:
+                _back_off(attempt)
                 continue
             rows = []
             for event in events:

@@ -751,10 +751,16 @@ class Dispute(Aggregate):
         self._record(self.SellerContacted, actor, now, now, message=message, channel=channel)
 
     def respond(
-        self, message: str, promised_ship_date: date | None, actor: Actor, now: datetime
+        self,
+        message: str,
+        promised_ship_date: date | None,
+        policy: Policy,
+        actor: Actor,
+        now: datetime,
     ) -> None:
         message = text(message, "message")
-        if promised_ship_date is not None and promised_ship_date < self.placed_at.date():
+        order_day = policy.calendar(self.region).local_date(self.placed_at)
+        if promised_ship_date is not None and promised_ship_date < order_day:
             raise InvalidInput(
                 "promised_ship_date is before the order date", field="promised_ship_date"
             )
@@ -832,7 +838,7 @@ class Dispute(Aggregate):
                 )
             amount = self.remaining_refundable
         elif outcome == "refund_partial":
-            amount = self._refund_amount(refund_amount, required=True)
+            amount = self._refund_amount(refund_amount, required=True, field="refund_amount")
         elif refund_amount is not None:
             raise InvalidInput(f"refund_amount does not apply to {outcome}", field="refund_amount")
         if outcome == "seller_must_ship":
@@ -866,21 +872,23 @@ class Dispute(Aggregate):
             note=note,
         )
 
-    def _refund_amount(self, money: Money | None, *, required: bool) -> Decimal:
+    def _refund_amount(
+        self, money: Money | None, *, required: bool, field: str = "amount"
+    ) -> Decimal:
         if money is None:
             if required:
-                raise InvalidInput("refund_amount is required", field="refund_amount")
+                raise InvalidInput(f"{field} is required", field=field)
             return self.remaining_refundable
         if money.currency != self.amount.currency:
             raise InvalidInput(
-                f"the order is in {self.amount.currency}, not {money.currency}", field="amount"
+                f"the order is in {self.amount.currency}, not {money.currency}", field=field
             )
         if money.amount <= 0:
-            raise InvalidInput("a refund must be more than zero", field="amount")
+            raise InvalidInput("a refund must be more than zero", field=field)
         if money.amount > self.remaining_refundable:
             raise InvalidInput(
                 f"at most {self.remaining_refundable} {self.amount.currency} can be refunded",
-                field="amount",
+                field=field,
             )
         return money.amount
 

@@ -1,0 +1,10 @@
+"""Read models and their projections.
+
+- ``engine``: the catch-up engine (batches of the notification log, one
+  transaction per batch with the position; exactly once, resumable);
+- ``disputes``, ``scorecard``, ``metrics``: one module per read model;
+- ``runner``, ``worker``, ``rebuild``: running the lanes, following the log,
+  rebuilding a new version while the old one serves;
+- ``queries``: what the API reads, as plain values;
+- ``ports``: the store interfaces infrastructure implements.
+"""

@@ -1,0 +1,26 @@
+"""The disputes view: one row per dispute (lists, the moderation queue, the
+sweeper's index of next-due instants)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from application.projections.facts import DisputeFacts
+from application.projections.model import Touch
+from application.projections.records import DisputeRow, DisputesChanges
+
+_ROW_FIELDS = len(DisputeRow._fields) - 1  # all but the position
+if DisputeFacts._fields[:_ROW_FIELDS] != DisputeRow._fields[:_ROW_FIELDS]:  # pragma: no cover
+    raise TypeError("DisputeFacts must begin with the fields of DisputeRow, in order")
+
+
+def row_of(facts: DisputeFacts, position: int) -> DisputeRow:
+    return DisputeRow._make((*facts[:_ROW_FIELDS], position))
+
+
+class DisputesView:
+    name = "disputes"
+    schema = 1
+
+    def changes(self, version: int, touched: Sequence[Touch]) -> DisputesChanges:
+        return DisputesChanges(version, [row_of(t.after, t.position) for t in touched])

@@ -1,0 +1,112 @@
+"""What the read models need to know about one dispute, read off the aggregate.
+
+Status and deadlines come from the Dispute itself (``status``,
+``pending_deadlines``): the projections never re-implement its state machine.
+The remaining flags read the recorded facts (the aggregate's attributes and its
+``history`` of event types).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from application.projections.records import to_micros
+from domain.dispute import Dispute
+from domain.policy import Policy
+
+#: A case counts as "disputed" once the buyer raised an issue in any of these ways.
+DISPUTE_EVENTS = frozenset({"SellerContacted", "RefundRequested", "InterventionRequested"})
+#: The first of these ends the case for the time-to-resolution figure
+#: (status closed, refunded or cancelled).
+RESOLVING_EVENTS = frozenset({"CaseClosed", "RefundIssued", "OrderAutoCancelled"})
+#: Rulings against the seller.
+LOST_OUTCOMES = frozenset({"refund_full", "refund_partial", "seller_must_ship"})
+
+
+class DisputeFacts(NamedTuple):
+    # The first fields are, in order, those of a disputes-view row (but its position).
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    region: str
+    category: str
+    amount: str
+    currency: str
+    status: str
+    placed_at: int
+    ship_by: int
+    auto_cancel_at: int
+    updated_at: int
+    version: int
+    policy_version: str
+    shipped_at: int | None
+    refund_status: str | None
+    intervention_reason: str | None
+    intervention_requested_at: int | None
+    awaiting_ruling_since: int | None  # requested_at while the intervention is open
+    next_due_at: int | None
+    next_due_kind: str | None
+    # What the other read models need.
+    intervention_outcome: str | None
+    deadline_missed: bool
+    auto_cancelled: bool
+    disputed: bool
+    refunded: bool
+    rating: int | None
+    resolved_at: int | None
+
+
+def facts_of(d: Dispute, policy: Policy) -> DisputeFacts:
+    pending = d.pending_deadlines(policy)
+    due = pending[0] if pending else None
+    intervention = d.intervention
+    disputed = False
+    resolved_at = None
+    for kind, at in d.history:
+        if not disputed and kind in DISPUTE_EVENTS:
+            disputed = True
+        if resolved_at is None and kind in RESOLVING_EVENTS:
+            resolved_at = to_micros(at)
+    requested_at = to_micros(intervention["requested_at"]) if intervention else None
+    shipment = d.shipment
+    review = d.review
+    refund = d.refund
+    return DisputeFacts(
+        str(d.id),
+        d.order_id,
+        d.buyer_id,
+        d.seller_id,
+        d.region,
+        d.category,
+        f"{d.amount.amount:.2f}",
+        d.amount.currency,
+        d.status,
+        to_micros(d.placed_at),
+        to_micros(d.ship_by),
+        to_micros(d.auto_cancel_at),
+        to_micros(d.modified_on),
+        d.version,
+        d.policy_version,
+        to_micros(shipment["shipped_at"]) if shipment else None,
+        refund["status"] if refund else None,
+        intervention["reason"] if intervention else None,
+        requested_at,
+        requested_at if intervention and intervention["status"] == "open" else None,
+        to_micros(due.at) if due else None,
+        due.kind if due else None,
+        intervention["outcome"] if intervention else None,
+        d.deadline_missed,
+        d.cancelled_at is not None,
+        disputed,
+        d.refunded_total > 0,
+        review["rating"] if review else None,
+        resolved_at,
+    )
+
+
+def response_micros(event: object, d: Dispute) -> int | None:
+    """For a SellerResponded about to be applied: how long the open contact waited."""
+    if isinstance(event, Dispute.SellerResponded) and d.contact_pending_since is not None:
+        return to_micros(event.occurred_at) - to_micros(d.contact_pending_since)
+    return None

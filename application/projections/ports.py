@@ -1,0 +1,145 @@
+"""The interfaces the projections depend on; infrastructure implements them.
+
+- ``EventSource``: the application's notification log, decoded, and its policies.
+- ``ReadModelStore``: the writer's side of a read-model store (one connection,
+  one writer): versions, lanes, batches written atomically with their position,
+  and named locks so that only one worker writes a lane.
+- ``ReadModelReader``: the query side (thread-safe, many readers).
+
+A *lane* is a set of read-model versions that advance together, in the same
+transactions, from one position of the notification log, with one table of
+aggregate states. The ``live`` lane maintains the versions being served; a
+rebuild fills a new version in a lane of its own and then hands it over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+from application.projections.records import (
+    BatchWrite,
+    DisputeQuery,
+    DisputeRow,
+    DueCase,
+    MetricsFigures,
+    QueueQuery,
+    Reading,
+    SellerFigures,
+    StateRow,
+    VersionInfo,
+)
+from domain.policy import Policy
+
+
+class EventSource(Protocol):
+    """The notification log of the event-sourced application."""
+
+    @property
+    def application_name(self) -> str: ...
+
+    def select_notifications(
+        self, start: int, limit: int, stop: int | None = None
+    ) -> Sequence[Notification]:
+        """Notifications with ``start <= id (<= stop)``, in order, at most ``limit``."""
+        ...
+
+    def max_notification_id(self) -> int: ...
+
+    def to_domain_event(self, stored: StoredEvent) -> object: ...
+
+    def policy(self, version: str) -> Policy: ...
+
+
+class ReadModelStore(Protocol):
+    """One writer's connection to the read-model store."""
+
+    def setup(self, initial: Iterable[tuple[str, int]]) -> None:
+        """Create the bookkeeping tables; give each (name, schema) a first version
+        in the live lane if it has none. Idempotent and safe to race."""
+        ...
+
+    def versions(self) -> list[VersionInfo]: ...
+
+    def lane_position(self, lane: str) -> int:
+        """The position a lane has reached (0: nothing yet)."""
+        ...
+
+    def load_states(self, lane: str, dispute_ids: Sequence[str]) -> list[StateRow]: ...
+
+    def write(self, batch: BatchWrite) -> None:
+        """Write the batch and move the lane to ``batch.position`` in ONE transaction.
+
+        Raises ``PositionConflict`` (writing nothing) if the lane is not at
+        ``batch.expected_position``.
+        """
+        ...
+
+    def set_status(self, name: str, version: int, status: str) -> None: ...
+
+    def new_lane(self) -> str:
+        """Create an empty lane (state table, position 0) and return its name."""
+        ...
+
+    def begin_build(self, name: str, version: int, schema: int, lane: str) -> None:
+        """Create a new version's tables (no secondary indexes yet) in ``lane``."""
+        ...
+
+    def finish_build(self, name: str, version: int) -> None:
+        """Create the version's indexes and mark it ready to be handed over."""
+        ...
+
+    def switch(
+        self,
+        lane: str,
+        *,
+        retire: Sequence[tuple[str, int]],
+        merge_into: str | None = None,
+        position: int | None = None,
+    ) -> None:
+        """In ONE transaction: the ready versions of ``lane`` become current, the
+        versions they replace are retired. With ``merge_into`` (both lanes must be
+        at ``position``) they join that lane and ``lane``'s position is removed."""
+        ...
+
+    def drop_lane(self, lane: str) -> None: ...
+
+    def drop_version(self, name: str, version: int) -> None: ...
+
+    def try_lock(self, name: str) -> bool:
+        """Take a named exclusive lock held by this connection/process; False if taken."""
+        ...
+
+    def unlock(self, name: str) -> None: ...
+
+    def wait_for_events(self, timeout: float) -> None:
+        """Sleep until new events may have been recorded, at most ``timeout`` seconds."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ReadModelReader(Protocol):
+    """Queries of the current versions; each reads one consistent snapshot."""
+
+    def positions(self) -> dict[str, int]:
+        """The position of each served read model."""
+        ...
+
+    def position(self) -> int: ...
+
+    def list_disputes(self, query: DisputeQuery) -> Reading[list[DisputeRow]]: ...
+
+    def moderation_queue(self, query: QueueQuery) -> Reading[list[DisputeRow]]: ...
+
+    def seller_figures(self, seller_id: str, now: int) -> Reading[SellerFigures]: ...
+
+    def metrics(self) -> Reading[MetricsFigures]: ...
+
+    def due(self, until: int, limit: int) -> Reading[list[DueCase]]: ...
+
+    def versions(self) -> list[VersionInfo]: ...
+
+    def close(self) -> None: ...

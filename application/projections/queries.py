@@ -1,0 +1,315 @@
+"""The read-model queries the API serves, in plain values.
+
+Who sees what: buyers and sellers list only their own disputes (a filter naming
+someone else returns nothing), moderators list all and work the moderation
+queue and the metrics; every authenticated caller may read any seller's
+scorecard. Every answer carries the read model's ``position`` (the last
+notification folded in); ``min_position`` waits (up to ``wait_timeout``) for the
+read model to reach a position a command reported, else ``ReadModelBehind``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from application.disputes import Forbidden
+from application.ports import Clock
+from application.projections.errors import ReadModelBehind
+from application.projections.ports import ReadModelReader
+from application.projections.records import (
+    MICROS_PER_HOUR,
+    DisputeQuery,
+    DisputeRow,
+    DueCase,
+    QueueQuery,
+    Reading,
+    from_micros,
+    to_micros,
+)
+from domain.dispute import INTERVENTION_REASONS, STATUSES, Actor
+from domain.errors import InvalidInput
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+WAIT_TIMEOUT = 5.0
+
+LIST_ROLES = frozenset({"buyer", "seller", "moderator"})
+STAFF_LIST_ROLES = frozenset({"moderator"})
+SCORECARD_ROLES = frozenset({"buyer", "seller", "moderator", "analyst", "platform"})
+
+T = TypeVar("T")
+
+
+def iso_micros(value: int | None) -> str | None:
+    return None if value is None else from_micros(value).isoformat()
+
+
+def hours(micros: float | None) -> float | None:
+    return None if micros is None else round(micros / MICROS_PER_HOUR, 2)
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return None if whole <= 0 else round(part / whole, 4)
+
+
+def check_after(after: object) -> tuple[int, str] | None:
+    """A page key as the previous page returned it (``next_after``), else ``InvalidInput``."""
+    if after is None:
+        return None
+    if (
+        isinstance(after, (list, tuple))
+        and len(after) == 2
+        and isinstance(after[0], int)
+        and not isinstance(after[0], bool)
+        and isinstance(after[1], str)
+    ):
+        return after[0], after[1]
+    raise InvalidInput("cursor is not one this list returned", field="cursor")
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
+    return limit
+
+
+def summary(row: DisputeRow) -> dict[str, Any]:
+    return {
+        "id": row.dispute_id,
+        "order_id": row.order_id,
+        "buyer_id": row.buyer_id,
+        "seller_id": row.seller_id,
+        "region": row.region,
+        "category": row.category,
+        "amount": {"amount": row.amount, "currency": row.currency},
+        "status": row.status,
+        "placed_at": iso_micros(row.placed_at),
+        "ship_by": iso_micros(row.ship_by),
+        "auto_cancel_at": iso_micros(row.auto_cancel_at),
+        "shipped_at": iso_micros(row.shipped_at),
+        "refund_status": row.refund_status,
+        "intervention": (
+            {
+                "reason": row.intervention_reason,
+                "requested_at": iso_micros(row.intervention_requested_at),
+                "open": row.awaiting_ruling_since is not None,
+            }
+            if row.intervention_reason is not None
+            else None
+        ),
+        "next_due": (
+            {"at": iso_micros(row.next_due_at), "kind": row.next_due_kind}
+            if row.next_due_at is not None
+            else None
+        ),
+        "updated_at": iso_micros(row.updated_at),
+        "version": row.version,
+        "policy_version": row.policy_version,
+        "position": row.position,
+    }
+
+
+class ReadModelQueries:
+    def __init__(
+        self,
+        reader: ReadModelReader,
+        clock: Clock,
+        *,
+        wait_timeout: float = WAIT_TIMEOUT,
+        poll_interval: float = 0.05,
+    ) -> None:
+        self.reader = reader
+        self.clock = clock
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+
+    # ---- read-your-writes ------------------------------------------------------------
+
+    def _read(
+        self, name: str, min_position: int | None, read: Callable[[], Reading[T]]
+    ) -> Reading[T]:
+        """Read; if behind ``min_position``, wait for the projection and read again."""
+        reading = read()
+        if min_position is None or reading.position >= min_position:
+            return reading
+        deadline = time.monotonic() + self.wait_timeout
+        while time.monotonic() < deadline:
+            time.sleep(self.poll_interval)
+            if self.reader.positions().get(name, 0) >= min_position:
+                return read()
+        raise ReadModelBehind(
+            f"the {name} read model is at position {reading.position}, not yet at "
+            f"{min_position}; retry shortly",
+            position=reading.position,
+            wanted=min_position,
+        )
+
+    @staticmethod
+    def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
+        if actor.role not in roles:
+            raise Forbidden(f"the {actor.role} role may not read {what}")
+
+    # ---- queries ---------------------------------------------------------------------
+
+    def disputes(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        region: str | None = None,
+        seller_id: str | None = None,
+        buyer_id: str | None = None,
+        order_id: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: object = None,
+        min_position: int | None = None,
+    ) -> dict[str, Any]:
+        """A page of disputes, newest first. ``after``: the ``next_after`` of the
+        previous page. Returns ``data``, ``next_after`` (or None) and ``position``."""
+        self._require(actor, LIST_ROLES, "the dispute list")
+        check_limit(limit)
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(
+                f"status must be one of {', '.join(STATUSES)}; got {status!r}", field="status"
+            )
+        key = check_after(after)
+        # Buyers and sellers see only their own cases: asking for someone else's is empty.
+        if actor.role == "buyer":
+            if buyer_id is not None and buyer_id != actor.id:
+                return self._empty("disputes", min_position)
+            buyer_id = actor.id
+        elif actor.role == "seller":
+            if seller_id is not None and seller_id != actor.id:
+                return self._empty("disputes", min_position)
+            seller_id = actor.id
+        query = DisputeQuery(status, region, seller_id, buyer_id, order_id, key, limit + 1)
+        reading = self._read(
+            "disputes", min_position, lambda: self.reader.list_disputes(query)
+        )
+        return self._page(reading, limit, lambda r: (r.placed_at, r.dispute_id), summary)
+
+    def moderation_queue(
+        self,
+        actor: Actor,
+        *,
+        region: str | None = None,
+        seller_id: str | None = None,
+        reason: str | None = None,
+        min_age_hours: float | None = None,
+        limit: int = DEFAULT_LIMIT,
+        after: object = None,
+        min_position: int | None = None,
+    ) -> dict[str, Any]:
+        """Cases awaiting a ruling, oldest request first (a page, as ``disputes``)."""
+        self._require(actor, STAFF_LIST_ROLES, "the moderation queue")
+        check_limit(limit)
+        if reason is not None and reason not in INTERVENTION_REASONS:
+            raise InvalidInput(
+                f"reason must be one of {', '.join(INTERVENTION_REASONS)}; got {reason!r}",
+                field="reason",
+            )
+        if min_age_hours is not None and not 0 <= min_age_hours <= 24 * 3660:
+            raise InvalidInput("min_age_hours must be a number of hours >= 0",
+                               field="min_age_hours")
+        now = self.clock.now()
+        requested_before = (
+            to_micros(now - timedelta(hours=min_age_hours)) if min_age_hours is not None else None
+        )
+        query = QueueQuery(
+            region, seller_id, reason, requested_before, check_after(after), limit + 1
+        )
+        reading = self._read(
+            "disputes", min_position, lambda: self.reader.moderation_queue(query)
+        )
+        now_micros = to_micros(now)
+
+        def queue_row(row: DisputeRow) -> dict[str, Any]:
+            waiting = row.awaiting_ruling_since or now_micros
+            return {
+                **summary(row),
+                "reason": row.intervention_reason,
+                "requested_at": iso_micros(row.awaiting_ruling_since),
+                "age_hours": hours(max(0, now_micros - waiting)),
+            }
+
+        return self._page(
+            reading,
+            limit,
+            lambda r: (r.awaiting_ruling_since or 0, r.dispute_id),
+            queue_row,
+        )
+
+    def scorecard(
+        self, actor: Actor, seller_id: str, *, min_position: int | None = None
+    ) -> dict[str, Any]:
+        self._require(actor, SCORECARD_ROLES, "scorecards")
+        now = to_micros(self.clock.now())
+        reading = self._read(
+            "scorecard", min_position, lambda: self.reader.seller_figures(seller_id, now)
+        )
+        figures = reading.value
+        c = figures.counts
+        return {
+            "seller_id": seller_id,
+            "orders": c.orders,
+            "shipped": c.shipped,
+            "late_dispatch_rate": ratio(c.late, c.dispatch_settled + figures.pending_due),
+            "auto_cancel_rate": ratio(c.auto_cancelled, c.orders),
+            "disputes": c.disputes,
+            "interventions": c.interventions,
+            "interventions_lost": c.interventions_lost,
+            "refund_rate": ratio(c.refunded, c.orders),
+            "average_rating": round(c.rating_sum / c.reviews, 2) if c.reviews else None,
+            "reviews": c.reviews,
+            "median_response_hours": hours(figures.median_response_micros),
+            "responses": figures.responses,
+            "position": reading.position,
+        }
+
+    def metrics(self, actor: Actor, *, min_position: int | None = None) -> dict[str, Any]:
+        self._require(actor, STAFF_LIST_ROLES, "metrics")
+        reading = self._read("metrics", min_position, self.reader.metrics)
+        figures = reading.value
+        counts = {status: figures.statuses.get(status, 0) for status in STATUSES}
+        return {
+            "disputes": sum(counts.values()),
+            "counts_by_status": counts,
+            "time_to_resolution_hours": {
+                "resolved": figures.resolved,
+                "median": hours(figures.median_resolution_micros),
+                "p90": hours(figures.p90_resolution_micros),
+            },
+            "position": reading.position,
+        }
+
+    def due(self, until_micros: int, limit: int = 500) -> Reading[list[DueCase]]:
+        """Disputes whose next derived event is due by ``until`` (for the sweeper)."""
+        return self.reader.due(until_micros, limit)
+
+    def positions(self) -> dict[str, int]:
+        return self.reader.positions()
+
+    # ---- pages -----------------------------------------------------------------------
+
+    def _empty(self, name: str, min_position: int | None) -> dict[str, Any]:
+        position = self.reader.positions().get(name, 0)
+        return {"data": [], "next_after": None, "position": position}
+
+    @staticmethod
+    def _page(
+        reading: Reading[list[DisputeRow]],
+        limit: int,
+        key: Callable[[DisputeRow], tuple[int, str]],
+        render: Callable[[DisputeRow], dict[str, Any]],
+    ) -> dict[str, Any]:
+        rows = reading.value
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {
+            "data": [render(row) for row in rows],
+            "next_after": list(key(rows[-1])) if more and rows else None,
+            "position": reading.position,
+        }

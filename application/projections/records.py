@@ -1,0 +1,235 @@
+"""Plain values that flow between the projections and their store.
+
+Instants are stored as whole microseconds since the Unix epoch (UTC): they sort
+and compare the same way in SQLite and PostgreSQL and convert without rounding.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Generic, NamedTuple, TypeVar
+
+T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+MICROS_PER_HOUR = 3_600_000_000
+
+
+def to_micros(value: datetime) -> int:
+    """An aware instant as whole microseconds since the epoch (exact)."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+# ---- rows of the views -------------------------------------------------------
+
+
+class DisputeRow(NamedTuple):
+    """One row of the disputes view (also what the list and the queue read)."""
+
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    region: str
+    category: str
+    amount: str
+    currency: str
+    status: str
+    placed_at: int
+    ship_by: int
+    auto_cancel_at: int
+    updated_at: int
+    version: int
+    policy_version: str
+    shipped_at: int | None
+    refund_status: str | None
+    intervention_reason: str | None
+    intervention_requested_at: int | None
+    awaiting_ruling_since: int | None
+    next_due_at: int | None
+    next_due_kind: str | None
+    position: int
+
+
+class SellerCounts(NamedTuple):
+    """A seller's additive figures; a dispute contributes one of these."""
+
+    orders: int = 0
+    shipped: int = 0
+    late: int = 0
+    dispatch_settled: int = 0
+    auto_cancelled: int = 0
+    disputes: int = 0
+    interventions: int = 0
+    interventions_lost: int = 0
+    refunded: int = 0
+    rating_sum: int = 0
+    reviews: int = 0
+
+    def plus(self, other: SellerCounts) -> SellerCounts:
+        return SellerCounts(*map(operator.add, self, other))
+
+    def minus(self, other: SellerCounts) -> SellerCounts:
+        return SellerCounts(*map(operator.sub, self, other))
+
+    def is_zero(self) -> bool:
+        return not any(self)
+
+
+class PendingDispatch(NamedTuple):
+    """An order neither shipped nor late yet: its ``ship_by`` decides, at query time,
+    whether it counts in the late-dispatch denominator. ``ship_by=None`` removes it."""
+
+    dispute_id: str
+    seller_id: str
+    ship_by: int | None
+
+
+class ResponseSample(NamedTuple):
+    """Seller contacted -> seller responded, in microseconds."""
+
+    dispute_id: str
+    version: int
+    seller_id: str
+    micros: int
+
+
+class Resolution(NamedTuple):
+    """Placed -> first closed/refunded/cancelled, in microseconds."""
+
+    dispute_id: str
+    micros: int
+
+
+class StateRow(NamedTuple):
+    """The persisted state of one live aggregate of a lane (an encoded snapshot)."""
+
+    dispute_id: str
+    version: int
+    position: int
+    state: bytes
+
+
+# ---- what one batch changes, per read model ----------------------------------
+
+
+@dataclass(slots=True)
+class DisputesChanges:
+    version: int
+    rows: list[DisputeRow] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ScorecardChanges:
+    version: int
+    sellers: dict[str, SellerCounts] = field(default_factory=dict)
+    pending: list[PendingDispatch] = field(default_factory=list)
+    samples: list[ResponseSample] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MetricsChanges:
+    version: int
+    statuses: dict[str, int] = field(default_factory=dict)
+    resolutions: list[Resolution] = field(default_factory=list)
+
+
+ModelChanges = DisputesChanges | ScorecardChanges | MetricsChanges
+
+
+@dataclass(slots=True)
+class BatchWrite:
+    """Everything one batch writes, in one transaction, with the lane's new position.
+
+    ``expected_position`` is the position the batch started from: the store
+    refuses the write (``PositionConflict``) if the lane is no longer there, so
+    two writers can never both apply a batch.
+    """
+
+    lane: str
+    expected_position: int
+    position: int
+    states: list[StateRow]
+    changes: list[ModelChanges]
+
+
+# ---- versions and lanes -------------------------------------------------------
+
+LIVE_LANE = "live"
+BUILDING = "building"
+READY = "ready"
+CURRENT = "current"
+RETIRED = "retired"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One version of a read model's tables and the lane that maintains it."""
+
+    name: str
+    version: int
+    schema: int
+    lane: str
+    status: str
+
+
+# ---- what the query side reads -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeQuery:
+    status: str | None = None
+    region: str | None = None
+    seller_id: str | None = None
+    buyer_id: str | None = None
+    order_id: str | None = None
+    after: tuple[int, str] | None = None  # (placed_at, dispute_id) of the last row seen
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class QueueQuery:
+    region: str | None = None
+    seller_id: str | None = None
+    reason: str | None = None
+    requested_before: int | None = None  # min_age_hours, as an instant
+    after: tuple[int, str] | None = None  # (awaiting_ruling_since, dispute_id)
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SellerFigures:
+    counts: SellerCounts
+    pending_due: int  # unshipped, not late, ship_by already passed
+    responses: int
+    median_response_micros: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsFigures:
+    statuses: dict[str, int]
+    resolved: int
+    median_resolution_micros: float | None
+    p90_resolution_micros: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueCase:
+    dispute_id: str
+    next_due_at: int
+    next_due_kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading(Generic[T]):
+    """A query result and the read-model position it reflects."""
+
+    position: int
+    value: T

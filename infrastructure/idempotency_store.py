@@ -1,0 +1,214 @@
+"""Idempotency keys kept in the events' own database (table ``idempotency_keys``).
+
+SQLite: the same file as the event store. PostgreSQL: the same database (and
+schema, when the URL names one). The table is created when the store opens.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from application.idempotency import IdempotencyRecord, IdempotencyStore, StoredResponse
+from infrastructure.database_url import DatabaseURL, psycopg_conninfo
+
+__all__ = [
+    "PostgresIdempotencyStore",
+    "SQLiteIdempotencyStore",
+    "open_idempotency_store",
+]
+
+TABLE = "idempotency_keys"
+
+
+def _headers_to_json(headers: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps([list(pair) for pair in headers])
+
+
+def _headers_from_json(raw: str | list[Any] | None) -> tuple[tuple[str, str], ...]:
+    pairs = json.loads(raw) if isinstance(raw, str) else (raw or [])
+    return tuple((str(name), str(value)) for name, value in pairs)
+
+
+def _record(
+    fingerprint: str,
+    created_at: datetime,
+    status: int | None,
+    headers: str | list[Any] | None,
+    body: bytes | memoryview | None,
+) -> IdempotencyRecord:
+    response = None
+    if status is not None:
+        response = StoredResponse(status, _headers_from_json(headers), bytes(body or b""))
+    return IdempotencyRecord(fingerprint, created_at, response)
+
+
+class SQLiteIdempotencyStore:
+    """One connection guarded by a lock; SQLite serialises writers across processes."""
+
+    def __init__(self, path: str, *, timeout: float = 10.0) -> None:
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                "principal TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+                "created_at REAL NOT NULL, status INTEGER, headers TEXT, body BLOB, "
+                "PRIMARY KEY (principal, key))"
+            )
+
+    def reserve(
+        self, principal: str, key: str, fingerprint: str, now: datetime, *, stale_before: datetime
+    ) -> IdempotencyRecord | None:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    f"DELETE FROM {TABLE} WHERE principal = ? AND key = ? "
+                    "AND status IS NULL AND created_at < ?",
+                    (principal, key, stale_before.timestamp()),
+                )
+                inserted = conn.execute(
+                    f"INSERT INTO {TABLE} (principal, key, fingerprint, created_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (principal, key, fingerprint, now.timestamp()),
+                ).rowcount
+                row = None
+                if not inserted:
+                    row = conn.execute(
+                        f"SELECT fingerprint, created_at, status, headers, body FROM {TABLE} "
+                        "WHERE principal = ? AND key = ?",
+                        (principal, key),
+                    ).fetchone()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        if row is None:
+            return None
+        return _record(row[0], datetime.fromtimestamp(row[1], UTC), row[2], row[3], row[4])
+
+    def complete(self, principal: str, key: str, response: StoredResponse) -> None:
+        with self._lock:
+            self._conn.execute(
+                f"UPDATE {TABLE} SET status = ?, headers = ?, body = ? "
+                "WHERE principal = ? AND key = ?",
+                (
+                    response.status,
+                    _headers_to_json(response.headers),
+                    response.body,
+                    principal,
+                    key,
+                ),
+            )
+
+    def release(self, principal: str, key: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                f"DELETE FROM {TABLE} WHERE principal = ? AND key = ? AND status IS NULL",
+                (principal, key),
+            )
+
+    def purge(self, older_than: datetime) -> int:
+        with self._lock:
+            return self._conn.execute(
+                f"DELETE FROM {TABLE} WHERE created_at < ?", (older_than.timestamp(),)
+            ).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class PostgresIdempotencyStore:
+    """A small connection pool of its own on the events' database."""
+
+    def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo, min_size=1, max_size=max_size, open=True, name="idempotency", timeout=10.0
+        )
+        with self._pool.connection() as conn, conn.transaction():
+            # Several workers may start at once: one creates the table, the others wait.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (TABLE,))
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+                "principal text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, "
+                "created_at timestamptz NOT NULL, status integer, headers jsonb, body bytea, "
+                "PRIMARY KEY (principal, key))"
+            )
+
+    def reserve(
+        self, principal: str, key: str, fingerprint: str, now: datetime, *, stale_before: datetime
+    ) -> IdempotencyRecord | None:
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute(
+                f"DELETE FROM {TABLE} WHERE principal = %s AND key = %s "
+                "AND status IS NULL AND created_at < %s",
+                (principal, key, stale_before),
+            )
+            claimed = conn.execute(
+                f"INSERT INTO {TABLE} (principal, key, fingerprint, created_at) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
+                (principal, key, fingerprint, now),
+            ).fetchone()
+            if claimed is not None:
+                return None
+            row: TupleRow | None = conn.execute(
+                f"SELECT fingerprint, created_at, status, headers, body FROM {TABLE} "
+                "WHERE principal = %s AND key = %s",
+                (principal, key),
+            ).fetchone()
+        if row is None:  # released between our insert attempt and the select
+            return self.reserve(principal, key, fingerprint, now, stale_before=stale_before)
+        return _record(row[0], row[1], row[2], row[3], row[4])
+
+    def complete(self, principal: str, key: str, response: StoredResponse) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"UPDATE {TABLE} SET status = %s, headers = %s::jsonb, body = %s "
+                "WHERE principal = %s AND key = %s",
+                (
+                    response.status,
+                    _headers_to_json(response.headers),
+                    response.body,
+                    principal,
+                    key,
+                ),
+            )
+
+    def release(self, principal: str, key: str) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"DELETE FROM {TABLE} WHERE principal = %s AND key = %s AND status IS NULL",
+                (principal, key),
+            )
+
+    def purge(self, older_than: datetime) -> int:
+        with self._pool.connection() as conn:
+            deleted: int = conn.execute(
+                f"DELETE FROM {TABLE} WHERE created_at < %s", (older_than,)
+            ).rowcount
+        return deleted
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def open_idempotency_store(url: DatabaseURL) -> IdempotencyStore:
+    """The store for the events' database named by ``url``."""
+    if url.is_sqlite:
+        assert url.sqlite_path is not None
+        url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = float(url.query.get("lock_timeout", "10"))
+        return SQLiteIdempotencyStore(str(url.sqlite_path), timeout=timeout)
+    return PostgresIdempotencyStore(psycopg_conninfo(url))

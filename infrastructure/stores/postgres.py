@@ -1,0 +1,151 @@
+"""The PostgreSQL read-model store: the events' database, tables of its own (``rm_``).
+
+The writer holds one connection (autocommit, explicit transactions); its named
+locks are session advisory locks, so they vanish with the connection (a killed
+worker, or one whose backend was terminated, holds nothing). It waits for new
+events with LISTEN on the channel eventsourcing NOTIFYs on every insert.
+Readers use a small pool; each read is one REPEATABLE READ, READ ONLY transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from infrastructure.stores.dialect import POSTGRES, Dialect
+from infrastructure.stores.reader import SqlReader
+from infrastructure.stores.session import Row
+from infrastructure.stores.writer import SqlWriter
+
+WRITER_APPLICATION_NAME = "disputedesk-projections"
+READER_APPLICATION_NAME = "disputedesk-read-models"
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for a lock name."""
+    digest = hashlib.blake2b(f"disputedesk:rm:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _placeholders(text: str) -> str:
+    return text.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresSession:
+    dialect: Dialect = POSTGRES
+
+    def __init__(self, conn: psycopg.Connection[Any], *, write: bool) -> None:
+        self.conn = conn
+        self._begin = "BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        self._depth = 0
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute(_placeholders(text), params or None)
+            return cur.rowcount
+
+    def executemany(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.executemany(_placeholders(text), rows)
+
+    def fetchall(self, text: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.conn.cursor() as cur:
+            cur.execute(_placeholders(text), params or None)
+            return cur.fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute(self._begin)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            if not self.conn.closed:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+
+class PostgresStore(SqlWriter):
+    """One writer's connection (``ReadModelStore``)."""
+
+    def __init__(self, conninfo: str, application_name: str, *, channel: str | None) -> None:
+        self._conn: psycopg.Connection[Any] = psycopg.connect(
+            conninfo, autocommit=True, application_name=WRITER_APPLICATION_NAME
+        )
+        super().__init__(PostgresSession(self._conn, write=True), application_name)
+        self._channel = channel
+        self._listening = False
+        self._locks: set[str] = set()
+
+    def _setup_lock(self) -> None:
+        self.session.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("setup"),))
+
+    def try_lock(self, name: str) -> bool:
+        if name in self._locks:
+            return True
+        rows = self.session.fetchall("SELECT pg_try_advisory_lock(?)", (lock_key(name),))
+        if rows[0][0]:
+            self._locks.add(name)
+            return True
+        return False
+
+    def unlock(self, name: str) -> None:
+        if name in self._locks:
+            self._locks.discard(name)
+            self.session.fetchall("SELECT pg_advisory_unlock(?)", (lock_key(name),))
+
+    def wait_for_events(self, timeout: float) -> None:
+        if self._channel is None:
+            time.sleep(timeout)
+            return
+        if not self._listening:
+            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+            self._listening = True
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            pass
+
+    def close(self) -> None:
+        self._locks.clear()
+        self._conn.close()  # session advisory locks go with the session
+
+
+class PostgresReader(SqlReader):
+    """Thread-safe queries over a small connection pool."""
+
+    def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            conninfo,
+            kwargs={"autocommit": True, "application_name": READER_APPLICATION_NAME},
+            min_size=1,
+            max_size=max_size,
+            check=ConnectionPool.check_connection,
+            open=True,
+            name="disputedesk-read-models",
+        )
+        super().__init__(self._session, (psycopg.OperationalError, psycopg.InterfaceError))
+
+    @contextmanager
+    def _session(self) -> Iterator[PostgresSession]:
+        with self._pool.connection() as conn:
+            yield PostgresSession(conn, write=False)
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,59 @@
+"""Start the projections inside a process (``serve``) or as a worker (``project``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from application.disputes import DisputeDesk
+from application.projections.engine import DEFAULT_BATCH_SIZE
+from application.projections.ports import ReadModelStore
+from application.projections.source import ApplicationSource
+from application.projections.worker import Worker, start_worker
+from infrastructure.settings import Settings
+from infrastructure.stores import open_store
+
+
+def store_opener(app: DisputeDesk, settings: Settings) -> Callable[[], ReadModelStore]:
+    """Opens a writer's store connection (listening for new events on PostgreSQL)."""
+    url = settings.database
+    channel: str | None = getattr(app.recorder, "channel_name", None)
+
+    def opener() -> ReadModelStore:
+        return open_store(url, application_name=app.name, channel=channel)
+
+    return opener
+
+
+def make_worker(
+    app: DisputeDesk,
+    settings: Settings,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    poll_interval: float = 0.2,
+    name: str = "projections",
+) -> Worker:
+    return Worker(
+        ApplicationSource(app),
+        store_opener(app, settings),
+        batch_size=batch_size,
+        poll_interval=poll_interval,
+        name=name,
+    )
+
+
+def start_projections(
+    app: DisputeDesk, settings: Settings, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Callable[[], None]:
+    """Follow the event log in a background thread of this process.
+
+    Returns a function that stops the thread (call it at shutdown). If another
+    process (``disputedesk project``) is already the active worker, this one
+    waits as a standby.
+    """
+    return start_worker(
+        ApplicationSource(app),
+        store_opener(app, settings),
+        batch_size=batch_size,
+        poll_interval=0.2,
+        name="serve",
+    )

@@ -1,0 +1,152 @@
+"""The SQLite read-model store: a separate file next to the events file, in WAL mode.
+
+Writers take ``BEGIN IMMEDIATE``; readers read in WAL snapshots and never block
+the writer. Named locks are ``flock`` locks on small files next to the views
+file: released by the kernel when a process dies, so a killed worker never
+leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+from infrastructure.stores.dialect import SQLITE, Dialect, identifier
+from infrastructure.stores.reader import SqlReader
+from infrastructure.stores.session import Row
+from infrastructure.stores.writer import SqlWriter
+
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+def views_path(events_path: Path) -> Path:
+    """``var/disputedesk.db`` -> ``var/disputedesk-views.db``."""
+    return events_path.with_name(f"{events_path.stem}-views{events_path.suffix or '.db'}")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+class SQLiteSession:
+    dialect: Dialect = SQLITE
+
+    def __init__(self, conn: sqlite3.Connection, *, write: bool) -> None:
+        self.conn = conn
+        self._begin = "BEGIN IMMEDIATE" if write else "BEGIN"
+        self._depth = 0
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute(self._begin)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+
+class SQLiteStore(SqlWriter):
+    """One writer's connection (``ReadModelStore``)."""
+
+    def __init__(self, path: Path, application_name: str) -> None:
+        self.path = path
+        self._conn = connect(path)
+        super().__init__(SQLiteSession(self._conn, write=True), application_name)
+        self._locks: dict[str, int] = {}
+
+    def _lock_path(self, name: str) -> Path:
+        return self.path.with_name(f"{self.path.name}.{identifier(name)}.lock")
+
+    def try_lock(self, name: str) -> bool:
+        if name in self._locks:
+            return True
+        fd = os.open(self._lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._locks[name] = fd
+        return True
+
+    def unlock(self, name: str) -> None:
+        fd = self._locks.pop(name, None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def wait_for_events(self, timeout: float) -> None:
+        time.sleep(timeout)  # SQLite cannot notify: poll
+
+    def close(self) -> None:
+        for name in list(self._locks):
+            self.unlock(name)
+        self._conn.close()
+
+
+class SQLiteReader(SqlReader):
+    """Thread-safe queries: one connection per thread, each read in one WAL snapshot."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        super().__init__(self._session, (sqlite3.OperationalError,))
+
+    def _session(self) -> AbstractContextManager[SQLiteSession]:
+        session: SQLiteSession | None = getattr(self._local, "session", None)
+        if session is None:
+            conn = connect(self.path)
+            with self._guard:
+                self._all.append(conn)
+            session = SQLiteSession(conn, write=False)
+            self._local.session = session
+        return _borrowed(session)
+
+    def close(self) -> None:
+        with self._guard:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+@contextmanager
+def _borrowed(session: SQLiteSession) -> Iterator[SQLiteSession]:
+    yield session

@@ -1,0 +1,123 @@
+"""Table names and DDL of the read-model store.
+
+Bookkeeping (unversioned): ``rm_versions`` (every version of every read model,
+its schema number, lane and status; the ``current`` one is served) and
+``rm_tracking`` (each lane's position in the application's notification log,
+following the eventsourcing tracking-table convention of application_name +
+notification_id). Each lane keeps its aggregate states in ``rm_state_<lane>``.
+Each read-model version has its own tables, suffixed ``_v<version>``.
+"""
+
+from __future__ import annotations
+
+from application.projections.records import DisputeRow, SellerCounts
+from infrastructure.stores.dialect import Dialect, identifier
+
+META = (
+    "CREATE TABLE IF NOT EXISTS rm_versions ("
+    " name TEXT NOT NULL, version INTEGER NOT NULL, schema_version INTEGER NOT NULL,"
+    " lane TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (name, version))",
+    "CREATE TABLE IF NOT EXISTS rm_tracking ("
+    " lane TEXT PRIMARY KEY, application_name TEXT NOT NULL, notification_id BIGINT NOT NULL)",
+)
+
+MODEL_TABLES: dict[str, tuple[str, ...]] = {
+    "disputes": ("rm_disputes",),
+    "scorecard": ("rm_sellers", "rm_seller_pending", "rm_response_times"),
+    "metrics": ("rm_status_counts", "rm_resolutions"),
+}
+
+_DISPUTE_TYPES = {
+    "dispute_id": "TEXT PRIMARY KEY",
+    "version": "INTEGER NOT NULL",
+    "placed_at": "BIGINT NOT NULL",
+    "ship_by": "BIGINT NOT NULL",
+    "auto_cancel_at": "BIGINT NOT NULL",
+    "updated_at": "BIGINT NOT NULL",
+    "position": "BIGINT NOT NULL",
+    "shipped_at": "BIGINT",
+    "intervention_requested_at": "BIGINT",
+    "awaiting_ruling_since": "BIGINT",
+    "next_due_at": "BIGINT",
+    "refund_status": "TEXT",
+    "intervention_reason": "TEXT",
+    "next_due_kind": "TEXT",
+}
+DISPUTE_COLUMNS: tuple[str, ...] = DisputeRow._fields
+SELLER_COLUMNS: tuple[str, ...] = SellerCounts._fields
+
+
+def table(base: str, version: int) -> str:
+    return f"{identifier(base)}_v{int(version)}"
+
+
+def state_table(lane: str) -> str:
+    return f"rm_state_{identifier(lane)}"
+
+
+def lane_statements(dialect: Dialect, lane: str) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {state_table(lane)} ("
+        f" dispute_id TEXT PRIMARY KEY, version INTEGER NOT NULL, position BIGINT NOT NULL,"
+        f" state {dialect.blob} NOT NULL)"
+    ]
+
+
+def create_statements(dialect: Dialect, name: str, version: int) -> list[str]:
+    """Tables with their primary keys only (what the batch upserts need)."""
+    if name == "disputes":
+        columns = ", ".join(
+            f"{column} {_DISPUTE_TYPES.get(column, 'TEXT NOT NULL')}" for column in DISPUTE_COLUMNS
+        )
+        return [f"CREATE TABLE IF NOT EXISTS {table('rm_disputes', version)} ({columns})"]
+    if name == "scorecard":
+        counters = ", ".join(f"{column} BIGINT NOT NULL" for column in SELLER_COLUMNS)
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table('rm_sellers', version)} ("
+            f" seller_id TEXT PRIMARY KEY, {counters})",
+            f"CREATE TABLE IF NOT EXISTS {table('rm_seller_pending', version)} ("
+            " dispute_id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, ship_by BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {table('rm_response_times', version)} ("
+            " dispute_id TEXT NOT NULL, version INTEGER NOT NULL, seller_id TEXT NOT NULL,"
+            f" micros BIGINT NOT NULL, PRIMARY KEY (dispute_id, version)){dialect.without_rowid}",
+        ]
+    if name == "metrics":
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table('rm_status_counts', version)} ("
+            f" status TEXT PRIMARY KEY, n BIGINT NOT NULL){dialect.without_rowid}",
+            f"CREATE TABLE IF NOT EXISTS {table('rm_resolutions', version)} ("
+            f" dispute_id TEXT PRIMARY KEY, micros BIGINT NOT NULL){dialect.without_rowid}",
+        ]
+    raise ValueError(f"no tables for read model {name!r}")
+
+
+def index_statements(name: str, version: int) -> list[str]:
+    """Secondary indexes: created after a rebuild's bulk load (faster), or at once."""
+    if name == "disputes":
+        t = table("rm_disputes", version)
+        return [
+            f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_order ON {t} (order_id)",
+            f"CREATE INDEX IF NOT EXISTS {t}_placed ON {t} (placed_at, dispute_id)",
+            f"CREATE INDEX IF NOT EXISTS {t}_buyer ON {t} (buyer_id, placed_at, dispute_id)",
+            f"CREATE INDEX IF NOT EXISTS {t}_seller ON {t} (seller_id, placed_at, dispute_id)",
+            f"CREATE INDEX IF NOT EXISTS {t}_status ON {t} (status, placed_at, dispute_id)",
+            f"CREATE INDEX IF NOT EXISTS {t}_due ON {t} (next_due_at, dispute_id)"
+            " WHERE next_due_at IS NOT NULL",
+            f"CREATE INDEX IF NOT EXISTS {t}_queue ON {t} (awaiting_ruling_since, dispute_id)"
+            " WHERE awaiting_ruling_since IS NOT NULL",
+        ]
+    if name == "scorecard":
+        pending = table("rm_seller_pending", version)
+        responses = table("rm_response_times", version)
+        return [
+            f"CREATE INDEX IF NOT EXISTS {pending}_seller ON {pending} (seller_id, ship_by)",
+            f"CREATE INDEX IF NOT EXISTS {responses}_seller ON {responses} (seller_id, micros)",
+        ]
+    if name == "metrics":
+        resolutions = table("rm_resolutions", version)
+        return [f"CREATE INDEX IF NOT EXISTS {resolutions}_micros ON {resolutions} (micros)"]
+    raise ValueError(f"no tables for read model {name!r}")
+
+
+def drop_statements(name: str, version: int) -> list[str]:
+    return [f"DROP TABLE IF EXISTS {table(base, version)}" for base in MODEL_TABLES[name]]
