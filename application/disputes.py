@@ -99,6 +99,19 @@ class DisputeDesk(Application[UUID]):
             self.policies.load(ledger)
         return ledger
 
+    def _policies_changed(self) -> bool:
+        """A cheap look for versions published since we last read the ledger.
+
+        Inside a batch the ledger is read once, at the batch's first order.
+        """
+        if self._pending() is not None and getattr(self._batch, "policies_read", False):
+            return False
+        self._batch.policies_read = True
+        newer = self.recorder.select_events(
+            LEDGER_ID, gt=self.policies.ledger_version or None, limit=1
+        )
+        return bool(newer)
+
     def _ensure_policy(self, policy: Policy) -> None:
         """Publish the configured policy unless that version is already on record."""
         for _ in range(MAX_ATTEMPTS):
@@ -183,6 +196,7 @@ class DisputeDesk(Application[UUID]):
         if getattr(self._batch, "pending", None) is not None:
             raise RuntimeError("batches do not nest")
         self._batch.pending = {}
+        self._batch.policies_read = False
         try:
             yield
             pending: dict[UUID, Dispute] = self._batch.pending
@@ -195,15 +209,18 @@ class DisputeDesk(Application[UUID]):
         pending: dict[UUID, Dispute] | None = getattr(self._batch, "pending", None)
         return pending
 
-    def _save_dispute(self, d: Dispute) -> list[Any]:
+    def _save_dispute(self, d: Dispute, first_new: int = 0) -> list[Any]:
         """Save now, or hold it in the current batch. Returns the events recorded.
+
+        ``first_new``: how many of the dispute's pending events were there before
+        this command (earlier commands of the same batch).
 
         ``self.last_position`` (per thread) is then the notification-log position
         of the last event written, which read models report as their progress.
         """
         pending = self._pending()
         if pending is not None:
-            events = list(d.pending_events)
+            events = list(d.pending_events[first_new:])
             pending[d.id] = d
             self._batch.position = None
             return events
@@ -256,10 +273,11 @@ class DisputeDesk(Application[UUID]):
                 )
             now = self.clock.now()
             policy = self.policy_for(d)
+            first_new = len(d.pending_events)
             d.record_due(policy, now)
             act(d, policy, now)
             try:
-                events = self._save_dispute(d)
+                events = self._save_dispute(d, first_new)
             except IntegrityError:
                 if expected_version is not None:
                     raise ConcurrentModification(
@@ -303,7 +321,8 @@ class DisputeDesk(Application[UUID]):
         existing = self._existing(dispute_id)
         if existing is not None:
             return case_view(existing, actor, self.policy_for(existing), now), False
-        self._refresh_policies()
+        if self._policies_changed():
+            self._refresh_policies()
         policy = self.policies.in_force(placed_at)
         if policy is None:
             raise NoPolicyInForce(
@@ -604,11 +623,12 @@ class DisputeDesk(Application[UUID]):
                 raise DisputeNotFound(f"no dispute {dispute_id}")
             clock_now = self.clock.now()
             until = min(now or clock_now, clock_now)
+            first_new = len(d.pending_events)
             d.record_due(self.policy_for(d), until, clock_now)
-            if not d.pending_events:
+            if len(d.pending_events) == first_new:
                 return []
             try:
-                events = self._save_dispute(d)
+                events = self._save_dispute(d, first_new)
             except IntegrityError:
                 _back_off(attempt)
                 continue

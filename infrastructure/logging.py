@@ -129,12 +129,12 @@ def configure_logging(
 
         structlog.configure(
             processors=[
-                structlog.stdlib.filter_by_level,
                 *_shared_processors(),
                 structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
             ],
             logger_factory=structlog.stdlib.LoggerFactory(),
-            wrapper_class=structlog.stdlib.BoundLogger,
+            # Filters by level before any processor runs: a filtered call is free.
+            wrapper_class=structlog.make_filtering_bound_logger(resolved_level),
             context_class=dict,
             # Not cached, so that reconfiguring also reaches module-level loggers.
             cache_logger_on_first_use=False,
