@@ -19,7 +19,13 @@ from application.case_view import STAFF_ROLES, case_view, history_row
 from application.policy_ledger import LEDGER_ID, PolicyLedger, PolicyVersions
 from application.ports import Clock
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
-from domain.errors import ConcurrentModification, DisputeNotFound, DomainError, InvalidInput
+from domain.errors import (
+    ConcurrentModification,
+    DisputeNotFound,
+    DomainError,
+    InvalidInput,
+    TransitionRefused,
+)
 from domain.money import Money
 from domain.policy import Policy, PolicyError
 
@@ -59,6 +65,10 @@ def _back_off(attempt: int) -> None:
 
 class Forbidden(DomainError):
     code = "forbidden"
+
+
+class PolicyAlreadyPublished(TransitionRefused):
+    code = "policy-already-published"
 
 
 class NoPolicyInForce(InvalidInput):
@@ -144,7 +154,11 @@ class DisputeDesk(Application[UUID]):
         for attempt in range(MAX_ATTEMPTS):
             ledger = self._refresh_policies() or PolicyLedger.start(now)
             if self.policies.get(policy.version) is not None:
-                raise PolicyError([f"version: {policy.version!r} is already published"])
+                raise PolicyAlreadyPublished(
+                    f"policy version {policy.version!r} is already published; "
+                    "publish a new version",
+                    field="version",
+                )
             if policy.effective_from < now:
                 raise PolicyError(
                     [

@@ -8,8 +8,7 @@ number of disputes beyond one small record per seller.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -24,23 +23,27 @@ DEADLINE_MISSED = deadlines.DEADLINE_MISSED
 AUTO_CANCELLED = deadlines.ORDER_AUTO_CANCELLED
 
 
-@dataclass(slots=True)
-class _Seller:
-    orders: int = 0
-    late_baseline: int = 0
-    late_candidate: int = 0
-    due_baseline: int = 0
-    due_candidate: int = 0
-    cancelled_baseline: int = 0
-    cancelled_candidate: int = 0
+# Per seller: orders, then (baseline, candidate) pairs of: orders counted in the
+# late-dispatch denominator, orders with DeadlineMissed, orders auto-cancelled.
+ORDERS, DUE_B, DUE_C, LATE_B, LATE_C, CANCELLED_B, CANCELLED_C = range(7)
+_NO_KINDS: frozenset[str] = frozenset()
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def _week(at: datetime) -> str:
-    year, week, _ = at.astimezone(UTC).isocalendar()
+_MONDAY = datetime(2001, 1, 1, tzinfo=UTC)  # a Monday: week numbers count from it
+_WEEK = 7 * 24 * 3600
+
+
+def _week_index(at: datetime) -> int:
+    """The UTC week (Monday to Sunday) of ``at``, as a number (cheap: called per event)."""
+    return int((at.timestamp() - _MONDAY.timestamp()) // _WEEK)
+
+
+def _week_label(index: int) -> str:
+    year, week, _ = (_MONDAY + timedelta(weeks=index)).isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -73,9 +76,9 @@ class ReportBuilder:
         self.mismatched_ids: list[str] = []
         self.derived: dict[str, list[int]] = {kind: [0, 0] for kind in deadlines.DERIVED_TYPES}
         self.versions: Counter[str] = Counter()
-        self.sellers: dict[str, _Seller] = {}
+        self.sellers: dict[str, list[int]] = {}
         self.exposure: dict[str, list[Decimal]] = {}
-        self.weeks: dict[str, list[int]] = {}
+        self.weeks: dict[int, list[int]] = {}
         self.samples: list[dict[str, Any]] = []
         self.unknown: Counter[tuple[str, str]] = Counter()
 
@@ -91,46 +94,67 @@ class ReportBuilder:
             self.mismatched += 1
             if len(self.mismatched_ids) < MISMATCH_LIMIT:
                 self.mismatched_ids.append(str(outcome.dispute_id))
-        baseline_kinds = self._count(outcome.baseline, 0, outcome.currency)
-        candidate_kinds = self._count(outcome.candidate, 1, outcome.currency)
+        shared = outcome.shared
+        baseline_kinds = self._count(outcome.baseline, (0, 1) if shared else (0,), outcome.currency)
+        candidate_kinds = (
+            baseline_kinds if shared else self._count(outcome.candidate, (1,), outcome.currency)
+        )
 
         seller = self.sellers.get(outcome.seller_id)
         if seller is None:
-            seller = self.sellers[outcome.seller_id] = _Seller()
-        seller.orders += 1
-        seller.due_baseline += outcome.baseline_late_eligible
-        seller.due_candidate += outcome.candidate_late_eligible
-        seller.late_baseline += DEADLINE_MISSED in baseline_kinds
-        seller.late_candidate += DEADLINE_MISSED in candidate_kinds
-        seller.cancelled_baseline += AUTO_CANCELLED in baseline_kinds
-        seller.cancelled_candidate += AUTO_CANCELLED in candidate_kinds
+            seller = self.sellers[outcome.seller_id] = [0] * 7
+        seller[ORDERS] += 1
+        if outcome.baseline_late_eligible:
+            seller[DUE_B] += 1
+        if outcome.candidate_late_eligible:
+            seller[DUE_C] += 1
+        if baseline_kinds:
+            seller[LATE_B] += DEADLINE_MISSED in baseline_kinds
+            seller[CANCELLED_B] += AUTO_CANCELLED in baseline_kinds
+        if candidate_kinds:
+            seller[LATE_C] += DEADLINE_MISSED in candidate_kinds
+            seller[CANCELLED_C] += AUTO_CANCELLED in candidate_kinds
 
-        changed = baseline_kinds != candidate_kinds
+        if shared:
+            return
         diverged_at = outcome.diverged_at
+        if diverged_at is None:
+            return
+        changed = baseline_kinds != candidate_kinds
         if changed:
             self.changed += 1
-        elif diverged_at is not None:
+        else:
             self.retimed += 1
-        counterfactual = outcome.counterfactual
+        last_action_at = outcome.last_action_at
+        counterfactual = last_action_at is not None and last_action_at >= diverged_at
         if counterfactual:
             self.counterfactual += 1
         if changed and len(self.samples) < self.sample_limit:
             self.samples.append(self._sample(outcome, diverged_at, counterfactual))
 
-    def _count(self, derived: list[Derived], side: int, currency: str) -> set[str]:
+    def _count(
+        self, derived: list[Derived], sides: tuple[int, ...], currency: str
+    ) -> frozenset[str] | set[str]:
+        if not derived:
+            return _NO_KINDS
         kinds: set[str] = set()
         for event in derived:
             kinds.add(event.kind)
-            self.derived[event.kind][side] += 1
-            week = self.weeks.get(_week(event.at))
+            counts = self.derived[event.kind]
+            index = _week_index(event.at)
+            week = self.weeks.get(index)
             if week is None:
-                week = self.weeks[_week(event.at)] = [0, 0]
-            week[side] += 1
-            if event.refund is not None:
+                week = self.weeks[index] = [0, 0]
+            for side in sides:
+                counts[side] += 1
+                week[side] += 1
+            refund = event.refund
+            if refund is not None:
                 totals = self.exposure.get(currency)
                 if totals is None:
                     totals = self.exposure[currency] = [Decimal(0), Decimal(0)]
-                totals[side] += event.refund
+                for side in sides:
+                    totals[side] += refund
         return kinds
 
     @staticmethod
@@ -182,14 +206,14 @@ class ReportBuilder:
             "sellers": [
                 {
                     "seller_id": seller_id,
-                    "orders": s.orders,
+                    "orders": s[ORDERS],
                     "late_dispatch_rate": {
-                        "baseline": _rate(s.late_baseline, s.due_baseline),
-                        "candidate": _rate(s.late_candidate, s.due_candidate),
+                        "baseline": _rate(s[LATE_B], s[DUE_B]),
+                        "candidate": _rate(s[LATE_C], s[DUE_C]),
                     },
                     "auto_cancel_rate": {
-                        "baseline": _rate(s.cancelled_baseline, s.orders),
-                        "candidate": _rate(s.cancelled_candidate, s.orders),
+                        "baseline": _rate(s[CANCELLED_B], s[ORDERS]),
+                        "candidate": _rate(s[CANCELLED_C], s[ORDERS]),
                     },
                 }
                 for seller_id, s in sorted(self.sellers.items())
@@ -203,8 +227,8 @@ class ReportBuilder:
                 for currency, totals in sorted(self.exposure.items())
             ],
             "derived_per_week": [
-                {"week": week, "baseline": counts[0], "candidate": counts[1]}
-                for week, counts in sorted(self.weeks.items())
+                {"week": _week_label(index), "baseline": counts[0], "candidate": counts[1]}
+                for index, counts in sorted(self.weeks.items())
             ],
             "samples": self.samples,
         }

@@ -23,6 +23,17 @@ events, so the replay is faithful):
   a candidate auto-cancel) is still applied as recorded: applying an event
   never validates. Such disputes are flagged *counterfactual* (see
   :class:`DisputeOutcome`).
+
+Facts are applied with the event's own ``apply`` (the replay's derived events
+take version numbers the recorded ones did not, so ``mutate``'s version check
+cannot hold). ``baseline_matches_recorded`` compares the baseline's derived
+events with the recorded ones by the prefix rule of
+:attr:`DisputeOutcome.matches_recorded`. When the candidate takes the same
+timer decisions as an order's baseline (same rules and calendar for its region
+and category, same deadlines), one replay serves both.
+
+The candidate applies to every order in scope whatever its ``effective_from``:
+the question is "what if this policy had been in force".
 """
 
 from __future__ import annotations
@@ -31,11 +42,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from application.disputes import DisputeDesk
 from application.simulation_ports import HistoryReader
 from application.simulation_report import ReportBuilder
 from domain import deadlines
@@ -48,17 +60,19 @@ __all__ = [
     "Derived",
     "DisputeOutcome",
     "Filters",
+    "SimulationInputError",
     "SimulationRequest",
     "build_request",
     "candidate_policy",
+    "new_dispute",
     "replay_history",
     "run_simulation",
+    "with_deadlines",
 ]
 
 DERIVED_NAMES: dict[str, str] = {
     getattr(Dispute.DERIVED[kind], "TOPIC"): kind for kind in deadlines.DERIVED_TYPES  # noqa: B009
 }
-DERIVED_TOPICS = frozenset(DERIVED_NAMES)
 ORDER_PLACED_TOPIC = Dispute.OrderPlaced.TOPIC
 
 Progress = Callable[[int, int], None]
@@ -203,8 +217,7 @@ def build_request(
 # ---- replaying one dispute ----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Derived:
+class Derived(NamedTuple):
     """A derived event of a replay: its type, when its rule fired, the money it refunds."""
 
     kind: str
@@ -314,11 +327,20 @@ class DisputeOutcome:
     last_action_at: datetime | None
 
     @property
+    def shared(self) -> bool:
+        """The candidate took the baseline's decisions for this order: one replay served both."""
+        return self.candidate is self.baseline
+
+    @property
     def changed(self) -> bool:
+        if self.shared:
+            return False
         return {d.kind for d in self.baseline} != {d.kind for d in self.candidate}
 
     @property
     def diverged_at(self) -> datetime | None:
+        if self.shared:
+            return None
         for b, c in zip(self.baseline, self.candidate, strict=False):
             if b.kind != c.kind or b.at != c.at:
                 return min(b.at, c.at)
@@ -344,6 +366,8 @@ class DisputeOutcome:
         event due by its instant, in time order, hence a prefix.
         """
         recorded = self.recorded
+        if not recorded:
+            return self.baseline_forced == 0
         if len(recorded) < self.baseline_forced or len(recorded) > len(self.baseline):
             return False
         pairs = zip(recorded, self.baseline, strict=False)
@@ -410,9 +434,10 @@ class _Replay:
             segment.baseline, segment.baseline_rules, segment.baseline_calendar, placed
         )
         self.candidate: _Side | None = None
-        deadlines_ = (placed.ship_by, placed.auto_cancel_at)
-        if not segment.same or segment.candidate_deadlines(placed.placed_at) != deadlines_:
-            ship_by, auto_cancel_at = segment.candidate_deadlines(placed.placed_at)
+        ship_by, auto_cancel_at = segment.candidate_deadlines(placed.placed_at)
+        if not (
+            segment.same and ship_by == placed.ship_by and auto_cancel_at == placed.auto_cancel_at
+        ):
             candidate = segment.candidate
             self.candidate = _Side(
                 candidate,
@@ -435,29 +460,35 @@ class _Replay:
             self.last_action_at = at
 
     def finish(self, as_of: datetime) -> DisputeOutcome:
-        for side in self.sides:
-            side.record_due(as_of)
         baseline = self.baseline
-        candidate = self.candidate or baseline
+        baseline.record_due(as_of)
+        candidate = self.candidate
+        if candidate is None:
+            candidate = baseline
+            candidate_eligible = baseline_eligible = baseline.late_dispatch_eligible(as_of)
+        else:
+            candidate.record_due(as_of)
+            baseline_eligible = baseline.late_dispatch_eligible(as_of)
+            candidate_eligible = candidate.late_dispatch_eligible(as_of)
         placed = self.placed
-        return DisputeOutcome(
-            dispute_id=placed.originator_id,
-            order_id=placed.order_id,
-            seller_id=placed.seller_id,
-            region=placed.region,
-            category=placed.category,
-            currency=placed.currency,
-            baseline_version=baseline.policy.version,
-            facts=self.facts,
-            baseline=baseline.derived,
-            candidate=candidate.derived,
-            recorded=self.recorded,
-            baseline_forced=baseline.forced,
-            baseline_late_eligible=baseline.late_dispatch_eligible(as_of),
-            candidate_late_eligible=candidate.late_dispatch_eligible(as_of),
-            baseline_history=baseline.dispute.history,
-            candidate_history=candidate.dispute.history,
-            last_action_at=self.last_action_at,
+        return DisputeOutcome(  # positional: this runs once per dispute
+            placed.originator_id,
+            placed.order_id,
+            placed.seller_id,
+            placed.region,
+            placed.category,
+            placed.currency,
+            baseline.policy.version,
+            self.facts,
+            baseline.derived,
+            candidate.derived,
+            self.recorded,
+            baseline.forced,
+            baseline_eligible,
+            candidate_eligible,
+            baseline.dispute.history,
+            candidate.dispute.history,
+            self.last_action_at,
         )
 
 
@@ -531,7 +562,7 @@ def replay_history(
 
 
 def run_simulation(
-    app: Any,
+    app: DisputeDesk,
     reader: HistoryReader,
     request: SimulationRequest,
     *,
@@ -540,8 +571,8 @@ def run_simulation(
 ) -> dict[str, Any]:
     """The report of ``request`` over ``app``'s history (the API and CLI both call this).
 
-    ``app`` is the DisputeDesk application (its mapper decodes, its policy
-    ledger supplies the versions orders recorded).
+    ``app``'s mapper decodes the stored events; its policy ledger supplies the
+    versions the orders recorded; ``reader`` reads the store ``app`` writes to.
     """
     policies: dict[str, Policy] = {}
 

@@ -18,9 +18,12 @@ the number of events.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -50,8 +53,26 @@ class Progress:
     elapsed: float
 
 
-#: A live dispute: the aggregate, its facts, and the events it was built from.
-Entry = tuple[Dispute, DisputeFacts, bytes]
+#: A live dispute: the aggregate and its facts.
+Entry = tuple[Dispute, DisputeFacts]
+
+
+@contextlib.contextmanager
+def _young_gc_only() -> Iterator[None]:
+    """No automatic collections while a long run goes on.
+
+    With tens of thousands of cached aggregates (millions of objects) Python's
+    full collections, triggered by the churn of a catch-up, cost more than the
+    projection itself; the run collects the young generations after each batch
+    and leaves the old one alone (the cache frees by reference counting).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class StateCache:
@@ -113,32 +134,40 @@ class CatchUp:
         up to it that are missing were never committed), so that two lanes run
         to the same ``stop`` end at the same position.
         """
-        start = self.position + 1
-        if stop is not None and start > stop:
-            return 0
-        notifications = self.source.select_notifications(start, batch_size, stop)
-        if notifications:
-            position = notifications[-1].id
-        elif stop is None:
-            return 0
-        else:
-            position = stop
-        if stop is not None and len(notifications) < batch_size:
-            position = stop
         try:
-            self._fold(notifications, position)
+            batch, n = self._next_batch(batch_size, stop)
+            if batch is not None:
+                self.store.write(batch)
         except BaseException:
             # Aggregates in the cache may have moved past what was committed.
             self.cache.clear()
             raise
-        self.position = position
-        return len(notifications)
+        if batch is not None:
+            self.position = batch.position
+        return n
 
-    def _fold(self, notifications: Sequence[Notification], position: int) -> None:
-        by_dispute: dict[str, list[Notification]] = {}
+    def _next_batch(self, batch_size: int, stop: int | None) -> tuple[BatchWrite | None, int]:
+        """Read and fold the next batch into what to write (cache updated, nothing written)."""
+        start = self.position + 1
+        if stop is not None and start > stop:
+            return None, 0
+        notifications = self.source.select_notifications(start, batch_size, stop)
+        if notifications:
+            position = notifications[-1].id
+        elif stop is None:
+            return None, 0
+        else:
+            position = stop
+        if stop is not None and len(notifications) < batch_size:
+            position = stop
+        return self._fold(notifications, position), len(notifications)
+
+    def _fold(self, notifications: Sequence[Notification], position: int) -> BatchWrite:
+        grouped: dict[object, list[Notification]] = {}
         for notification in notifications:
             if notification.topic in DISPUTE_TOPICS:  # not the policy ledger
-                by_dispute.setdefault(str(notification.originator_id), []).append(notification)
+                grouped.setdefault(notification.originator_id, []).append(notification)
+        by_dispute = {str(key): items for key, items in grouped.items()}
 
         # Taken up front: puts below may evict entries of this very batch.
         cached = {key: self.cache.get(key) for key in by_dispute}
@@ -156,23 +185,22 @@ class CatchUp:
             entry = cached[key]
             aggregate: Dispute | None = None
             before: DisputeFacts | None = None
-            history = b""
             if entry is not None:
-                aggregate, before, history = entry
+                aggregate, before = entry
             elif key in loaded:
-                history = loaded[key].state
-                aggregate = self._replay(key, history)
+                aggregate = self._replay(key, loaded[key].events)
                 before = facts_of(aggregate, policy(aggregate.policy_version))
             aggregate, applied, responses = self._apply(key, aggregate, items)
-            history += b"".join(frame(n.originator_version, n.topic, n.state) for n in applied)
             after = facts_of(aggregate, policy(aggregate.policy_version))
             last = items[-1].id
             touched.append(Touch(before, after, last, responses))
-            states.append(StateRow(key, aggregate.version, last, history))
-            self.cache.put(key, (aggregate, after, history))
+            if applied:
+                events = b"".join(frame(n.originator_version, n.topic, n.state) for n in applied)
+                states.append(StateRow(key, aggregate.version, last, events))
+            self.cache.put(key, (aggregate, after))
 
         changes = [model.changes(version, touched) for model, version in self.models]
-        self.store.write(BatchWrite(self.lane, self.position, position, states, changes))
+        return BatchWrite(self.lane, self.position, position, states, changes)
 
     def _apply(
         self, key: str, aggregate: Dispute | None, notifications: list[Notification]
@@ -225,22 +253,52 @@ class CatchUp:
         until_caught_up: bool = True,
         on_batch: Callable[[Progress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        writer: ReadModelStore | None = None,
     ) -> int:
         """Batches until the log is exhausted (or ``stop`` reached). Returns notifications read.
 
         ``until_caught_up`` ends the run at the first batch shorter than
         ``batch_size`` (near the head; a follower picks up the rest).
+
+        ``writer``: a second connection to the store. Batch k is then written by
+        a writer thread while batch k+1 is read and folded (the database works
+        while Python folds). Still one batch in flight at most, in order: batch
+        k+1 is handed over only once batch k committed, and a dispute it touches
+        that batch k touched too is still in the cache (sized for it).
         """
         started = time.monotonic()
         total = 0
-        while should_stop is None or not should_stop():
-            before = self.position
-            n = self.step(batch_size, stop)
-            total += n
-            if on_batch is not None and (n or self.position != before):
-                on_batch(Progress(self.position, total, time.monotonic() - started))
-            if n == 0 or (stop is not None and self.position >= stop):
-                break
-            if until_caught_up and n < batch_size:
-                break
+        if writer is not None:
+            self.cache.capacity = max(self.cache.capacity, 2 * batch_size)
+        with _young_gc_only(), ThreadPoolExecutor(1, thread_name_prefix="rm-writer") as pool:
+            in_flight: tuple[Future[None], BatchWrite] | None = None
+            try:
+                while should_stop is None or not should_stop():
+                    batch, n = self._next_batch(batch_size, stop)
+                    if in_flight is not None:
+                        in_flight[0].result()
+                        in_flight = None
+                    if batch is not None:
+                        if writer is None:
+                            self.store.write(batch)
+                        else:
+                            in_flight = (pool.submit(writer.write, batch), batch)
+                        self.position = batch.position  # the next batch starts there
+                        total += n
+                        gc.collect(1)  # the young generations only: cheap
+                        if on_batch is not None:
+                            on_batch(Progress(batch.position, total, time.monotonic() - started))
+                    if n == 0 or (stop is not None and self.position >= stop):
+                        break
+                    if until_caught_up and n < batch_size:
+                        break
+                if in_flight is not None:
+                    in_flight[0].result()
+                    in_flight = None
+            except BaseException:
+                if in_flight is not None:
+                    with contextlib.suppress(BaseException):
+                        in_flight[0].result()
+                self.reload()  # what was committed is the truth
+                raise
         return total

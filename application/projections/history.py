@@ -1,13 +1,15 @@
 """A dispute's state as a lane keeps it: the dispute's own recorded events.
 
-The lane does not encode snapshots: it appends each event's stored bytes
-(topic and state, exactly as the event store holds them) to the dispute's
-state row, and a cache miss replays them through the application's mapper and
-the events' own ``mutate``. Appending costs next to nothing per batch (encoding
-a snapshot with the JSON transcoder costs ~80 us per dispute per batch, more
-than the whole per-event budget), the bytes need no codec of their own (no
-extra transcoding for ``Money``), and the state survives changes to the
-Dispute class: replaying events with the new code gives the new shape.
+The lane does not encode snapshots: each batch appends, per dispute it
+touched, one row with the stored bytes of the events it applied (topic and
+state, exactly as the event store holds them); a cache miss reads a dispute's
+rows and replays them through the application's mapper and the events' own
+``mutate``. Appending costs next to nothing (encoding a snapshot with the JSON
+transcoder costs ~80 us per dispute per batch, more than the whole per-event
+budget, and rewriting a growing history would write each event many times),
+the bytes need no codec of their own (no extra transcoding for ``Money``), and
+the state survives changes to the Dispute class: replaying events with the new
+code gives the new shape.
 """
 
 from __future__ import annotations

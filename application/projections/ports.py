@@ -114,8 +114,17 @@ class ReadModelStore(Protocol):
 
     def unlock(self, name: str) -> None: ...
 
+    @property
+    def notifies(self) -> bool:
+        """Whether ``wait_for_events`` wakes up when events are recorded (else: poll)."""
+        ...
+
     def wait_for_events(self, timeout: float) -> None:
         """Sleep until new events may have been recorded, at most ``timeout`` seconds."""
+        ...
+
+    def clone(self) -> ReadModelStore:
+        """Another connection to the same store (for a writer thread); no locks held."""
         ...
 
     def close(self) -> None: ...

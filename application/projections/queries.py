@@ -118,12 +118,16 @@ class ReadModelQueries:
         reader: ReadModelReader,
         clock: Clock,
         *,
-        wait_timeout: float = WAIT_TIMEOUT,
+        head: Callable[[], int] | None = None,
+        wait_timeout: float | None = None,
         poll_interval: float = 0.05,
     ) -> None:
+        """``head``: the last position recorded in the event store (to refuse at once a
+        ``min_position`` that was never recorded)."""
         self.reader = reader
         self.clock = clock
-        self.wait_timeout = wait_timeout
+        self.head = head
+        self._wait_timeout = wait_timeout  # None: WAIT_TIMEOUT, read at each call
         self.poll_interval = poll_interval
 
     # ---- read-your-writes ------------------------------------------------------------
@@ -135,7 +139,13 @@ class ReadModelQueries:
         reading = read()
         if min_position is None or reading.position >= min_position:
             return reading
-        deadline = time.monotonic() + self.wait_timeout
+        if self.head is not None and min_position > (head := self.head()):
+            raise InvalidInput(
+                f"min_position {min_position} was never recorded (the last event is {head})",
+                field="min_position",
+            )
+        wait = WAIT_TIMEOUT if self._wait_timeout is None else self._wait_timeout
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             time.sleep(self.poll_interval)
             if self.reader.positions().get(name, 0) >= min_position:

@@ -109,12 +109,16 @@ class Resolution(NamedTuple):
 
 
 class StateRow(NamedTuple):
-    """The persisted state of one live aggregate of a lane (an encoded snapshot)."""
+    """Events of one dispute, as a lane keeps them to rebuild its aggregate.
+
+    Written: the events one batch applied. Read: all of them, concatenated;
+    ``version`` and ``position`` are then those of the last one.
+    """
 
     dispute_id: str
     version: int
     position: int
-    state: bytes
+    events: bytes
 
 
 # ---- what one batch changes, per read model ----------------------------------

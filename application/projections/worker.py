@@ -77,7 +77,10 @@ class Worker:
                     if n == 0:
                         if once:
                             return
-                        store.wait_for_events(self.poll_interval)
+                        if store.notifies:
+                            store.wait_for_events(self.poll_interval)
+                        else:
+                            stop.wait(self.poll_interval)
                 except Exception as error:  # any failure: log, reopen, go on
                     self.log.warning(
                         "projections.failed",

@@ -91,6 +91,7 @@ class PostgresStore(SqlWriter):
             conninfo, autocommit=True, application_name=WRITER_APPLICATION_NAME
         )
         super().__init__(PostgresSession(self._conn, write=True), application_name)
+        self._conninfo = conninfo
         self._channel = channel
         self._listening = False
         self._locks: set[str] = set()
@@ -112,6 +113,10 @@ class PostgresStore(SqlWriter):
             self._locks.discard(name)
             self.session.fetchall("SELECT pg_advisory_unlock(?)", (lock_key(name),))
 
+    @property
+    def notifies(self) -> bool:
+        return self._channel is not None
+
     def wait_for_events(self, timeout: float) -> None:
         if self._channel is None:
             time.sleep(timeout)
@@ -121,6 +126,9 @@ class PostgresStore(SqlWriter):
             self._listening = True
         for _ in self._conn.notifies(timeout=timeout, stop_after=1):
             pass
+
+    def clone(self) -> PostgresStore:
+        return PostgresStore(self._conninfo, self.application_name, channel=None)
 
     def close(self) -> None:
         self._locks.clear()

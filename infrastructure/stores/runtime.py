@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from application.disputes import DisputeDesk
@@ -11,6 +12,9 @@ from application.projections.source import ApplicationSource
 from application.projections.worker import Worker, start_worker
 from infrastructure.settings import Settings
 from infrastructure.stores import open_store
+
+_running: dict[int, Callable[[], None]] = {}
+_guard = threading.Lock()
 
 
 def store_opener(app: DisputeDesk, settings: Settings) -> Callable[[], ReadModelStore]:
@@ -46,14 +50,32 @@ def start_projections(
 ) -> Callable[[], None]:
     """Follow the event log in a background thread of this process.
 
-    Returns a function that stops the thread (call it at shutdown). If another
-    process (``disputedesk project``) is already the active worker, this one
-    waits as a standby.
+    Returns a function that stops the thread (call it at shutdown). Idempotent
+    per application object: a second call while it runs returns a function that
+    does nothing. If another process (``disputedesk project``) is the active
+    worker, this one waits as a standby.
     """
-    return start_worker(
-        ApplicationSource(app),
-        store_opener(app, settings),
-        batch_size=batch_size,
-        poll_interval=0.2,
-        name="serve",
-    )
+    key = id(app)
+    with _guard:
+        if key in _running:
+            return _nothing
+        stop_worker = start_worker(
+            ApplicationSource(app),
+            store_opener(app, settings),
+            batch_size=batch_size,
+            poll_interval=0.2,
+            name="serve",
+        )
+
+        def stop() -> None:
+            with _guard:
+                if _running.get(key) is stop:
+                    del _running[key]
+            stop_worker()
+
+        _running[key] = stop
+        return stop
+
+
+def _nothing() -> None:
+    return None

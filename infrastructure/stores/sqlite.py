@@ -24,6 +24,8 @@ from infrastructure.stores.session import Row
 from infrastructure.stores.writer import SqlWriter
 
 BUSY_TIMEOUT_SECONDS = 30.0
+CACHE_KIB = 32_768  # the writer's page cache: keeps the B-trees of large views in memory
+READER_CACHE_KIB = 8_192  # per reading thread
 
 
 def views_path(events_path: Path) -> Path:
@@ -31,13 +33,14 @@ def views_path(events_path: Path) -> Path:
     return events_path.with_name(f"{events_path.stem}-views{events_path.suffix or '.db'}")
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, cache_kib: int = CACHE_KIB) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
     )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
     return conn
 
 
@@ -110,8 +113,15 @@ class SQLiteStore(SqlWriter):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    @property
+    def notifies(self) -> bool:
+        return False
+
     def wait_for_events(self, timeout: float) -> None:
         time.sleep(timeout)  # SQLite cannot notify: poll
+
+    def clone(self) -> SQLiteStore:
+        return SQLiteStore(self.path, self.application_name)
 
     def close(self) -> None:
         for name in list(self._locks):
@@ -132,7 +142,7 @@ class SQLiteReader(SqlReader):
     def _session(self) -> AbstractContextManager[SQLiteSession]:
         session: SQLiteSession | None = getattr(self._local, "session", None)
         if session is None:
-            conn = connect(self.path)
+            conn = connect(self.path, cache_kib=READER_CACHE_KIB)
             with self._guard:
                 self._all.append(conn)
             session = SQLiteSession(conn, write=False)

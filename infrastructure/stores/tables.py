@@ -56,10 +56,12 @@ def state_table(lane: str) -> str:
 
 
 def lane_statements(dialect: Dialect, lane: str) -> list[str]:
+    """A lane's states: each batch appends one row per dispute it touched, holding the
+    events that batch applied (``version`` is the last of them)."""
     return [
         f"CREATE TABLE IF NOT EXISTS {state_table(lane)} ("
-        f" dispute_id TEXT PRIMARY KEY, version INTEGER NOT NULL, position BIGINT NOT NULL,"
-        f" state {dialect.blob} NOT NULL)"
+        f" dispute_id TEXT NOT NULL, version INTEGER NOT NULL, position BIGINT NOT NULL,"
+        f" events {dialect.blob} NOT NULL, PRIMARY KEY (dispute_id, version))"
     ]
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from application.projections.errors import PositionConflict
@@ -114,11 +116,20 @@ class SqlWriter:
             chunk = dispute_ids[i : i + _CHUNK]
             where, params = self.dialect.in_list("dispute_id", chunk)
             rows = self.session.fetchall(
-                f"SELECT dispute_id, version, position, state FROM {tables.state_table(lane)}"
-                f" WHERE {where}",
+                f"SELECT dispute_id, version, position, events FROM {tables.state_table(lane)}"
+                f" WHERE {where} ORDER BY dispute_id, version",
                 params,
             )
-            found.extend(StateRow(r[0], int(r[1]), int(r[2]), bytes(r[3])) for r in rows)
+            for dispute_id, group in groupby(rows, key=itemgetter(0)):
+                parts = list(group)
+                found.append(
+                    StateRow(
+                        dispute_id,
+                        int(parts[-1][1]),
+                        int(parts[-1][2]),
+                        b"".join(bytes(part[3]) for part in parts),
+                    )
+                )
         return found
 
     def write(self, batch: BatchWrite) -> None:
@@ -136,10 +147,8 @@ class SqlWriter:
             if batch.states:
                 s.executemany(
                     f"INSERT INTO {tables.state_table(batch.lane)}"
-                    " (dispute_id, version, position, state) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (dispute_id) DO UPDATE SET version = excluded.version,"
-                    " position = excluded.position, state = excluded.state",
-                    [(r.dispute_id, r.version, r.position, r.state) for r in batch.states],
+                    " (dispute_id, version, position, events) VALUES (?, ?, ?, ?)",
+                    batch.states,
                 )
             for changes in batch.changes:
                 if isinstance(changes, DisputesChanges):

@@ -1,0 +1,1 @@
+"""HTTP benchmark: ``python -m bench.http`` (see __main__.py)."""

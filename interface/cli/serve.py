@@ -1,0 +1,57 @@
+"""``disputedesk serve``: the HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from interface.cli.common import fail, open_application, settings_of
+from interface.http.app import create_app
+from interface.http.auth import SecretError, resolve_secret
+
+FACTORY = "interface.http.app:app_from_env"
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, help="Processes behind the one port (PostgreSQL only)."
+    ),
+) -> None:
+    """Serve the HTTP API (OpenAPI at /schema)."""
+    settings = settings_of(ctx)
+    database = settings.database
+    if workers > 1 and database.is_sqlite:
+        typer.echo(
+            f"disputedesk: --workers {workers} refused: the SQLite event store allows one "
+            "writing process (several would fail each other's writes with 'database is "
+            "locked'); serving with 1 worker. Use PostgreSQL (DISPUTEDESK_DATABASE_URL="
+            "postgresql://...) for more.",
+            err=True,
+        )
+        workers = 1
+    try:
+        resolve_secret(settings)  # made once here, before any worker starts
+    except SecretError as error:
+        fail(str(error))
+    url = f"http://{host}:{port}"
+    typer.echo(f"disputedesk: serving on {url} ({workers} worker{'s' * (workers > 1)}, "
+               f"events in {database.redacted()})")
+    typer.echo(f"  API docs:     {url}/schema")
+    typer.echo("  get a token:  disputedesk token --role buyer --subject b-1")
+    typer.echo(
+        f"  then:         curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/policies/current"
+    )
+    options = {"host": host, "port": port, "log_config": None, "access_log": False}
+    if workers > 1:
+        uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        return
+    desk = open_application(settings)
+    app = create_app(desk, settings, on_shutdown=[desk.close])
+    uvicorn.run(app, **options)  # type: ignore[arg-type]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

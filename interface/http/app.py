@@ -1,0 +1,134 @@
+"""The Litestar application: routes, auth, errors, idempotency, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Tag
+from litestar.types import ControllerRouterHandler
+
+from application.disputes import DisputeDesk
+from application.idempotency import IdempotencyKeys, IdempotencyStore
+from domain.dispute import Actor
+from infrastructure.bootstrap import build_application
+from infrastructure.clock import SystemClock
+from infrastructure.idempotency_store import open_idempotency_store
+from infrastructure.logging import configure_logging, get_logger
+from infrastructure.settings import Settings
+from interface.http.auth import Auth, resolve_secret
+from interface.http.controllers.disputes import DisputesController
+from interface.http.controllers.health import HealthController
+from interface.http.controllers.orders import OrdersController
+from interface.http.controllers.policies import PoliciesController
+from interface.http.controllers.read_models import ReadModelRoutes
+from interface.http.controllers.simulations import SimulationsController
+from interface.http.errors import exception_handlers
+from interface.http.guards import actor_of
+from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
+from interface.http.middleware import RequestContextMiddleware, add_request_id
+from interface.http.openapi import ClosedStructSchemaPlugin
+
+API_VERSION = "1"
+log = get_logger("disputedesk.http")
+
+#: The routes of this module's areas; other areas arrive through ``extra_route_handlers``.
+ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
+    HealthController,
+    OrdersController,
+    DisputesController,
+    PoliciesController,
+    SimulationsController,
+)
+
+Hook = Callable[[], Any]
+
+
+def _provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    return actor_of(request)
+
+
+def create_app(
+    application: DisputeDesk,
+    settings: Settings,
+    *,
+    extra_route_handlers: Sequence[ControllerRouterHandler] = (),
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    idempotency_store: IdempotencyStore | None = None,
+) -> Litestar:
+    """The HTTP API over one shared application.
+
+    Handlers get ``desk`` (the application) and ``actor`` (the caller) injected.
+    The idempotency store opens at start-up on the events' database, unless one
+    is given; the application is the caller's to close (pass ``on_shutdown``).
+    """
+    auth = Auth.build(resolve_secret(settings))
+    idempotency = IdempotencyState()
+    read_models = ReadModelRoutes(settings, application)
+
+    def open_idempotency() -> None:
+        store = idempotency_store
+        if store is None:
+            store = open_idempotency_store(settings.database)
+            idempotency.owned.append(store)
+        idempotency.keys = IdempotencyKeys(store, SystemClock())
+        purged = idempotency.keys.purge_expired()
+        if purged:
+            log.info("idempotency.purged", keys=purged)
+
+    def close_idempotency() -> None:
+        idempotency.keys = None
+        while idempotency.owned:
+            idempotency.owned.pop().close()
+
+    return Litestar(
+        route_handlers=[*ROUTE_HANDLERS, read_models.router, *extra_route_handlers],
+        dependencies={
+            "desk": Provide(lambda: application, use_cache=True, sync_to_thread=False),
+            "actor": Provide(_provide_actor, sync_to_thread=False),
+        },
+        middleware=[
+            RequestContextMiddleware(),
+            auth.jwt.middleware,
+            IdempotencyMiddleware(idempotency),
+        ],
+        exception_handlers=exception_handlers(),
+        plugins=[ClosedStructSchemaPlugin()],
+        before_send=[add_request_id],
+        on_startup=[open_idempotency, *on_startup],
+        on_shutdown=[*on_shutdown, close_idempotency, read_models.close],
+        openapi_config=OpenAPIConfig(
+            title="disputedesk",
+            version=API_VERSION,
+            description="Event-sourced case management for marketplace orders that are not "
+            "shipped. Every error is `application/problem+json` (RFC 9457). Every POST accepts "
+            "`Idempotency-Key`; dispute responses carry `version` and an `ETag`, and commands "
+            "accept `If-Match`. Times are RFC 3339 with an offset; money is "
+            '`{"amount": "12.50", "currency": "USD"}`.',
+            path="/schema",
+            components=[auth.jwt.openapi_components],
+            security=[auth.jwt.security_requirement],
+            tags=[
+                Tag(name="orders", description="Orders fed in by the platform"),
+                Tag(name="disputes", description="Cases: views, history, commands"),
+                Tag(name="policies", description="Versioned marketplace rules"),
+                Tag(name="health", description="Liveness"),
+            ],
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """The ASGI app factory for ``uvicorn --factory`` (one application per process)."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)
+    application = build_application(settings)
+    return create_app(application, settings, on_shutdown=[application.close])

@@ -1,0 +1,191 @@
+"""Bearer tokens: HS256 JWTs with ``role``, ``sub``, ``iat`` and ``exp`` claims.
+
+Tokens are made by :func:`issue_token` (``disputedesk token``) and checked by
+Litestar's JWT middleware. The signing key is ``DISPUTEDESK_SECRET``; without
+it, a random development key is kept in ``<var_dir>/dev-secret``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
+
+from domain.dispute import ROLES, Actor
+from infrastructure.logging import get_logger
+from infrastructure.settings import Settings
+
+ALGORITHM = "HS256"
+DEFAULT_TTL = timedelta(hours=12)
+SECURITY_SCHEME = "BearerToken"
+#: Routes with this ``opt`` key set need no token (health, the OpenAPI pages).
+PUBLIC = "exclude_from_auth"
+DEV_SECRET_FILE = "dev-secret"
+
+log = get_logger("disputedesk.auth")
+
+
+class SecretError(RuntimeError):
+    pass
+
+
+def resolve_secret(settings: Settings) -> str:
+    """The signing key: the configured one, else the development key (made on first use)."""
+    if settings.secret:
+        return settings.secret
+    path = settings.var_dir / DEV_SECRET_FILE
+    secret = _read_or_create(path)
+    log.warning(
+        "auth.development_secret",
+        path=str(path),
+        detail="DISPUTEDESK_SECRET is unset: tokens are signed with a development key; "
+        "set DISPUTEDESK_SECRET in production",
+    )
+    return secret
+
+
+def _read_or_create(path: Path) -> str:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            secret = path.read_text("utf-8").strip()
+            if not secret:
+                raise SecretError(
+                    f"{path} is empty; delete it to make a new development key"
+                ) from None
+            return secret
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            secret = secrets.token_urlsafe(48)
+            handle.write(secret + "\n")
+        return secret
+    except OSError as error:
+        raise SecretError(f"cannot keep the development key in {path}: {error}") from None
+
+
+def issue_token(
+    secret: str,
+    role: str,
+    subject: str,
+    *,
+    ttl: timedelta = DEFAULT_TTL,
+    now: datetime | None = None,
+) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    if not subject.strip():
+        raise ValueError("subject must not be empty")
+    if ttl <= timedelta(0):
+        raise ValueError("ttl must be positive")
+    issued = (now or datetime.now(UTC)).replace(microsecond=0)
+    claims = {
+        "sub": subject.strip(),
+        "role": role,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+class _Token(Token):
+    @classmethod
+    def decode_payload(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithms: list[str],
+        issuer: str | Sequence[str] | None = None,
+        audience: str | Sequence[str] | None = None,
+        options: Any = None,
+    ) -> Any:
+        try:
+            return super().decode_payload(
+                encoded_token, secret, algorithms, issuer, audience, options
+            )
+        except jwt.ExpiredSignatureError:
+            raise NotAuthorizedException("the token expired; get a new one") from None
+        except jwt.InvalidTokenError:
+            raise NotAuthorizedException(
+                "the token is malformed or its signature is wrong"
+            ) from None
+
+
+_VERIFIED_MAX = 4096
+#: Tokens whose signature and claims were checked, keyed by (secret, token); expiry is
+#: re-checked on every use. Verifying an HS256 JWT costs more than the rest of auth.
+_verified: dict[tuple[str, str], AuthenticationResult] = {}
+
+
+class _BearerMiddleware(JWTAuthenticationMiddleware):
+    async def authenticate_token(
+        self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        key = (self.token_secret, encoded_token)
+        known = _verified.get(key)
+        if known is not None:
+            if known.auth.exp > datetime.now(UTC):
+                return known
+            _verified.pop(key, None)
+            raise NotAuthorizedException("the token expired; get a new one")
+        result = await super().authenticate_token(encoded_token, connection)
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[key] = result
+        return result
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get(self.auth_header)
+        if not header:
+            raise NotAuthorizedException("send Authorization: Bearer <token>")
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException("use the Bearer scheme: Authorization: Bearer <token>")
+        return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
+
+
+async def _principal(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    role = token.extras.get("role")
+    if not isinstance(role, str) or role not in ROLES:
+        raise NotAuthorizedException("the token names no known role")
+    return Actor(role, token.sub)
+
+
+@dataclass(frozen=True)
+class Auth:
+    """The JWT configuration of one app."""
+
+    jwt: JWTAuth[Actor, Token]
+
+    @classmethod
+    def build(cls, secret: str) -> Auth:
+        config: JWTAuth[Actor, Token] = JWTAuth(
+            token_secret=secret,
+            retrieve_user_handler=_principal,
+            algorithm=ALGORITHM,
+            exclude_opt_key=PUBLIC,
+            exclude_http_methods=["OPTIONS"],
+            exclude=["^/schema"],
+            openapi_security_scheme_name=SECURITY_SCHEME,
+            description=(
+                "An HS256 JWT with claims `role` (buyer, seller, moderator, analyst, platform), "
+                "`sub` (the buyer's, seller's or staff member's id), `iat` and `exp`. "
+                "Get one with `disputedesk token --role ROLE --subject ID`."
+            ),
+            authentication_middleware_class=_BearerMiddleware,
+            token_cls=_Token,
+            require_claims=["exp", "iat", "sub", "role"],
+        )
+        return cls(config)

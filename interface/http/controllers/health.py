@@ -1,0 +1,39 @@
+"""Liveness and event-store reachability; no token needed."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+
+from application.disputes import DisputeDesk
+from infrastructure.logging import get_logger
+from interface.http.auth import PUBLIC
+from interface.http.schemas import Health
+
+log = get_logger("disputedesk.http")
+
+
+class HealthController(Controller):
+    path = "/health"
+    tags = ["health"]
+
+    @get(
+        "/",
+        sync_to_thread=True,
+        opt={PUBLIC: True},
+        security=[{}],
+        summary="Liveness and store reachability",
+        description="200 `{\"status\": \"ok\", \"store\": \"ok\"}` when the event store "
+        "answers, else 503 with `\"store\": \"unavailable\"`. No token needed.",
+        responses={503: ResponseSpec(Health, description="The event store does not answer")},
+    )
+    def health(self, desk: NamedDependency[DisputeDesk]) -> Response[Health]:
+        try:
+            desk.recorder.max_notification_id()
+        except Exception as error:  # any failure of the store means "unavailable"
+            log.warning(
+                "health.store_unavailable", error=str(error), error_type=type(error).__name__
+            )
+            return Response(Health(status="unavailable", store="unavailable"), status_code=503)
+        return Response(Health(status="ok", store="ok"))

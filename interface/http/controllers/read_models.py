@@ -1,0 +1,436 @@
+"""Lists and figures served from the read models: disputes, the moderation queue,
+seller scorecards, metrics.
+
+Every answer carries the read model's ``position`` (the last event folded in),
+in the body and in ``X-Read-Model-Position``. A command's response carries the
+``position`` of the event it recorded; pass it as ``?min_position=`` to read
+your own write: the server waits up to 5 s for the read model to get there,
+else answers 503 (``read-model-behind``, with ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from threading import Lock
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, Router, get
+from litestar.connection import ASGIConnection
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import PermissionDeniedException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, QueryParameter
+from litestar.types import Guard
+from msgspec import Meta, Struct
+
+from application.disputes import DisputeDesk
+from application.projections.errors import (
+    ReadModelBehind,
+    ReadModelUnavailable,
+    StoreUnavailable,
+)
+from application.projections.queries import (
+    LIST_ROLES,
+    SCORECARD_ROLES,
+    STAFF_LIST_ROLES,
+    ReadModelQueries,
+    check_after,
+)
+from domain.dispute import Actor
+from domain.errors import InvalidInput
+from infrastructure.settings import Settings
+from infrastructure.stores import open_reader
+from infrastructure.stores.runtime import start_projections
+from interface.http.errors import Problem, problem_response, problem_responses
+from interface.http.guards import actor_of
+from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from interface.http.schemas import Money
+
+POSITION_HEADER = "X-Read-Model-Position"
+RETRY_AFTER_SECONDS = 1
+
+Rfc3339 = Annotated[str, Meta(description="RFC 3339 instant (UTC)")]
+
+
+# ---- responses ------------------------------------------------------------------
+
+
+class NextDue(Struct):
+    at: Rfc3339
+    kind: Annotated[str, Meta(description="The derived event due then, e.g. DeadlineMissed")]
+
+
+class InterventionSummary(Struct):
+    reason: str
+    requested_at: Rfc3339
+    open: Annotated[bool, Meta(description="Awaiting a ruling")]
+
+
+class DisputeSummary(Struct):
+    id: str
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    region: str
+    category: str
+    amount: Money
+    status: str
+    placed_at: Rfc3339
+    ship_by: Rfc3339
+    auto_cancel_at: Rfc3339
+    shipped_at: Rfc3339 | None
+    refund_status: str | None
+    intervention: InterventionSummary | None
+    next_due: NextDue | None
+    updated_at: Rfc3339
+    version: int
+    policy_version: str
+    position: Annotated[int, Meta(description="Notification id of the case's last event")]
+
+
+class QueueEntry(DisputeSummary):
+    reason: str
+    requested_at: Rfc3339
+    age_hours: Annotated[float, Meta(description="Hours since the intervention was requested")]
+
+
+class DisputePage(Struct):
+    data: list[DisputeSummary]
+    next_cursor: str | None
+    position: int
+
+
+class QueuePage(Struct):
+    data: list[QueueEntry]
+    next_cursor: str | None
+    position: int
+
+
+class Scorecard(Struct):
+    seller_id: str
+    orders: int
+    shipped: int
+    late_dispatch_rate: Annotated[
+        float | None,
+        Meta(description="Orders that got DeadlineMissed / orders that shipped, got "
+             "DeadlineMissed or whose ship_by has passed (null when none)"),
+    ]
+    auto_cancel_rate: Annotated[float | None, Meta(description="Auto-cancelled / orders")]
+    disputes: Annotated[
+        int,
+        Meta(description="Orders on which the buyer contacted the seller, asked for a refund "
+             "or asked the platform to step in"),
+    ]
+    interventions: int
+    interventions_lost: Annotated[
+        int, Meta(description="Rulings refund_full, refund_partial or seller_must_ship")
+    ]
+    refund_rate: Annotated[
+        float | None, Meta(description="Orders with money refunded (auto-cancels too) / orders")
+    ]
+    average_rating: float | None
+    reviews: int
+    median_response_hours: Annotated[
+        float | None, Meta(description="Median time from a buyer's contact to the response")
+    ]
+    responses: int
+    position: int
+
+
+class TimeToResolution(Struct):
+    resolved: int
+    median: float | None
+    p90: float | None
+
+
+class Metrics(Struct):
+    disputes: int
+    counts_by_status: dict[str, int]
+    time_to_resolution_hours: Annotated[
+        TimeToResolution,
+        Meta(description="Order placed -> first closed, refunded or cancelled"),
+    ]
+    position: int
+
+
+# ---- parameters -------------------------------------------------------------------
+
+MinPosition = Annotated[
+    int | None,
+    QueryParameter(
+        name="min_position", required=False, ge=0,
+        description="Wait (up to 5 s) until the read model has folded in this position "
+        "(a command's `position`); 503 if it has not.",
+    ),
+]
+
+
+StatusFilter = Annotated[
+    str | None,
+    QueryParameter(name="status", required=False, max_length=40,
+                   description="Only cases in this status."),
+]
+RegionFilter = Annotated[
+    str | None,
+    QueryParameter(name="region", required=False, max_length=200,
+                   description="Only orders of this region, e.g. US."),
+]
+SellerFilter = Annotated[
+    str | None,
+    QueryParameter(name="seller_id", required=False, max_length=200,
+                   description="Only this seller's orders."),
+]
+BuyerFilter = Annotated[
+    str | None,
+    QueryParameter(name="buyer_id", required=False, max_length=200,
+                   description="Only this buyer's orders."),
+]
+OrderFilter = Annotated[
+    str | None,
+    QueryParameter(name="order_id", required=False, max_length=200,
+                   description="Only this order."),
+]
+ReasonFilter = Annotated[
+    str | None,
+    QueryParameter(name="reason", required=False, max_length=40,
+                   description="Only interventions with this reason."),
+]
+MinAgeHours = Annotated[
+    float | None,
+    QueryParameter(name="min_age_hours", required=False, ge=0, le=87_840,
+                   description="Only requests waiting at least this many hours."),
+]
+
+POSITION = ResponseHeader(
+    name=POSITION_HEADER, description="The read model's position (last event folded in)",
+    documentation_only=True,
+)
+READ_ERRORS = {
+    **problem_responses(400, 401, 403, 422),
+    503: ResponseSpec(
+        data_container=Problem,
+        description="The read model is behind `min_position` after 5 s, not built yet, or "
+        "its store is unreachable; retry after `Retry-After` seconds.",
+        media_type="application/problem+json",
+    ),
+}
+
+
+def _roles(roles: Collection[str], what: str) -> Guard:
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = actor_of(connection)
+        if actor.role not in roles:
+            raise PermissionDeniedException(
+                f"the {actor.role} role may not read {what} (allowed: {', '.join(sorted(roles))})"
+            )
+
+    return guard
+
+
+def _after(cursor: str | None) -> object:
+    try:
+        return check_after(decode_cursor(cursor))
+    except InvalidInput:
+        raise ValidationException(
+            "cursor is not one this list returned",
+            extra=[{"key": "cursor", "message": "not a cursor for this list"}],
+        ) from None
+
+
+def _next_cursor(page: dict[str, Any]) -> str | None:
+    after = page["next_after"]
+    return None if after is None else encode_cursor(after)
+
+
+def _respond(body: Any, position: int) -> Response[Any]:
+    return Response(
+        body,
+        headers={POSITION_HEADER: str(position), "Cache-Control": "private, no-cache",
+                 "Vary": "Authorization"},
+    )
+
+
+def _unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    code = "read-model-behind" if isinstance(error, ReadModelBehind) else "unavailable"
+    detail = getattr(error, "detail", None) or "the read models are unavailable; retry shortly"
+    return problem_response(
+        request, 503, detail, code=code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
+class ReadModelsController(Controller):
+    path = "/v1"
+    exception_handlers = {
+        ReadModelBehind: _unavailable,
+        ReadModelUnavailable: _unavailable,
+        StoreUnavailable: _unavailable,
+    }
+
+    @get(
+        "/disputes",
+        tags=["disputes"],
+        guards=[_roles(LIST_ROLES, "the dispute list")],
+        sync_to_thread=True,
+        summary="List disputes",
+        description="Newest first, paged with `limit` and `cursor`. Buyers and sellers see "
+        "only their own cases (a filter naming someone else's id gives an empty list); "
+        "moderators see all. Roles: buyer, seller, moderator.",
+        response_headers=[POSITION],
+        responses=READ_ERRORS,
+    )
+    def disputes(
+        self,
+        read_models: NamedDependency[ReadModelQueries],
+        actor: NamedDependency[Actor],
+        status: StatusFilter = None,
+        region: RegionFilter = None,
+        seller_id: SellerFilter = None,
+        buyer_id: BuyerFilter = None,
+        order_id: OrderFilter = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+    ) -> Response[DisputePage]:
+        page = read_models.disputes(
+            actor, status=status, region=region, seller_id=seller_id, buyer_id=buyer_id,
+            order_id=order_id, limit=limit, after=_after(cursor), min_position=min_position,
+        )
+        body = DisputePage(
+            data=msgspec.convert(page["data"], list[DisputeSummary]),
+            next_cursor=_next_cursor(page),
+            position=page["position"],
+        )
+        return _respond(body, page["position"])
+
+    @get(
+        "/moderation/queue",
+        tags=["moderation"],
+        guards=[_roles(STAFF_LIST_ROLES, "the moderation queue")],
+        sync_to_thread=True,
+        summary="Cases awaiting a ruling",
+        description="Open intervention requests, oldest first, paged with `limit` and "
+        "`cursor`. Roles: moderator.",
+        response_headers=[POSITION],
+        responses=READ_ERRORS,
+    )
+    def moderation_queue(
+        self,
+        read_models: NamedDependency[ReadModelQueries],
+        actor: NamedDependency[Actor],
+        region: RegionFilter = None,
+        seller_id: SellerFilter = None,
+        reason: ReasonFilter = None,
+        min_age_hours: MinAgeHours = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+        min_position: MinPosition = None,
+    ) -> Response[QueuePage]:
+        page = read_models.moderation_queue(
+            actor, region=region, seller_id=seller_id, reason=reason,
+            min_age_hours=min_age_hours, limit=limit, after=_after(cursor),
+            min_position=min_position,
+        )
+        body = QueuePage(
+            data=msgspec.convert(page["data"], list[QueueEntry]),
+            next_cursor=_next_cursor(page),
+            position=page["position"],
+        )
+        return _respond(body, page["position"])
+
+    @get(
+        "/sellers/{seller_id:str}/scorecard",
+        tags=["sellers"],
+        guards=[_roles(SCORECARD_ROLES, "scorecards")],
+        sync_to_thread=True,
+        summary="A seller's reputation figures",
+        description="Figures come from a read model, so they may trail a write by a moment. "
+        "Rates are null when there is nothing to divide by. Roles: any authenticated.",
+        response_headers=[POSITION],
+        responses=READ_ERRORS,
+    )
+    def scorecard(
+        self,
+        read_models: NamedDependency[ReadModelQueries],
+        actor: NamedDependency[Actor],
+        seller_id: FromPath[str],
+        min_position: MinPosition = None,
+    ) -> Response[Scorecard]:
+        card = read_models.scorecard(actor, seller_id, min_position=min_position)
+        return _respond(msgspec.convert(card, Scorecard), card["position"])
+
+    @get(
+        "/metrics",
+        tags=["moderation"],
+        guards=[_roles(STAFF_LIST_ROLES, "metrics")],
+        sync_to_thread=True,
+        summary="Marketplace metrics",
+        description="Cases per status, and the time from order to resolution (median and "
+        "90th percentile, in hours). Roles: moderator.",
+        response_headers=[POSITION],
+        responses=READ_ERRORS,
+    )
+    def metrics(
+        self,
+        read_models: NamedDependency[ReadModelQueries],
+        actor: NamedDependency[Actor],
+        min_position: MinPosition = None,
+    ) -> Response[Metrics]:
+        figures = read_models.metrics(actor, min_position=min_position)
+        return _respond(msgspec.convert(figures, Metrics), figures["position"])
+
+
+class ReadModelRoutes:
+    """The read-model routes of one app.
+
+    On first use they open the read-model store and make sure this process
+    follows the event log (``start_projections`` is idempotent per application:
+    if ``serve`` started it already, nothing more starts; if a ``disputedesk
+    project`` worker is active, this one is a standby), so the views served
+    always move. In ``create_app``: ``routes = ReadModelRoutes(settings,
+    application)``, add ``routes.router`` to the route handlers and
+    ``routes.close`` to ``on_shutdown``.
+    """
+
+    def __init__(
+        self, settings: Settings, application: DisputeDesk, *,
+        queries: ReadModelQueries | None = None,
+    ) -> None:
+        self._settings = settings
+        self._application = application
+        self._queries = queries
+        self._owned = queries is None
+        self._stop_projections: Callable[[], None] | None = None
+        self._lock = Lock()
+
+        def provide() -> ReadModelQueries:  # a function: Litestar deep-copies dependencies
+            return self.queries()
+
+        self.router = Router(
+            path="/",
+            route_handlers=[ReadModelsController],
+            dependencies={"read_models": Provide(provide, sync_to_thread=True)},
+        )
+
+    def queries(self) -> ReadModelQueries:
+        with self._lock:
+            if self._queries is None:
+                app = self._application
+                self._stop_projections = start_projections(app, self._settings)
+                self._queries = ReadModelQueries(
+                    open_reader(self._settings.database),
+                    app.clock,
+                    head=lambda: app.recorder.max_notification_id() or 0,
+                )
+            return self._queries
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stop_projections is not None:
+                self._stop_projections()
+                self._stop_projections = None
+            if self._queries is not None and self._owned:
+                self._queries.reader.close()
+                self._queries = None

@@ -1,0 +1,259 @@
+"""Every error as ``application/problem+json`` (RFC 9457), and its OpenAPI description."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from application.disputes import Forbidden
+from domain.errors import (
+    ConcurrentModification,
+    DisputeNotFound,
+    DomainError,
+    InvalidInput,
+    TransitionRefused,
+)
+from domain.policy import PolicyError, UnknownCategory, UnknownRegion
+from infrastructure.logging import get_logger
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "https://disputedesk.invalid/problems/"
+AUTH_CHALLENGE = 'Bearer realm="disputedesk"'
+
+log = get_logger("disputedesk.http")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    request_id: str | None = None
+
+
+_HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem_response(
+    request: Request[Any, Any, Any] | None,
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[Problem]:
+    request_id = None
+    instance = None
+    if request is not None:
+        instance = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+    problem = Problem(
+        type=PROBLEM_BASE + (code or _HTTP_CODES.get(status, "error")),
+        title=_title(status),
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors or None,
+        request_id=request_id,
+    )
+    return Response(
+        problem,
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def domain_status(error: DomainError) -> int:
+    if isinstance(error, Forbidden):
+        return 403
+    if isinstance(error, DisputeNotFound):
+        return 404
+    if isinstance(error, TransitionRefused):
+        return 409
+    if isinstance(error, ConcurrentModification):
+        return 412
+    if isinstance(error, InvalidInput):
+        return 422
+    return 422
+
+
+def _on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Problem]:
+    errors = [FieldError(error.field, error.detail)] if error.field else None
+    return problem_response(request, domain_status(error), error.detail, code=error.code,
+                            errors=errors)
+
+
+_PROBLEM_PATH = re.compile(r"^(?P<field>[^\s:]+): (?P<message>.+)$", re.S)
+
+
+def policy_field_errors(error: PolicyError) -> list[FieldError]:
+    if isinstance(error, UnknownRegion):
+        return [FieldError("region", error.problems[0])]
+    if isinstance(error, UnknownCategory):
+        return [FieldError("category", error.problems[0])]
+    found = []
+    for problem in error.problems:
+        match = _PROBLEM_PATH.match(problem)
+        if match:
+            found.append(FieldError(match["field"], match["message"]))
+        else:
+            found.append(FieldError("(document)", problem))
+    return found
+
+
+def _on_policy_error(request: Request[Any, Any, Any], error: PolicyError) -> Response[Problem]:
+    errors = policy_field_errors(error)
+    if len(errors) == 1:
+        detail = f"{errors[0].field}: {errors[0].message}"
+    else:
+        detail = f"{len(errors)} problems: " + "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return problem_response(request, 422, detail, code="invalid-policy", errors=errors)
+
+
+_NAMED_FIELD = re.compile(r"(?:unknown|required) field `([^`]+)`")
+
+
+def _validation_errors(extra: Any) -> list[FieldError]:
+    """Litestar's messages as ``{field, message}``, the field a dotted path in the body."""
+    found: list[FieldError] = []
+    if isinstance(extra, list):
+        for item in extra:
+            if not isinstance(item, Mapping):
+                continue
+            message = str(item.get("message", "invalid"))
+            key = str(item.get("key") or "")
+            named = _NAMED_FIELD.search(message)
+            if key in ("", "data"):
+                field = named[1] if named and named[1] else ("body" if key == "data" else "request")
+            elif item.get("source") == "header":
+                field = "-".join(part.capitalize() for part in key.split("_"))
+            else:
+                field = f"{key}.{named[1]}" if named else key
+            found.append(FieldError(field, message))
+    return found
+
+
+def _on_http_exception(request: Request[Any, Any, Any], error: HTTPException) -> Response[Problem]:
+    status = error.status_code
+    if status >= 500:
+        log.error("http.server_error", detail=error.detail, status=status)
+        return problem_response(request, status, "the server could not complete the request")
+    headers = dict(error.headers or {})
+    errors = None
+    detail = error.detail
+    if isinstance(error, ValidationException):
+        errors = _validation_errors(error.extra)
+        if errors:
+            detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        elif detail.startswith("Validation failed"):
+            detail = "the request body or parameters are malformed"
+    if isinstance(error, NotAuthorizedException) or status == 401:
+        headers.setdefault(
+            "WWW-Authenticate", f'{AUTH_CHALLENGE}, error="invalid_token", error_description='
+            f'"{_header_safe(detail)}"'
+        )
+    return problem_response(request, status, detail, errors=errors, headers=headers)
+
+
+def _header_safe(text: str) -> str:
+    return "".join(ch for ch in text if ch.isprintable() and ch not in '"\\')[:200]
+
+
+def _on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    log.exception("http.unhandled_error", error_type=type(error).__name__)
+    return problem_response(request, 500, "the server could not complete the request")
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    return {
+        DomainError: _on_domain_error,
+        PolicyError: _on_policy_error,
+        HTTPException: _on_http_exception,
+        Exception: _on_unexpected,
+    }
+
+
+def render_exception(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    """The response an exception becomes (for middleware that catches exceptions itself)."""
+    if isinstance(error, DomainError):
+        return _on_domain_error(request, error)
+    if isinstance(error, PolicyError):
+        return _on_policy_error(request, error)
+    if isinstance(error, HTTPException):
+        return _on_http_exception(request, error)
+    return _on_unexpected(request, error)
+
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON, a value of the wrong type, or a malformed parameter or header.",
+    401: "No bearer token, or one that is malformed, tampered with or expired.",
+    403: "The token's role may not do this.",
+    404: "No such resource, or one that is not the caller's (the two are indistinguishable).",
+    409: "The dispute's state does not allow this action; `detail` says why.",
+    412: "`If-Match` no longer matches the dispute's current version.",
+    422: "A value is invalid (or the Idempotency-Key was used for another request); "
+    "`errors` names the fields.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route may give."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS.get(status, _title(status)),
+            media_type=PROBLEM_MEDIA_TYPE,
+        )
+        for status in statuses
+    }
+
+
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "FieldError",
+    "Problem",
+    "exception_handlers",
+    "problem_response",
+    "problem_responses",
+    "render_exception",
+]

@@ -1,0 +1,51 @@
+"""Role checks, all built from the application's ``COMMAND_ROLES`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from application.disputes import COMMAND_ROLES
+from domain.dispute import Actor
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    user = connection.scope.get("user")
+    if not isinstance(user, Actor):
+        raise NotAuthorizedException("send Authorization: Bearer <token>")
+    return user
+
+
+def roles_for(command: str) -> list[str]:
+    return sorted(COMMAND_ROLES[command])
+
+
+def requires(
+    command: str, *, when: Callable[[ASGIConnection[Any, Any, Any, Any]], bool] | None = None
+) -> Guard:
+    """A guard admitting the roles that may run ``command`` (only ``when`` it applies)."""
+    roles = COMMAND_ROLES[command]
+    action = command.replace("_", " ")
+
+    # Async on purpose: Litestar runs sync guards in a worker thread, a costly hop per request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if when is not None and not when(connection):
+            return
+        actor = actor_of(connection)
+        if actor.role not in roles:
+            raise PermissionDeniedException(
+                f"the {actor.role} role may not {action} (allowed: {', '.join(sorted(roles))})"
+            )
+
+    guard.__name__ = f"requires_{command}"
+    return guard
+
+
+def roles_note(command: str) -> str:
+    """A line for a route's OpenAPI description."""
+    return f"Roles: {', '.join(roles_for(command))}."

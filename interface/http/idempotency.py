@@ -1,0 +1,230 @@
+"""``Idempotency-Key`` on every POST: replay a retry's first response, refuse reuse.
+
+The rules live in :mod:`application.idempotency`; this middleware reads the
+request, asks them, and stores or replays whole responses. It runs inside the
+authentication middleware, so keys are scoped by principal (role and subject).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import anyio.to_thread
+from litestar import Request
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.params import HeaderParameter
+from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
+
+from application.idempotency import (
+    POLL_SECONDS,
+    WAIT_SECONDS,
+    Decision,
+    IdempotencyKeys,
+    InProgress,
+    InvalidKey,
+    Mismatch,
+    Replay,
+    StoredResponse,
+    check_key,
+    fingerprint,
+)
+from domain.dispute import Actor
+from interface.http.errors import FieldError, problem_response
+
+HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+MAX_BODY = 1024 * 1024
+_KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"vary", b"cache-control"})
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]([ -~]*[!-~])?$",
+        description="Any unique string (a UUID). A retry with the same key and body returns "
+        "the first response (with `Idempotent-Replayed: true`) and records nothing new; the "
+        "same key with another body is 422; while the first is still running, 409. Keys are "
+        "kept for 24 hours.",
+    ),
+]
+
+
+@dataclass
+class IdempotencyState:
+    """Filled in at start-up, once the store is open."""
+
+    keys: IdempotencyKeys | None = None
+    owned: list[Any] = field(default_factory=list)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class IdempotencyMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, state: IdempotencyState) -> None:
+        self.state = state
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        raw_key = _header(scope, HEADER.encode()) if scope.get("method") == "POST" else None
+        actor = scope.get("user")
+        keys = self.state.keys
+        if raw_key is None or not isinstance(actor, Actor) or keys is None:
+            await next_app(scope, receive, send)
+            return
+        try:
+            key = check_key(raw_key.strip())
+        except InvalidKey as error:
+            await self._problem(scope, receive, send, 400, str(error), "Idempotency-Key")
+            return
+        try:
+            body = await _read_body(receive)
+        except _TooLarge:
+            await self._problem(scope, receive, send, 413, "the request body is too large")
+            return
+        principal = f"{actor.role}:{actor.id}"
+        path = scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
+        request_print = fingerprint("POST", path, body)
+        decision = await self._begin(keys, principal, key, request_print)
+        if isinstance(decision, Replay):
+            await _send_stored(decision.response, send)
+            return
+        if isinstance(decision, Mismatch):
+            await self._problem(
+                scope, receive, send, 422,
+                "this Idempotency-Key was used for a different request; use a new key",
+                "Idempotency-Key", code="idempotency-key-reused",
+            )
+            return
+        if isinstance(decision, InProgress):
+            await self._problem(
+                scope, receive, send, 409,
+                "a request with this Idempotency-Key is still in progress; retry shortly",
+                code="idempotency-key-in-progress", headers={"Retry-After": "1"},
+            )
+            return
+        await self._run(scope, body, receive, send, next_app, keys, principal, key)
+
+    async def _begin(
+        self, keys: IdempotencyKeys, principal: str, key: str, request_print: str
+    ) -> Decision:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            decision = await anyio.to_thread.run_sync(keys.begin, principal, key, request_print)
+            if not isinstance(decision, InProgress) or time.monotonic() >= deadline:
+                return decision
+            await anyio.sleep(POLL_SECONDS)
+
+    async def _run(
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        next_app: ASGIApp,
+        keys: IdempotencyKeys,
+        principal: str,
+        key: str,
+    ) -> None:
+        delivered = False
+
+        async def replay_receive() -> ReceiveMessage:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return HTTPRequestEvent(type="http.request", body=body, more_body=False)
+            return await receive()
+
+        messages: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            messages.append(message)
+
+        try:
+            await next_app(scope, replay_receive, capture)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(keys.abandon, principal, key)
+            raise
+        stored = _stored(messages)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(keys.finish, principal, key, stored)
+        for message in messages:
+            await send(message)
+
+    async def _problem(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        detail: str,
+        field_name: str | None = None,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        errors = [FieldError(field_name, detail)] if field_name else None
+        response = problem_response(request, status, detail, code=code, errors=errors,
+                                    headers=headers)
+        await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+
+
+def _stored(messages: list[Message]) -> StoredResponse:
+    status = 500
+    headers: list[tuple[str, str]] = []
+    body = b""
+    for message in messages:
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            headers = [
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in message.get("headers", [])
+                if name.lower() in _KEPT_HEADERS
+            ]
+        elif message["type"] == "http.response.body":
+            body += message.get("body", b"")
+    return StoredResponse(status, tuple(headers), body)
+
+
+async def _send_stored(response: StoredResponse, send: Send) -> None:
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+    ]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    headers.append((REPLAYED_HEADER.encode(), b"true"))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": False})

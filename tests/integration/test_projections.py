@@ -1,0 +1,456 @@
+"""The read models against the events that feed them, on SQLite and on PostgreSQL.
+
+Histories are built through the application with the manual clock (Friday
+2026-11-20 10:00 in Los Angeles: ship_by is the end of Tuesday 11-24, the
+auto-cancel instant the end of Wednesday 12-02), then projected.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from application.disputes import DisputeDesk, Forbidden
+from application.projections.engine import CatchUp
+from application.projections.errors import (
+    PositionConflict,
+    ReadModelBehind,
+    ReadModelUnavailable,
+)
+from application.projections.queries import ReadModelQueries
+from application.projections.rebuild import rebuild
+from application.projections.records import CURRENT, RETIRED, to_micros
+from application.projections.runner import Projector, lanes_of
+from application.projections.source import ApplicationSource, FastDecoder
+from application.projections.worker import start_worker
+from bench.projections.generate import generate
+from domain.dispute import Actor
+from domain.errors import InvalidInput
+from domain.money import Money
+from infrastructure.clock import ManualClock
+from infrastructure.stores import open_reader
+from tests.integration.test_projections_support import (
+    MODERATOR,
+    PLATFORM,
+    build,
+    catch_up,
+    current_versions,
+    dump,
+    opened_store,
+    place,
+    settings_for,
+    store_for,
+)
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def la(month: int, day: int, hour: int = 12, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=LA)
+
+
+def buyer(name: str) -> Actor:
+    return Actor("buyer", name)
+
+
+def seller(name: str) -> Actor:
+    return Actor("seller", name)
+
+
+@pytest.fixture
+def app(database_url: str, manual_clock: ManualClock) -> Iterator[DisputeDesk]:
+    application = build(database_url, manual_clock)
+    try:
+        yield application
+    finally:
+        application.close()
+
+
+@pytest.fixture
+def queries(
+    app: DisputeDesk, database_url: str, manual_clock: ManualClock
+) -> Iterator[ReadModelQueries]:
+    reader = open_reader(settings_for(database_url).database)
+    try:
+        yield ReadModelQueries(reader, manual_clock, wait_timeout=1.0)
+    finally:
+        reader.close()
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [row["order_id"] for row in page["data"]]
+
+
+# ---- the disputes view and the moderation queue ---------------------------------
+
+
+def test_disputes_view_and_queue_follow_each_case(
+    app: DisputeDesk, database_url: str, queries: ReadModelQueries, manual_clock: ManualClock
+) -> None:
+    shipped = UUID(place(app, "o-shipped", buyer="b-1")["id"])
+    late = UUID(place(app, "o-late", buyer="b-2")["id"])
+    ruled = UUID(place(app, "o-ruled", buyer="b-1", seller="s-2")["id"])
+    cancelled = UUID(place(app, "o-cancelled", buyer="b-3")["id"])
+    app.ship(shipped, carrier="UPS", tracking_number="1Z", shipped_at=manual_clock.now(),
+             actor=seller("s-1"))
+    manual_clock.set(la(11, 25, 9))
+    for dispute in (late, ruled, cancelled):
+        app.record_due(dispute)
+    app.contact_seller(ruled, message="where is it?", channel="chat", actor=buyer("b-1"))
+    manual_clock.advance(timedelta(hours=1))
+    app.respond(ruled, message="soon", actor=seller("s-2"))
+    manual_clock.advance(timedelta(hours=1))
+    view = app.request_intervention(ruled, reason="not_shipped", statement="nothing came",
+                                    actor=buyer("b-1"))
+    catch_up(app, database_url)
+
+    everything = queries.disputes(MODERATOR, min_position=view["position"])
+    assert sorted(ids(everything)) == ["o-cancelled", "o-late", "o-ruled", "o-shipped"]
+    for row in everything["data"]:
+        dispute = app.repository.get(UUID(row["id"]))
+        assert row["status"] == dispute.status
+        pending: list[Any] = dispute.pending_deadlines(app.policy_for(dispute))
+        expected = {"at": pending[0].at, "kind": pending[0].kind} if pending else None
+        got = row["next_due"] and {
+            "at": datetime.fromisoformat(row["next_due"]["at"]), "kind": row["next_due"]["kind"]
+        }
+        assert got == expected
+        assert row["version"] == dispute.version
+    by_order = {row["order_id"]: row for row in everything["data"]}
+    assert by_order["o-shipped"]["status"] == "shipped"
+    assert by_order["o-late"]["status"] == "overdue"
+    assert by_order["o-late"]["next_due"]["kind"] == "OrderAutoCancelled"
+    assert by_order["o-ruled"]["status"] == "under_review"
+    assert by_order["o-ruled"]["intervention"]["reason"] == "not_shipped"
+    assert by_order["o-shipped"]["amount"] == {"amount": "25.00", "currency": "USD"}
+
+    queue = queries.moderation_queue(MODERATOR)
+    assert ids(queue) == ["o-ruled"]
+    assert queue["data"][0]["reason"] == "not_shipped"
+    assert queue["data"][0]["age_hours"] == 0.0
+    assert ids(queries.moderation_queue(MODERATOR, min_age_hours=1)) == []
+    assert ids(queries.moderation_queue(MODERATOR, seller_id="s-1")) == []
+    assert ids(queries.moderation_queue(MODERATOR, reason="not_shipped", region="US")) == [
+        "o-ruled"
+    ]
+
+    # Buyers and sellers see their own cases only; naming someone else's gives nothing.
+    assert sorted(ids(queries.disputes(buyer("b-1")))) == ["o-ruled", "o-shipped"]
+    assert ids(queries.disputes(buyer("b-1"), buyer_id="b-2")) == []
+    assert ids(queries.disputes(seller("s-2"))) == ["o-ruled"]
+    assert ids(queries.disputes(seller("s-2"), seller_id="s-1")) == []
+    assert sorted(ids(queries.disputes(MODERATOR, status="overdue"))) == [
+        "o-cancelled", "o-late",
+    ]
+    assert ids(queries.disputes(MODERATOR, order_id="o-late")) == ["o-late"]
+    assert ids(queries.disputes(MODERATOR, region="GB")) == []
+    with pytest.raises(Forbidden):
+        queries.disputes(Actor("analyst", "a-1"))
+    with pytest.raises(Forbidden):
+        queries.moderation_queue(buyer("b-1"))
+    with pytest.raises(InvalidInput):
+        queries.disputes(MODERATOR, status="lost")
+
+    # Pages: one row at a time, every case once.
+    seen: list[str] = []
+    after = None
+    while True:
+        page = queries.disputes(MODERATOR, limit=1, after=after)
+        seen += ids(page)
+        after = page["next_after"]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(ids(everything)) and len(seen) == 4
+
+    # A ruling takes the case out of the queue; the auto-cancel closes the overdue one.
+    app.rule(ruled, outcome="refund_full", reason_code="no-show", actor=MODERATOR)
+    manual_clock.set(la(12, 3, 9))
+    app.record_due(cancelled)
+    catch_up(app, database_url)
+    assert ids(queries.moderation_queue(MODERATOR)) == []
+    by_order = {row["order_id"]: row for row in queries.disputes(MODERATOR)["data"]}
+    assert by_order["o-ruled"]["status"] == app.case(ruled, MODERATOR)["status"]
+    assert by_order["o-cancelled"]["status"] == "cancelled"
+    assert by_order["o-cancelled"]["next_due"] is None
+
+    # The sweeper's index: what falls due by an instant, earliest first.
+    due = queries.due(to_micros(la(12, 31)))
+    assert {case.dispute_id for case in due.value} == {str(late), str(ruled)}
+    assert {case.next_due_kind for case in due.value} == {"OrderAutoCancelled"}
+    assert queries.due(to_micros(la(11, 30))).value == []
+
+
+# ---- the seller scorecard --------------------------------------------------------
+
+
+def test_scorecard_figures(
+    app: DisputeDesk, database_url: str, queries: ReadModelQueries, manual_clock: ManualClock
+) -> None:
+    s1, b1 = seller("s-1"), buyer("b-1")
+    on_time = UUID(place(app, "o-1")["id"])
+    shipped_late = UUID(place(app, "o-2")["id"])
+    never = UUID(place(app, "o-3")["id"])
+    app.ship(on_time, carrier="UPS", tracking_number="1", shipped_at=manual_clock.now(), actor=s1)
+    manual_clock.set(la(11, 25, 9))
+    app.contact_seller(shipped_late, message="?", channel="chat", actor=b1)
+    manual_clock.advance(timedelta(hours=1))
+    app.respond(shipped_late, message="today", actor=s1)  # 1 h
+    app.ship(shipped_late, carrier="UPS", tracking_number="2", shipped_at=manual_clock.now(),
+             actor=s1)
+    later = UUID(place(app, "o-4")["id"])  # placed Wednesday (Thanksgiving next): ship_by 11-30
+    app.contact_seller(never, message="?", channel="chat", actor=b1)
+    manual_clock.advance(timedelta(hours=2))
+    app.respond(never, message="sorry", actor=s1)  # 2 h
+    app.contact_seller(later, message="?", channel="chat", actor=b1)
+    manual_clock.advance(timedelta(hours=4))
+    app.respond(later, message="soon", actor=s1)  # 4 h
+    app.request_intervention(never, reason="not_shipped", statement="nothing", actor=b1)
+    app.rule(never, outcome="refund_full", reason_code="no-show", actor=MODERATOR)
+    app.issue_refund(never, amount=Money.of("25.00", "USD"), actor=PLATFORM)
+    manual_clock.set(la(11, 27, 9))
+    app.deliver(on_time, delivered_at=manual_clock.now(), actor=PLATFORM)
+    app.review(on_time, rating=5, comment="great", actor=b1)
+    app.review(shipped_late, rating=2, comment="slow", actor=b1)
+    catch_up(app, database_url)
+
+    card = queries.scorecard(b1, "s-1")
+    assert card == {
+        "seller_id": "s-1",
+        "orders": 4,
+        "shipped": 2,
+        "late_dispatch_rate": round(2 / 3, 4),  # o-2 and o-3 late; o-4 not due yet
+        "auto_cancel_rate": 0.0,
+        "disputes": 3,
+        "interventions": 1,
+        "interventions_lost": 1,
+        "refund_rate": 0.25,
+        "average_rating": 3.5,
+        "reviews": 2,
+        "median_response_hours": 2.0,
+        "responses": 3,
+        "position": card["position"],
+    }
+    # Once o-4's ship_by has passed it counts, even before a sweep records anything.
+    manual_clock.set(la(12, 1, 9))
+    assert queries.scorecard(b1, "s-1")["late_dispatch_rate"] == 0.5
+    nobody = queries.scorecard(Actor("analyst", "a-1"), "s-9")
+    assert nobody["orders"] == 0 and nobody["late_dispatch_rate"] is None
+    assert nobody["median_response_hours"] is None and nobody["average_rating"] is None
+
+
+# ---- metrics --------------------------------------------------------------------
+
+
+def test_metrics_count_statuses_and_time_to_resolution(
+    app: DisputeDesk, database_url: str, queries: ReadModelQueries, manual_clock: ManualClock
+) -> None:
+    start = manual_clock.now()
+    cases = [UUID(place(app, f"o-{n}")["id"]) for n in range(5)]
+    for hours, dispute in zip((10, 20, 40), cases, strict=False):
+        manual_clock.set(start + timedelta(hours=hours))
+        app.close_case(dispute, reason="resolved", actor=MODERATOR)
+    app.ship(cases[3], carrier="UPS", tracking_number="1", shipped_at=manual_clock.now(),
+             actor=PLATFORM)
+    catch_up(app, database_url)
+    metrics = queries.metrics(MODERATOR)
+    assert metrics["disputes"] == 5
+    assert metrics["counts_by_status"]["closed"] == 3
+    assert metrics["counts_by_status"]["shipped"] == 1
+    assert metrics["counts_by_status"]["awaiting_shipment"] == 1
+    assert sum(metrics["counts_by_status"].values()) == 5
+    assert metrics["time_to_resolution_hours"] == {"resolved": 3, "median": 20.0, "p90": 40.0}
+    with pytest.raises(Forbidden):
+        queries.metrics(seller("s-1"))
+
+
+# ---- exact, resumable, identical to a clean rebuild -------------------------------
+
+
+@pytest.fixture
+def history(app: DisputeDesk) -> int:
+    """A realistic synthetic history (every lifecycle path, interleaved in time)."""
+    return generate(app, 800, orders_per_hour=20).events
+
+
+def test_any_batching_and_any_cache_size_give_the_same_tables(
+    app: DisputeDesk, database_url: str, history: int
+) -> None:
+    source = ApplicationSource(app)
+    with opened_store(app, database_url) as store:
+        live = lanes_of(store.versions())
+        (lane,) = live
+        CatchUp(source, store, lane, live[lane], cache_size=3).run(7, until_caught_up=False)
+        small_batches = dump(store)
+        result = rebuild(source, store, "all", batch_size=1000)
+        assert result.switched and result.events >= history
+        assert dump(store) == small_batches
+        versions = {v.name: v.status for v in store.versions() if v.version == 1}
+        assert set(versions.values()) == {RETIRED}
+
+
+def test_a_failed_batch_writes_nothing_and_the_projection_resumes(
+    app: DisputeDesk, database_url: str, history: int
+) -> None:
+    source = ApplicationSource(app)
+    with opened_store(app, database_url) as store:
+        projector = Projector(source, store, batch_size=300)
+        writes = 0
+        real_write = store.write
+
+        def failing_write(batch: Any) -> None:
+            nonlocal writes
+            writes += 1
+            if writes == 3:  # mid-transaction: the tracking row moved, then the crash
+                batch.changes.append(object())  # the store cannot write this: it raises
+            real_write(batch)
+
+        store.write = failing_write  # type: ignore[method-assign]
+        with pytest.raises(Exception):  # noqa: B017 - any failure will do
+            projector.catch_up()
+        (lane,) = projector.engines
+        stopped_at = store.lane_position(lane)
+        assert 0 < stopped_at < history
+    with opened_store(app, database_url) as store:  # a new process, as after a crash
+        Projector(source, store, batch_size=300).catch_up()
+        resumed = dump(store)
+        rebuild(source, store, "all", batch_size=5000)
+        assert dump(store) == resumed
+
+
+def test_two_writers_never_both_apply_a_batch(
+    app: DisputeDesk, database_url: str, history: int
+) -> None:
+    source = ApplicationSource(app)
+    with opened_store(app, database_url) as one, opened_store(app, database_url) as two:
+        live = lanes_of(one.versions())
+        (lane,) = live
+        first = CatchUp(source, one, lane, live[lane])
+        second = CatchUp(source, two, lane, live[lane])
+        first.step(200)
+        with pytest.raises(PositionConflict):
+            second.step(200)  # it still believes the lane is at 0
+        assert one.lane_position(lane) == first.position
+        second.reload()
+        second.run(200, until_caught_up=False)
+        with pytest.raises(PositionConflict):
+            first.step(200)
+        both = dump(one)
+        rebuild(source, one, "all", batch_size=5000)
+        assert dump(one) == both
+
+
+# ---- rebuilds while the old version serves -----------------------------------------
+
+
+def test_a_rebuild_serves_the_old_version_until_it_switches(
+    app: DisputeDesk, database_url: str, history: int, queries: ReadModelQueries
+) -> None:
+    catch_up(app, database_url)
+    before = queries.disputes(MODERATOR, limit=500)
+    total = len(before["data"])
+    source = ApplicationSource(app)
+    served: list[int] = []
+
+    def while_building(_: Any) -> None:
+        page = queries.disputes(MODERATOR, limit=500)  # never a half-built view
+        assert len(page["data"]) == total
+        served.append(page["position"])
+
+    with opened_store(app, database_url) as store:
+        result = rebuild(source, store, "disputes", batch_size=200, on_batch=while_building)
+        assert result.switched and result.versions == {"disputes": 2}
+        assert len(served) > 3
+        current = current_versions(store)
+        assert current["disputes"].version == 2 and current["scorecard"].version == 1
+        # The rebuilt version joined the live lane: one lane keeps everything.
+        assert {info.lane for info in current.values()} == {"l1"}
+    after = queries.disputes(MODERATOR, limit=500)
+    assert after["data"] == before["data"]
+
+
+def test_a_running_worker_hands_a_rebuild_over(
+    app: DisputeDesk, database_url: str, history: int, queries: ReadModelQueries
+) -> None:
+    source = ApplicationSource(app)
+    stop = start_worker(source, lambda: store_for(app, database_url), batch_size=500,
+                        poll_interval=0.05)
+    try:
+        with opened_store(app, database_url) as store:
+            result = rebuild(source, store, "scorecard", batch_size=500, handover_timeout=20)
+            assert result.switched
+            assert current_versions(store)["scorecard"].version == 2
+            # The worker keeps the new version up to date.
+            view = place(app, "one-more", seller="s-new")
+            deadline = time.monotonic() + 10
+            while queries.scorecard(MODERATOR, "s-new")["orders"] != 1:
+                assert time.monotonic() < deadline, "the worker did not carry on"
+                time.sleep(0.05)
+            assert queries.positions()["scorecard"] >= view["position"]
+    finally:
+        stop()
+
+
+def test_a_changed_schema_stops_serving_until_rebuilt(
+    app: DisputeDesk, database_url: str, queries: ReadModelQueries
+) -> None:
+    place(app, "o-1")
+    catch_up(app, database_url)
+    with opened_store(app, database_url) as store:
+        session: Any = store.session  # type: ignore[attr-defined]
+        with session.transaction():
+            session.execute("UPDATE rm_versions SET schema_version = 0 WHERE name = 'metrics'")
+        Projector(ApplicationSource(app), store).load()
+        with pytest.raises(ReadModelUnavailable):
+            queries.metrics(MODERATOR)
+        assert queries.disputes(MODERATOR)["data"]  # the others still serve
+        rebuild(ApplicationSource(app), store, "metrics")
+        assert queries.metrics(MODERATOR)["disputes"] == 1
+
+
+# ---- reading one's own writes ------------------------------------------------------
+
+
+def test_min_position_waits_for_the_projection(
+    app: DisputeDesk, database_url: str, queries: ReadModelQueries
+) -> None:
+    stop = start_worker(ApplicationSource(app), lambda: store_for(app, database_url),
+                        poll_interval=0.05)
+    try:
+        view = place(app, "o-fresh")
+        started = time.monotonic()
+        page = queries.disputes(MODERATOR, min_position=view["position"])
+        assert "o-fresh" in ids(page) and page["position"] >= view["position"]
+        assert time.monotonic() - started < 1.0  # within a second under normal load
+        with pytest.raises(ReadModelBehind):
+            queries.disputes(MODERATOR, min_position=view["position"] + 1_000)
+    finally:
+        stop()
+
+
+def test_the_fast_decoder_agrees_with_the_mapper(app: DisputeDesk, history: int) -> None:
+    decoder = FastDecoder(app.mapper)
+    assert decoder.enabled
+    notifications = app.recorder.select_notifications(start=1, limit=history + 10)
+    for notification in notifications:
+        fast, slow = decoder(notification), app.mapper.to_domain_event(notification)
+        assert type(fast) is type(slow) and vars(fast) == vars(slow)
+
+
+def test_positions_are_reported_per_read_model(
+    app: DisputeDesk, database_url: str, queries: ReadModelQueries
+) -> None:
+    view = place(app, "o-1")
+    assert queries.positions() == {"disputes": 0, "metrics": 0, "scorecard": 0}
+    positions = catch_up(app, database_url)
+    assert positions == {"l1": view["position"]}
+    assert set(queries.positions().values()) == {view["position"]}
+    assert threading.active_count() >= 1
+    with opened_store(app, database_url) as store:
+        assert {v.status for v in store.versions()} == {CURRENT}
