@@ -25,6 +25,7 @@ import sys
 import threading
 from typing import IO, Any
 
+import msgspec
 import structlog
 from structlog.typing import Processor
 
@@ -46,6 +47,29 @@ _state: tuple[str, int, int] | None = None  # (format, level, id of stream)
 
 class _Handler(logging.StreamHandler[IO[str]]):
     """Marks the handler this module installed, so reconfiguring can replace it."""
+
+
+_encoder = msgspec.json.Encoder(enc_hook=str)
+
+
+def _json(obj: Any, **_: Any) -> str:
+    return _encoder.encode(obj).decode()
+
+
+class _NamedWriteLogger(structlog.WriteLogger):
+    """A plain line writer that knows its name, so ``add_logger_name`` works."""
+
+    def __init__(self, file: IO[str], name: str | None) -> None:
+        super().__init__(file)  # type: ignore[arg-type]  # any text stream works
+        self.name = name or "disputedesk"
+
+
+class _NamedWriteLoggerFactory:
+    def __init__(self, file: IO[str]) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _NamedWriteLogger:
+        return _NamedWriteLogger(self._file, str(args[0]) if args else None)
 
 
 def _resolve_format(fmt: str | None, stream: IO[str]) -> str:
@@ -127,12 +151,23 @@ def configure_logging(
         root.setLevel(resolved_level)
         adopt_stdlib_loggers()
 
-        structlog.configure(
-            processors=[
+        if resolved_fmt == "json":
+            # structlog's own events skip stdlib logging altogether: one write per line.
+            processors: list[Processor] = [
+                *_shared_processors(),
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(serializer=_json),
+            ]
+            factory: Any = _NamedWriteLoggerFactory(out)
+        else:
+            processors = [
                 *_shared_processors(),
                 structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-            ],
-            logger_factory=structlog.stdlib.LoggerFactory(),
+            ]
+            factory = structlog.stdlib.LoggerFactory()
+        structlog.configure(
+            processors=processors,
+            logger_factory=factory,
             # Filters by level before any processor runs: a filtered call is free.
             wrapper_class=structlog.make_filtering_bound_logger(resolved_level),
             context_class=dict,
