@@ -55,6 +55,7 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "history": frozenset({"moderator"}),
     "as_of": frozenset({"moderator"}),
     "publish_policy": frozenset({"analyst"}),
+    "sweep": frozenset({"platform"}),
 }
 
 

@@ -9,6 +9,8 @@ dispute, finds nothing left to record, and moves on.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,3 +83,30 @@ class Sweeper:
                 recorded=len(result.recorded),
             )
         return result
+
+
+def start_sweeping(sweeper: Sweeper, interval: float = 5.0) -> Callable[[], None]:
+    """Sweep every ``interval`` seconds in a background thread; returns ``stop``.
+
+    A failed sweep (the database away for a moment) is logged and retried at
+    the next tick; the loop never dies silently.
+    """
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                sweeper.sweep()
+            except Exception as error:  # keep sweeping whatever one sweep met
+                log.warning("sweep.failed", error=str(error), error_type=type(error).__name__)
+            stop.wait(interval)
+
+    thread = threading.Thread(target=loop, name="sweeper", daemon=True)
+    thread.start()
+    log.info("sweep.loop_started", interval_s=interval)
+
+    def stop_sweeping() -> None:
+        stop.set()
+        thread.join(timeout=interval + 5)
+
+    return stop_sweeping

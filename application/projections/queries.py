@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 from application.disputes import Forbidden
 from application.ports import Clock
@@ -295,9 +296,13 @@ class ReadModelQueries:
             "position": reading.position,
         }
 
-    def due(self, until_micros: int, limit: int = 500) -> Reading[list[DueCase]]:
-        """Disputes whose next derived event is due by ``until`` (for the sweeper)."""
-        return self.reader.due(until_micros, limit)
+    def due(
+        self, until: datetime, limit: int = 500, after: tuple[datetime, UUID] | None = None
+    ) -> Reading[list[DueCase]]:
+        """Disputes whose next derived event is due by ``until``, earliest first (the
+        sweeper's index; as of the disputes view's position); pages after ``after``."""
+        key = None if after is None else (to_micros(after[0]), str(after[1]))
+        return self.reader.due(to_micros(until), limit, key)
 
     def positions(self) -> dict[str, int]:
         return self.reader.positions()

@@ -130,15 +130,22 @@ class SqlReader:
             )
         return Reading(position, [DisputeRow(*row) for row in rows])
 
-    def due(self, until: int, limit: int) -> Reading[list[DueCase]]:
+    def due(
+        self, until: int, limit: int, after: tuple[int, str] | None = None
+    ) -> Reading[list[DueCase]]:
+        keyset = ""
+        params: list[Any] = [until]
+        if after is not None:
+            keyset = " AND (next_due_at > ? OR (next_due_at = ? AND dispute_id > ?))"
+            params += [after[0], after[0], after[1]]
         with self._snapshot() as s:
             version, position = self._current(s, "disputes")
             rows = s.fetchall(
                 f"SELECT dispute_id, next_due_at, next_due_kind"
                 f" FROM {tables.table('rm_disputes', version)}"
-                " WHERE next_due_at IS NOT NULL AND next_due_at <= ?"
+                f" WHERE next_due_at IS NOT NULL AND next_due_at <= ?{keyset}"
                 " ORDER BY next_due_at, dispute_id LIMIT ?",
-                (until, limit),
+                (*params, limit),
             )
         return Reading(position, [DueCase(r[0], int(r[1]), r[2]) for r in rows])
 

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from infrastructure.settings import SettingsError
-from interface.cli import common, demo, policy, project, serve, simulate, token
+from interface.cli import common, demo, policy, project, serve, simulate, sweep, token
 
 app = typer.Typer(
     name="disputedesk",
@@ -30,6 +30,7 @@ policy.register(app)
 demo.register(app)
 project.register(app)
 simulate.register(app)
+sweep.register(app)
 
 
 def main() -> None:

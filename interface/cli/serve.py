@@ -49,7 +49,7 @@ def serve(
         uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
         return
     desk = open_application(settings)
-    app = create_app(desk, settings, on_shutdown=[desk.close])
+    app = create_app(desk, settings, on_shutdown=[desk.close], background=True)
     uvicorn.run(app, **options)  # type: ignore[arg-type]
 
 

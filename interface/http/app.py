@@ -13,7 +13,9 @@ from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
 
 from application.disputes import DisputeDesk
+from application.due_index import ReadModelDueIndex
 from application.idempotency import IdempotencyKeys, IdempotencyStore
+from application.sweeper import Sweeper, start_sweeping
 from domain.dispute import Actor
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import SystemClock
@@ -21,6 +23,7 @@ from infrastructure.idempotency_store import open_idempotency_store
 from infrastructure.logging import configure_logging, get_logger
 from infrastructure.settings import Settings
 from interface.http.auth import Auth, resolve_secret
+from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
 from interface.http.controllers.health import HealthController
 from interface.http.controllers.orders import OrdersController
@@ -43,6 +46,7 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     DisputesController,
     PoliciesController,
     SimulationsController,
+    DeadlinesController,
 )
 
 Hook = Callable[[], Any]
@@ -60,12 +64,16 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     idempotency_store: IdempotencyStore | None = None,
+    background: bool = False,
+    sweep_interval: float = 5.0,
 ) -> Litestar:
     """The HTTP API over one shared application.
 
     Handlers get ``desk`` (the application) and ``actor`` (the caller) injected.
     The idempotency store opens at start-up on the events' database, unless one
     is given; the application is the caller's to close (pass ``on_shutdown``).
+    ``background``: at start-up, begin following the event log (projections) and
+    sweeping deadlines every ``sweep_interval`` seconds, as ``serve`` does.
     """
     auth = Auth.build(resolve_secret(settings))
     idempotency = IdempotencyState()
@@ -81,6 +89,22 @@ def create_app(
         if purged:
             log.info("idempotency.purged", keys=purged)
 
+    sweepers: list[Sweeper] = []
+    stops: list[Callable[[], None]] = []
+
+    def provide_sweeper() -> Sweeper:
+        if not sweepers:
+            sweepers.append(Sweeper(application, ReadModelDueIndex(read_models.queries())))
+        return sweepers[0]
+
+    def start_background() -> None:
+        if background:
+            stops.append(start_sweeping(provide_sweeper(), sweep_interval))
+
+    def stop_background() -> None:
+        while stops:
+            stops.pop()()
+
     def close_idempotency() -> None:
         idempotency.keys = None
         while idempotency.owned:
@@ -91,6 +115,7 @@ def create_app(
         dependencies={
             "desk": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "actor": Provide(_provide_actor, sync_to_thread=False),
+            "sweeper": Provide(provide_sweeper, sync_to_thread=True),
         },
         middleware=[
             RequestContextMiddleware(),
@@ -100,8 +125,8 @@ def create_app(
         exception_handlers=exception_handlers(),
         plugins=[ClosedStructSchemaPlugin()],
         before_send=[add_request_id],
-        on_startup=[open_idempotency, *on_startup],
-        on_shutdown=[*on_shutdown, close_idempotency, read_models.close],
+        on_startup=[open_idempotency, start_background, *on_startup],
+        on_shutdown=[stop_background, read_models.close, *on_shutdown, close_idempotency],
         openapi_config=OpenAPIConfig(
             title="disputedesk",
             version=API_VERSION,
@@ -117,6 +142,7 @@ def create_app(
                 Tag(name="orders", description="Orders fed in by the platform"),
                 Tag(name="disputes", description="Cases: views, history, commands"),
                 Tag(name="policies", description="Versioned marketplace rules"),
+                Tag(name="deadlines", description="The policy's timers"),
                 Tag(name="health", description="Liveness"),
             ],
             render_plugins=[ScalarRenderPlugin()],
@@ -131,4 +157,4 @@ def app_from_env() -> Litestar:
     settings = Settings.from_env()
     configure_logging(settings.log_format)
     application = build_application(settings)
-    return create_app(application, settings, on_shutdown=[application.close])
+    return create_app(application, settings, on_shutdown=[application.close], background=True)
