@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from msgspec import Meta, Struct
 
 from application.sweeper import Sweeper
@@ -15,17 +16,13 @@ from domain.dispute import Actor
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey
-from interface.http.schemas import HistoryEntry
+from interface.http.schemas import HistoryEntry, Instant
 
 
 class SweepRequest(Struct, forbid_unknown_fields=True):
-    now: (
-        Annotated[
-            datetime,
-            Meta(description="Sweep as of this instant (RFC 3339); never later than now"),
-        ]
-        | None
-    ) = None
+    """Optional: ``now`` sweeps as of an earlier instant."""
+
+    now: Instant | None = None
 
 
 class SweptEvent(HistoryEntry):
@@ -59,7 +56,7 @@ class DeadlinesController(Controller):
         self,
         sweeper: NamedDependency[Sweeper],
         request: Request[Actor, Any, Any],
-        data: SweepRequest | None = None,
+        data: JSONBody[SweepRequest | None] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> SweepReport:
         now = data.now if data is not None else None
