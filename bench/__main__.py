@@ -1,0 +1,211 @@
+"""``make bench``: every benchmark of the project in one run, one JSON, one table.
+
+Runs each benchmark module as its own process (so one's memory never colours
+another's), at a size that finishes in under ten minutes on a 2-core machine
+(``--full``: the 1,000,000-event sizes), on SQLite and PostgreSQL. Each module
+measures its own baseline in the same run; this collects every figure with
+its baseline and ratio into ``bench/results/all.json`` and the table in
+``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path("bench/results")
+DOC = Path("docs/benchmarks.md")
+MARK = "<!-- figures: written by `make bench`; everything above this line is kept -->"
+
+QUICK: dict[str, list[str]] = {
+    "http": [],
+    "projections": ["--events", "200000"],
+    "simulate": ["--events", "200000", "--repeats", "1"],
+    "sweeper": ["--orders", "100000", "--due", "1000"],
+    "demo": ["--orders", "10000"],
+}
+FULL: dict[str, list[str]] = {
+    "http": ["--duration", "10"],
+    "projections": ["--events", "1000000"],
+    "simulate": ["--full", "--repeats", "1"],
+    "sweeper": ["--orders", "100000", "--due", "1000"],
+    "demo": ["--orders", "20000", "--full"],
+}
+
+Row = dict[str, Any]
+
+
+def _row(bench: str, store: str, figure: str, value: Any, baseline: Any = None,
+         ratio: Any = None, target: str = "", met: bool | None = None) -> Row:
+    return {"benchmark": bench, "store": store, "figure": figure, "value": value,
+            "baseline": baseline, "ratio": ratio, "target": target, "met": met}
+
+
+def _http(d: dict[str, Any]) -> list[Row]:
+    bare, case = d["a_bare"], d["b_case_read_sqlite"]
+    post, direct = d["c_post_seller_contacts_sqlite"], d["c_direct_contact_seller"]
+    r1 = case["rps"] / bare["rps"]
+    r2 = post["rps"] / direct["calls_per_s"]
+    rows = [
+        _row("http", "sqlite", "GET case rps vs bare handler", case["rps"], bare["rps"],
+             round(r1, 2), ">= 0.5", r1 >= 0.5),
+        _row("http", "sqlite", "GET case p99 ms at 32 connections", case["p99_ms"], None, None,
+             "< 20 ms", case["p99_ms"] < 20),
+        _row("http", "sqlite", "POST seller-contacts rps vs in-process command",
+             post["rps"], direct["calls_per_s"], round(r2, 2), ">= 0.7", r2 >= 0.7),
+    ]
+    workers = d.get("d_case_read_postgres_by_workers", {})
+    if "1" in workers and "2" in workers:
+        one, two = workers["1"]["rps"], workers["2"]["rps"]
+        rows.append(_row("http", "postgres", "GET case rps, 2 workers vs 1", two, one,
+                         round(two / one, 2)))
+    return rows
+
+
+def _projections(d: dict[str, Any]) -> list[Row]:
+    rows = []
+    for run in d.get("runs", []):
+        store = run.get("store", "?")
+        rate = run.get("events_per_second") or run.get("rebuild", {}).get("events_per_second")
+        base = run.get("baseline_events_per_second") or run.get("baseline", {}).get(
+            "events_per_second")
+        ratio = round(rate / base, 1) if rate and base else None
+        rows.append(_row("projections", store, f"rebuild events/s ({run.get('events')} events)",
+                         rate, base, ratio, ">= 20,000/s and >= 20x",
+                         bool(rate and rate >= 20_000 and ratio and ratio >= 20)))
+        if run.get("peak_rss_mb") is not None:
+            rows.append(_row("projections", store, "rebuild peak RSS MB", run["peak_rss_mb"]))
+    return rows
+
+
+def _simulate(d: dict[str, Any]) -> list[Row]:
+    rows = []
+    for size, by_store in d.get("runs", {}).items():
+        for store, x in by_store.get("stores", {}).items():
+            one = x["one_region"]
+            rows.append(_row("simulate", store, f"replay events/s vs raw read+decode ({size})",
+                             one["sim_events_per_second"], one["raw_events_per_second"],
+                             one["ratio"], ">= 0.6", one["ratio"] >= 0.6))
+            rows.append(_row("simulate", store, f"peak RSS MB ({size})", one["sim_peak_rss_mb"],
+                             None, None, "< 300 MB", one["sim_peak_rss_mb"] < 300))
+    return rows
+
+
+def _sweeper(d: dict[str, Any]) -> list[Row]:
+    return [
+        _row("sweeper", r["store"], f"find {r['due']} due of {r['open_orders']} open (ms)",
+             r["find_ms"], round(r["naive_scan_seconds_extrapolated"] * 1000),
+             r["ratio_naive_over_index"], "< 1000 ms", r["met"])
+        for r in d.get("runs", [])
+    ]
+
+
+def _demo(d: dict[str, Any]) -> list[Row]:
+    return [
+        _row("demo", r["store"], f"demo load events/s ({r['orders']} orders, "
+             f"{r['seconds']:.0f} s)", r["events_per_second"],
+             r["baseline"]["events_per_second"], r["ratio_events_per_second"],
+             "200k orders < 300 s" if r["orders"] >= 200_000 else "",
+             r["seconds"] < 300 if r["orders"] >= 200_000 else None)
+        for r in d.get("runs", [])
+    ]
+
+
+EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
+    "http": _http, "projections": _projections, "simulate": _simulate,
+    "sweeper": _sweeper, "demo": _demo,
+}
+
+
+def machine() -> dict[str, Any]:
+    pg = "unknown"
+    try:
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc",
+                              "show server_version"], capture_output=True, text=True, timeout=10)
+        pg = out.stdout.strip() or pg
+    except (OSError, subprocess.SubprocessError):
+        pass
+    mem = "unknown"
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpus": os.cpu_count(), "memory": mem, "postgresql": pg,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def render(rows: list[Row], meta: dict[str, Any]) -> str:
+    m = meta["machine"]
+    lines = [
+        f"## {meta['mode']} run of {meta['when']}",
+        "",
+        f"Machine: {m['cpus']} cores, {m['memory']}, PostgreSQL {m['postgresql']}, "
+        f"Python {m['python']}. Load average during the run: {meta['load_average']}.",
+        "",
+        "| benchmark | store | figure | value | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+        lines.append(
+            f"| {r['benchmark']} | {r['store']} | {r['figure']} | {r['value']} | "
+            f"{'' if r['baseline'] is None else r['baseline']} | "
+            f"{'' if r['ratio'] is None else r['ratio']} | {r['target']} | {met} |"
+        )
+    for name, error in meta["failures"].items():
+        lines.append(f"| {name} | | failed: {error} | | | | | **no** |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run every benchmark")
+    parser.add_argument("--full", action="store_true", help="the 1,000,000-event sizes")
+    parser.add_argument("--only", default=",".join(QUICK), help="comma-separated benchmarks")
+    args = parser.parse_args()
+    plan = FULL if args.full else QUICK
+    names = [n for n in args.only.split(",") if n]
+    started = time.time()
+    failures: dict[str, str] = {}
+    rows: list[Row] = []
+    for name in names:
+        print(f"== bench.{name} {' '.join(plan[name])}", flush=True)
+        done = subprocess.run([sys.executable, "-m", f"bench.{name}", *plan[name]])
+        if done.returncode != 0:
+            failures[name] = f"exit code {done.returncode}"
+            continue
+        try:
+            rows += EXTRACT[name](json.loads((RESULTS / f"{name}.json").read_text()))
+        except (OSError, KeyError, TypeError, ValueError) as error:
+            failures[name] = f"unreadable results: {error!r}"
+    meta = {
+        "mode": "full" if args.full else "quick",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.time() - started),
+        "machine": machine(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "failures": failures,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "all.json").write_text(json.dumps({**meta, "figures": rows}, indent=2))
+    table = render(rows, meta)
+    head = DOC.read_text().split(MARK)[0] if DOC.exists() else "# Benchmarks\n\n"
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(f"{head.rstrip()}\n\n{MARK}\n\n{table}")
+    print(table)
+    print(f"{len(rows)} figures in {meta['seconds']} s -> {RESULTS / 'all.json'}, {DOC}")
+    if failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
