@@ -713,5 +713,13 @@ class DisputeDesk(Application[UUID]):
         view["as_of"] = {"version": version, "at": at.isoformat() if at else None}
         return view
 
+    def has_disputes(self) -> bool:
+        """Whether any order was ever recorded (the policy ledger alone does not count)."""
+        return bool(
+            self.recorder.select_notifications(
+                start=1, limit=1, topics=[Dispute.OrderPlaced.TOPIC]
+            )
+        )
+
     def is_staff(self, actor: Actor) -> bool:
         return actor.role in STAFF_ROLES

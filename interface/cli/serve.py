@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import typer
 import uvicorn
 
@@ -40,7 +44,8 @@ def serve(
     typer.echo(f"disputedesk: serving on {url} ({workers} worker{'s' * (workers > 1)}, "
                f"events in {database.redacted()})")
     typer.echo(f"  API docs:     {url}/schema")
-    typer.echo("  get a token:  disputedesk token --role buyer --subject b-1")
+    prog = _program()
+    typer.echo(f"  get a token:  TOKEN=$({prog} token --role buyer --subject b-1)")
     typer.echo(
         f"  then:         curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/policies/current"
     )
@@ -49,8 +54,24 @@ def serve(
         uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
         return
     desk = open_application(settings)
+    if not desk.has_disputes():
+        typer.echo(
+            "  the store is empty: load a demo marketplace with\n"
+            f"                {prog} demo --orders 1000 --seed 1"
+        )
     app = create_app(desk, settings, on_shutdown=[desk.close], background=True)
     uvicorn.run(app, **options)  # type: ignore[arg-type]
+
+
+def _program() -> str:
+    """How the user invoked us (``.venv/bin/disputedesk`` under ``make run``)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "disputedesk" and invoked.exists():
+        try:
+            return os.path.relpath(invoked)
+        except ValueError:
+            return str(invoked)
+    return "disputedesk"
 
 
 def register(app: typer.Typer) -> None:
