@@ -56,6 +56,7 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "as_of": frozenset({"moderator"}),
     "publish_policy": frozenset({"analyst"}),
     "sweep": frozenset({"platform"}),
+    "simulate": frozenset({"analyst"}),
 }
 
 

@@ -91,6 +91,8 @@ def _simulate(d: dict[str, Any]) -> list[Row]:
     rows = []
     for size, by_store in d.get("runs", {}).items():
         for store, x in by_store.get("stores", {}).items():
+            if "one_region" not in x:
+                continue  # skipped (PostgreSQL unreachable)
             one = x["one_region"]
             rows.append(_row("simulate", store, f"replay events/s vs raw read+decode ({size})",
                              one["sim_events_per_second"], one["raw_events_per_second"],

@@ -7,9 +7,8 @@ production. Inputs are the dispute's facts, the policy's rules and calendar.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from domain.calendar import BusinessCalendar
 from domain.policy import Rules
@@ -49,8 +48,9 @@ class TimerFacts(Protocol):
     def fully_refunded(self) -> bool: ...
 
 
-@dataclass(frozen=True, order=True)
-class Due:
+class Due(NamedTuple):
+    """A derived event to come; tuples order by instant, then rank (cheap to build)."""
+
     at: datetime
     rank: int
     kind: str

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent, Tracking
 from eventsourcing.utils import get_topic
 
 from application.projections.errors import StateMissing
@@ -200,7 +200,8 @@ class CatchUp:
             self.cache.put(key, (aggregate, after))
 
         changes = [model.changes(version, touched) for model, version in self.models]
-        return BatchWrite(self.lane, self.position, position, states, changes)
+        tracking = Tracking(self.source.application_name, position)
+        return BatchWrite(self.lane, self.position, tracking, states, changes)
 
     def _apply(
         self, key: str, aggregate: Dispute | None, notifications: list[Notification]
@@ -269,7 +270,8 @@ class CatchUp:
         started = time.monotonic()
         total = 0
         if writer is not None:
-            self.cache.capacity = max(self.cache.capacity, 2 * batch_size)
+            # Disputes of the batch in flight must still be cached when the next is folded.
+            self.cache.capacity = max(self.cache.capacity, batch_size + 1)
         with _young_gc_only(), ThreadPoolExecutor(1, thread_name_prefix="rm-writer") as pool:
             in_flight: tuple[Future[None], BatchWrite] | None = None
             try:

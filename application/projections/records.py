@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, NamedTuple, TypeVar
 
+from eventsourcing.persistence import Tracking
+
 T = TypeVar("T")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -152,16 +154,22 @@ ModelChanges = DisputesChanges | ScorecardChanges | MetricsChanges
 class BatchWrite:
     """Everything one batch writes, in one transaction, with the lane's new position.
 
-    ``expected_position`` is the position the batch started from: the store
-    refuses the write (``PositionConflict``) if the lane is no longer there, so
-    two writers can never both apply a batch.
+    ``tracking`` is the eventsourcing tracking value of the last notification
+    (the application's name and its notification id). ``expected_position`` is
+    the position the batch started from: the store refuses the write
+    (``PositionConflict``) if the lane is no longer there, so two writers can
+    never both apply a batch.
     """
 
     lane: str
     expected_position: int
-    position: int
+    tracking: Tracking
     states: list[StateRow]
     changes: list[ModelChanges]
+
+    @property
+    def position(self) -> int:
+        return self.tracking.notification_id
 
 
 # ---- versions and lanes -------------------------------------------------------
@@ -226,9 +234,15 @@ class MetricsFigures:
 
 @dataclass(frozen=True, slots=True)
 class DueCase:
+    """A dispute whose next derived event falls due at ``next_due_at`` (microseconds)."""
+
     dispute_id: str
     next_due_at: int
     next_due_kind: str
+
+    @property
+    def at(self) -> datetime:
+        return from_micros(self.next_due_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,9 +94,15 @@ class Projector:
         return sum(engine.step(self.batch_size) for engine in self.engines.values())
 
     def catch_up(self) -> int:
+        """Run every live lane to the head, writing through a second connection while
+        the next batch is folded (for a backlog: a first start, a long stop)."""
         total = 0
-        while n := self.step():
-            total += n
+        for engine in list(self.engines.values()):
+            writer = self.store.clone()
+            try:
+                total += engine.run(self.batch_size, until_caught_up=False, writer=writer)
+            finally:
+                writer.close()
         return total
 
     def reset(self) -> None:

@@ -73,6 +73,8 @@ class Worker:
                         self.log.info("projections.active", positions=projector.positions())
                     projector.handover()
                     n = projector.step()
+                    if n >= self.batch_size:
+                        n += projector.catch_up()  # far behind: race to the head
                     backoff = 0.5
                     if n == 0:
                         if once:

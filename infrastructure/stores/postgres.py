@@ -19,12 +19,15 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from application.projections.records import DisputesChanges, StateRow
+from infrastructure.stores import tables
 from infrastructure.stores.dialect import POSTGRES, Dialect
 from infrastructure.stores.reader import SqlReader
 from infrastructure.stores.session import Row
 from infrastructure.stores.writer import SqlWriter
 
 WRITER_APPLICATION_NAME = "disputedesk-projections"
+COPY_THRESHOLD = 200  # rows: below this, plain statements are as quick
 READER_APPLICATION_NAME = "disputedesk-read-models"
 
 
@@ -95,6 +98,43 @@ class PostgresStore(SqlWriter):
         self._channel = channel
         self._listening = False
         self._locks: set[str] = set()
+
+    # ---- bulk writes: COPY instead of one statement per row -----------------------
+
+    def _write_states(self, lane: str, states: Sequence[StateRow]) -> None:
+        copy = sql.SQL("COPY {} (dispute_id, version, position, events) FROM STDIN").format(
+            sql.Identifier(tables.state_table(lane))
+        )
+        with self._conn.cursor() as cur, cur.copy(copy) as rows:
+            for row in states:
+                rows.write_row(row)
+
+    def _write_disputes(self, changes: DisputesChanges) -> None:
+        if len(changes.rows) < COPY_THRESHOLD:
+            super()._write_disputes(changes)
+            return
+        target = tables.table("rm_disputes", changes.version)
+        staging = f"rm_staging_{target}"
+        columns = tables.DISPUTE_COLUMNS
+        with self._conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
+                    " ON COMMIT DELETE ROWS"
+                ).format(sql.Identifier(staging), sql.Identifier(target))
+            )
+            copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(staging), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+            with cur.copy(copy) as rows:
+                for row in changes.rows:
+                    rows.write_row(row)
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "dispute_id")
+            cur.execute(
+                f"INSERT INTO {target} ({', '.join(columns)})"
+                f" SELECT {', '.join(columns)} FROM {staging}"
+                f" ON CONFLICT (dispute_id) DO UPDATE SET {updates}"
+            )
 
     def _setup_lock(self) -> None:
         self.session.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("setup"),))

@@ -136,8 +136,14 @@ class SqlWriter:
         s = self.session
         with s.transaction():
             moved = s.execute(
-                "UPDATE rm_tracking SET notification_id = ? WHERE lane = ? AND notification_id = ?",
-                (batch.position, batch.lane, batch.expected_position),
+                "UPDATE rm_tracking SET notification_id = ?"
+                " WHERE lane = ? AND application_name = ? AND notification_id = ?",
+                (
+                    batch.tracking.notification_id,
+                    batch.lane,
+                    batch.tracking.application_name,
+                    batch.expected_position,
+                ),
             )
             if moved != 1:
                 raise PositionConflict(
@@ -145,11 +151,7 @@ class SqlWriter:
                     "another writer moved it"
                 )
             if batch.states:
-                s.executemany(
-                    f"INSERT INTO {tables.state_table(batch.lane)}"
-                    " (dispute_id, version, position, events) VALUES (?, ?, ?, ?)",
-                    batch.states,
-                )
+                self._write_states(batch.lane, batch.states)
             for changes in batch.changes:
                 if isinstance(changes, DisputesChanges):
                     self._write_disputes(changes)
@@ -157,6 +159,13 @@ class SqlWriter:
                     self._write_scorecard(changes)
                 else:
                     self._write_metrics(changes)
+
+    def _write_states(self, lane: str, states: Sequence[StateRow]) -> None:
+        self.session.executemany(
+            f"INSERT INTO {tables.state_table(lane)}"
+            " (dispute_id, version, position, events) VALUES (?, ?, ?, ?)",
+            states,
+        )
 
     def _write_disputes(self, changes: DisputesChanges) -> None:
         if not changes.rows:

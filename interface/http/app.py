@@ -143,6 +143,7 @@ def create_app(
                 Tag(name="disputes", description="Cases: views, history, commands"),
                 Tag(name="policies", description="Versioned marketplace rules"),
                 Tag(name="deadlines", description="The policy's timers"),
+                Tag(name="simulations", description="Replay the history under a candidate"),
                 Tag(name="health", description="Liveness"),
             ],
             render_plugins=[ScalarRenderPlugin()],

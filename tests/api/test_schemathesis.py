@@ -41,6 +41,8 @@ ROLE_FOR_PATH = {
     "/v1/disputes/{dispute_id}/return-receipts": "seller",
     "/v1/disputes/{dispute_id}/reviews": "buyer",
     "/v1/policies": "analyst",
+    "/v1/simulations": "analyst",
+    "/v1/deadlines/sweep": "platform",
 }
 
 

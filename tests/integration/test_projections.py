@@ -26,7 +26,7 @@ from application.projections.errors import (
 )
 from application.projections.queries import ReadModelQueries
 from application.projections.rebuild import rebuild
-from application.projections.records import CURRENT, RETIRED, to_micros
+from application.projections.records import CURRENT, RETIRED
 from application.projections.runner import Projector, lanes_of
 from application.projections.source import ApplicationSource, FastDecoder
 from application.projections.worker import start_worker
@@ -181,10 +181,11 @@ def test_disputes_view_and_queue_follow_each_case(
     assert by_order["o-cancelled"]["next_due"] is None
 
     # The sweeper's index: what falls due by an instant, earliest first.
-    due = queries.due(to_micros(la(12, 31)))
+    due = queries.due(la(12, 31))
     assert {case.dispute_id for case in due.value} == {str(late), str(ruled)}
     assert {case.next_due_kind for case in due.value} == {"OrderAutoCancelled"}
-    assert queries.due(to_micros(la(11, 30))).value == []
+    assert {case.at for case in due.value} == {datetime(2026, 12, 2, 23, 59, 59, tzinfo=LA)}
+    assert queries.due(la(11, 30)).value == []
 
 
 # ---- the seller scorecard --------------------------------------------------------
@@ -299,24 +300,39 @@ def test_a_failed_batch_writes_nothing_and_the_projection_resumes(
     app: DisputeDesk, database_url: str, history: int
 ) -> None:
     source = ApplicationSource(app)
-    with opened_store(app, database_url) as store:
-        projector = Projector(source, store, batch_size=300)
-        writes = 0
-        real_write = store.write
+    writes = 0
 
-        def failing_write(batch: Any) -> None:
+    def failing(write: Any) -> Any:
+        def write_or_fail(batch: Any) -> None:
             nonlocal writes
             writes += 1
             if writes == 3:  # mid-transaction: the tracking row moved, then the crash
                 batch.changes.append(object())  # the store cannot write this: it raises
-            real_write(batch)
+            write(batch)
 
-        store.write = failing_write  # type: ignore[method-assign]
+        return write_or_fail
+
+    with opened_store(app, database_url) as store:
+        projector = Projector(source, store, batch_size=100)
+        store.write = failing(store.write)  # type: ignore[method-assign]
+        real_clone = store.clone
+
+        def clone() -> Any:  # the pipelined catch-up writes through a second connection
+            writer = real_clone()
+            writer.write = failing(writer.write)  # type: ignore[method-assign]
+            return writer
+
+        store.clone = clone  # type: ignore[method-assign]
         with pytest.raises(Exception):  # noqa: B017 - any failure will do
             projector.catch_up()
         (lane,) = projector.engines
         stopped_at = store.lane_position(lane)
         assert 0 < stopped_at < history
+        writes = 10  # one step at a time, on the main connection, fails too
+        projector.step()
+        writes = 2
+        with pytest.raises(Exception):  # noqa: B017
+            projector.step()
     with opened_store(app, database_url) as store:  # a new process, as after a crash
         Projector(source, store, batch_size=300).catch_up()
         resumed = dump(store)
