@@ -20,6 +20,7 @@ so they do not install handlers of their own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
@@ -56,12 +57,38 @@ def _json(obj: Any, **_: Any) -> str:
     return _encoder.encode(obj).decode()
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the moment a line is written."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+_STDERR = _CurrentStderr()
+
+
 class _NamedWriteLogger(structlog.WriteLogger):
-    """A plain line writer that knows its name, so ``add_logger_name`` works."""
+    """A plain line writer that knows its name, so ``add_logger_name`` works.
+
+    Like stdlib logging, it never lets a closed or broken stream break the caller.
+    """
 
     def __init__(self, file: IO[str], name: str | None) -> None:
         super().__init__(file)  # type: ignore[arg-type]  # any text stream works
         self.name = name or "disputedesk"
+
+    def msg(self, message: str) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 class _NamedWriteLoggerFactory:
@@ -117,7 +144,7 @@ def configure_logging(
 ) -> None:
     """Configure structlog and stdlib logging to render to ``stream`` (default stderr)."""
     global _state
-    out = stream if stream is not None else sys.stderr
+    out: IO[str] = stream if stream is not None else _STDERR  # type: ignore[assignment]
     resolved_fmt = _resolve_format(fmt, out)
     resolved_level = _resolve_level(level)
     state = (resolved_fmt, resolved_level, id(out))

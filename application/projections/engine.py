@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.persistence import Notification, StoredEvent, Tracking
 from eventsourcing.utils import get_topic
 
@@ -38,6 +39,8 @@ from application.projections.model import ReadModel, Touch
 from application.projections.ports import EventSource, ReadModelStore
 from application.projections.records import BatchWrite, StateRow
 from domain.dispute import EVENT_TYPES, Dispute
+
+log = structlog.get_logger("disputedesk.projections")
 
 DISPUTE_TOPICS = frozenset(get_topic(cls) for cls in EVENT_TYPES.values())
 DEFAULT_BATCH_SIZE = 2000
@@ -205,32 +208,54 @@ class CatchUp:
 
     def _apply(
         self, key: str, aggregate: Dispute | None, notifications: list[Notification]
-    ) -> tuple[Dispute, list[Notification], list[tuple[int, int]]]:
+    ) -> tuple[Dispute, list[StoredEvent], list[tuple[int, int]]]:
         """Apply a dispute's events of this batch; collect seller response times."""
-        applied: list[Notification] = []
+        applied: list[StoredEvent] = []
         responses: list[tuple[int, int]] = []
-        to_event = self.source.to_domain_event
         for notification in notifications:
-            if aggregate is not None and notification.originator_version <= aggregate.version:
+            version = 0 if aggregate is None else aggregate.version
+            if notification.originator_version <= version:
                 continue  # already applied (defensive: never with a consistent lane)
-            event: Any = to_event(notification)
-            if aggregate is None:
-                if not isinstance(event, Dispute.OrderPlaced):
-                    raise StateMissing(
-                        f"lane {self.lane} holds no state for dispute {key} "
-                        f"but its event {type(event).__name__} arrived"
-                    )
-                created: Any = event.mutate(None)
-                aggregate = created
-            else:
-                micros = response_micros(event, aggregate)
-                if micros is not None:
-                    responses.append((event.originator_version, micros))
-                event.mutate(aggregate)
-            applied.append(notification)
+            missing: list[StoredEvent] = []
+            if notification.originator_version > version + 1:
+                missing = self._late_events(key, version, notification.originator_version - 1)
+            for stored in [*missing, notification]:
+                event: Any = self.source.to_domain_event(stored)
+                if aggregate is None:
+                    created: Any = event.mutate(None)
+                    aggregate = created
+                else:
+                    micros = response_micros(event, aggregate)
+                    if micros is not None:
+                        responses.append((event.originator_version, micros))
+                    event.mutate(aggregate)
+                applied.append(stored)
         if aggregate is None:
             raise StateMissing(f"lane {self.lane}: no events and no state for dispute {key}")
         return aggregate, applied, responses
+
+    def _late_events(self, key: str, version: int, upto: int) -> list[StoredEvent]:
+        """Events the log delivered out of order: committed after later ids were read.
+
+        The eventsourcing PostgreSQL recorder prevents this with a table lock
+        (not taken when its database functions insert the events). The aggregate
+        is completed from the event store, so the lane carries on exactly; a
+        dispute whose late event was its last shows it with its next event.
+        """
+        found = list(self.source.events_of(UUID(key), after=version, upto=upto))
+        if [e.originator_version for e in found] != list(range(version + 1, upto + 1)):
+            raise StateMissing(
+                f"lane {self.lane}: events {version + 1}..{upto} of dispute {key} are missing"
+            )
+        log.warning(
+            "projections.late_events",
+            lane=self.lane,
+            dispute_id=key,
+            versions=f"{version + 1}..{upto}",
+            detail="the notification log delivered events out of order; is the PostgreSQL "
+            "event store inserting without its table lock (POSTGRES_ENABLE_DB_FUNCTIONS)?",
+        )
+        return found
 
     def _replay(self, key: str, history: bytes) -> Dispute:
         """Rebuild a dispute from the events its state row holds."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
 
@@ -49,6 +50,10 @@ class EventSource(Protocol):
     def max_notification_id(self) -> int: ...
 
     def to_domain_event(self, stored: StoredEvent) -> object: ...
+
+    def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:
+        """One dispute's stored events with ``after < version <= upto``, in order."""
+        ...
 
     def policy(self, version: str) -> Policy: ...
 

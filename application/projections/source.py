@@ -131,6 +131,9 @@ class ApplicationSource:
     def to_domain_event(self, stored: StoredEvent) -> object:
         return self._decode(stored)
 
+    def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:
+        return self.app.recorder.select_events(dispute_id, gt=after, lte=upto)
+
     def policy(self, version: str) -> Policy:
         found = self._policies.get(version)
         if found is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import NoReturn
 
 import psycopg
@@ -24,20 +23,6 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
-class _CurrentStderr:
-    """Whatever ``sys.stderr`` is when a line is written (test runners swap it)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-    def isatty(self) -> bool:
-        return sys.stderr.isatty()
-
-
-_STDERR = _CurrentStderr()
 
 
 def start(ctx: typer.Context) -> None:
@@ -46,7 +31,7 @@ def start(ctx: typer.Context) -> None:
         settings = Settings.from_env()
     except SettingsError as error:
         fail(str(error))
-    configure_logging(settings.log_format, stream=_STDERR)  # type: ignore[arg-type]
+    configure_logging(settings.log_format)
     ctx.obj = settings
 
 

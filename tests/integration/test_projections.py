@@ -362,6 +362,51 @@ def test_two_writers_never_both_apply_a_batch(
         assert dump(one) == both
 
 
+def test_an_event_committed_out_of_order_is_not_lost(
+    tmp_path: Any, manual_clock: ManualClock
+) -> None:
+    """An event whose notification id is below the lane's position when it becomes
+    visible (a writer that committed late) is fetched when the next event of its
+    dispute arrives, so the views still equal a clean rebuild."""
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path}/late.db"
+    app = build(url, manual_clock)
+    try:
+        dispute = UUID(place(app, "o-late")["id"])
+        app.contact_seller(dispute, message="?", channel="chat", actor=buyer("b-1"))
+        place(app, "o-other")
+        events = sqlite3.connect(tmp_path / "late.db")
+        late = events.execute(
+            "SELECT rowid, * FROM stored_events WHERE originator_version = 2"
+        ).fetchone()
+        events.execute("DELETE FROM stored_events WHERE rowid = ?", (late[0],))
+        events.commit()
+        catch_up(app, url)  # the lane moves past the hole
+        events.execute("INSERT INTO stored_events (rowid, originator_id, originator_version,"
+                       " topic, state) VALUES (?, ?, ?, ?, ?)", late)
+        events.commit()
+        events.close()
+        manual_clock.advance(timedelta(hours=2))
+        app.respond(dispute, message="soon", actor=seller("s-1"))
+        catch_up(app, url)
+        with opened_store(app, url) as store:
+            live = dump(store)
+            rebuild(ApplicationSource(app), store, "all")
+            assert dump(store) == live
+        reader = open_reader(settings_for(url).database)
+        try:
+            queries = ReadModelQueries(reader, manual_clock)
+            row = queries.disputes(MODERATOR, order_id="o-late")["data"][0]
+            card = queries.scorecard(MODERATOR, "s-1")
+        finally:
+            reader.close()
+        assert row["status"] == "seller_responded" and row["version"] == 3
+        assert card["median_response_hours"] == 2.0  # the late contact opened the window
+    finally:
+        app.close()
+
+
 # ---- rebuilds while the old version serves -----------------------------------------
 
 

@@ -145,7 +145,7 @@ def test_a_worker_survives_a_terminated_connection(
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             killed = admin.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = %s",
+                "WHERE application_name = %s AND datname = current_database()",
                 (WRITER_APPLICATION_NAME,),
             ).fetchone()
         assert killed is not None and killed[0] >= 1

@@ -1,0 +1,1 @@
+"""Load-and-faults check: ``python -m bench.load`` (see scenario.py)."""
