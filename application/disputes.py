@@ -241,9 +241,35 @@ class DisputeDesk(Application[UUID]):
             self._batch.position = None
             return events
         events = list(d.collect_events())
-        recordings = self.save(*events)
+        try:
+            recordings = self.save(*events)
+        except IntegrityError:
+            if not self._already_recorded(events):
+                raise
+            self._batch.position = None
+            log.info("dispute.commit_confirmed", dispute_id=str(d.id), events=len(events))
+            return events
         self._batch.position = max((r.notification.id for r in recordings), default=None)
         return events
+
+    def _already_recorded(self, events: list[Any]) -> bool:
+        """Whether these very events are the ones on record.
+
+        When the connection drops during COMMIT, the database may have committed
+        while the client saw an error; the library's retry then meets its own
+        rows as a conflict. Re-running the command would record it twice.
+        """
+        if not events:
+            return False
+        first, last = events[0], events[-1]
+        stored = list(
+            self.events.get(
+                first.originator_id,
+                gt=first.originator_version - 1,
+                lte=last.originator_version,
+            )
+        )
+        return stored == events
 
     def _with_position(self, view: dict[str, Any]) -> dict[str, Any]:
         view["position"] = getattr(self._batch, "position", None)

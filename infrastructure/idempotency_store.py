@@ -6,12 +6,16 @@ schema, when the URL names one). The table is created when the store opens.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import psycopg
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
@@ -25,6 +29,9 @@ __all__ = [
 ]
 
 TABLE = "idempotency_keys"
+RETRIES = 3
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _headers_to_json(headers: tuple[tuple[str, str], ...]) -> str:
@@ -130,12 +137,39 @@ class SQLiteIdempotencyStore:
             self._conn.close()
 
 
+def _retrying(method: Callable[P, R]) -> Callable[P, R]:
+    """Run again on a connection the server dropped (restart, pg_terminate_backend).
+
+    Every statement here is safe to repeat: the reservation is an insert that
+    does nothing on conflict, completion and release are keyed updates/deletes.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(RETRIES):
+            try:
+                return method(*args, **kwargs)
+            except psycopg.OperationalError:
+                if attempt == RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
 class PostgresIdempotencyStore:
     """A small connection pool of its own on the events' database."""
 
     def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
         self._pool: ConnectionPool[Any] = ConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=True, name="idempotency", timeout=10.0
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            name="idempotency",
+            timeout=10.0,
+            check=ConnectionPool.check_connection,
         )
         with self._pool.connection() as conn, conn.transaction():
             # Several workers may start at once: one creates the table, the others wait.
@@ -147,6 +181,7 @@ class PostgresIdempotencyStore:
                 "PRIMARY KEY (principal, key))"
             )
 
+    @_retrying
     def reserve(
         self, principal: str, key: str, fingerprint: str, now: datetime, *, stale_before: datetime
     ) -> IdempotencyRecord | None:
@@ -172,6 +207,7 @@ class PostgresIdempotencyStore:
             return self.reserve(principal, key, fingerprint, now, stale_before=stale_before)
         return _record(row[0], row[1], row[2], row[3], row[4])
 
+    @_retrying
     def complete(self, principal: str, key: str, response: StoredResponse) -> None:
         with self._pool.connection() as conn:
             conn.execute(
@@ -186,6 +222,7 @@ class PostgresIdempotencyStore:
                 ),
             )
 
+    @_retrying
     def release(self, principal: str, key: str) -> None:
         with self._pool.connection() as conn:
             conn.execute(
@@ -193,6 +230,7 @@ class PostgresIdempotencyStore:
                 (principal, key),
             )
 
+    @_retrying
     def purge(self, older_than: datetime) -> int:
         with self._pool.connection() as conn:
             deleted: int = conn.execute(

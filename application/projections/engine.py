@@ -122,6 +122,7 @@ class CatchUp:
         self.models = list(models)
         self.cache = StateCache(cache_size)
         self.position = store.lane_position(lane)
+        self._held_writers: frozenset[str] | None = None  # see _settle_holes
 
     def reload(self) -> None:
         """Forget everything held in memory and re-read the lane's position."""
@@ -155,15 +156,45 @@ class CatchUp:
         if stop is not None and start > stop:
             return None, 0
         notifications = self.source.select_notifications(start, batch_size, stop)
-        if notifications:
-            position = notifications[-1].id
-        elif stop is None:
-            return None, 0
-        else:
-            position = stop
+        # The range this batch would cover: to its last id, or to ``stop`` if it is short.
+        end = notifications[-1].id if notifications else self.position
         if stop is not None and len(notifications) < batch_size:
-            position = stop
-        return self._fold(notifications, position), len(notifications)
+            end = stop
+        if end - self.position != len(notifications):  # ids missing in (position, end]
+            notifications, end = self._settle_holes(start, batch_size, notifications, end)
+        if end == self.position:
+            return None, 0
+        return self._fold(notifications, end), len(notifications)
+
+    def _settle_holes(
+        self, start: int, batch_size: int, notifications: Sequence[Notification], end: int
+    ) -> tuple[Sequence[Notification], int]:
+        """Never move past an id that a transaction still in flight may commit.
+
+        A hole in the ids is an insert that rolled back, or one that has not
+        committed yet (with the eventsourcing PostgreSQL recorder's database
+        functions, inserts do not take its table lock, so commits can come out
+        of id order). Every id assigned so far belongs to a transaction that
+        then held a write lock on the events table: once the writers seen when
+        the hole was noticed are gone, the hole is settled (filled, or never
+        will be) and one more read of the same range sees the final content.
+        Until then the batch stops before the first hole.
+        """
+        writers = self.store.inflight_writers()
+        held = writers if self._held_writers is None else self._held_writers & writers
+        if not held:
+            self._held_writers = None
+            settled = self.source.select_notifications(start, batch_size, end)
+            if len(settled) == batch_size:  # late ids filled the batch before ``end``
+                end = settled[-1].id
+            return settled, end
+        self._held_writers = held
+        prefix: list[Notification] = []
+        for notification in notifications:
+            if notification.id != self.position + 1 + len(prefix):
+                break
+            prefix.append(notification)
+        return prefix, prefix[-1].id if prefix else self.position
 
     def _fold(self, notifications: Sequence[Notification], position: int) -> BatchWrite:
         grouped: dict[object, list[Notification]] = {}

@@ -119,6 +119,11 @@ class ReadModelStore(Protocol):
 
     def unlock(self, name: str) -> None: ...
 
+    def inflight_writers(self) -> frozenset[str]:
+        """The transactions now writing to the event store's table, if the store can
+        tell (PostgreSQL); empty when commits cannot come out of id order (SQLite)."""
+        ...
+
     @property
     def notifies(self) -> bool:
         """Whether ``wait_for_events`` wakes up when events are recorded (else: poll)."""

@@ -147,23 +147,23 @@ def main(argv: list[str] | None = None) -> None:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "events": args.events,
         "batch_size": args.batch_size,
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "stores": {},
     }
     with tempfile.TemporaryDirectory(prefix="disputedesk-bench-") as tmp:
-        if "sqlite" in stores:
-            report["stores"]["sqlite"] = _sqlite(
-                args.events, args.batch_size, args.baseline_events, Path(tmp)
-            )
-        if "postgres" in stores:
-            report["stores"]["postgres"] = _postgres(
-                args.events, args.batch_size, args.baseline_events
-            )
-    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        for store in ("sqlite", "postgres"):
+            if store not in stores:
+                continue
+            load = [round(x, 2) for x in os.getloadavg()]
+            if store == "sqlite":
+                figures = _sqlite(args.events, args.batch_size, args.baseline_events, Path(tmp))
+            else:
+                figures = _postgres(args.events, args.batch_size, args.baseline_events)
+            figures["when"] = datetime.now(UTC).isoformat(timespec="seconds")
+            figures["load_average"] = {
+                "before": load, "after": [round(x, 2) for x in os.getloadavg()]
+            }
+            report["stores"][store] = figures
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     existing: dict[str, Any] = {}
     if RESULTS.exists():
@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError:
             existing = {}
     runs = existing.get("runs", {}) if isinstance(existing, dict) else {}
+    previous = runs.get(str(args.events), {}).get("stores", {})
+    report["stores"] = {**previous, **report["stores"]}  # a run of one store keeps the other
     runs[str(args.events)] = report
     RESULTS.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
     print(f"written to {RESULTS.relative_to(ROOT)}")

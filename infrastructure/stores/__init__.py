@@ -19,19 +19,27 @@ APPLICATION_NAME = "disputedesk"
 
 
 def open_store(
-    url: DatabaseURL, *, application_name: str = APPLICATION_NAME, channel: str | None = None
+    url: DatabaseURL,
+    *,
+    application_name: str = APPLICATION_NAME,
+    channel: str | None = None,
+    events_table: str | None = None,
 ) -> ReadModelStore:
     """A writer's connection to the read-model store, its tables set up.
 
-    ``channel``: the PostgreSQL channel the event store NOTIFYs on (the
-    eventsourcing recorder's ``channel_name``), to wake up on new events.
+    PostgreSQL only: ``channel`` is the channel the event store NOTIFYs on (the
+    eventsourcing recorder's ``channel_name``), to wake up on new events;
+    ``events_table`` its events table (``schema.table``), to tell a hole in the
+    notification ids that a transaction may still fill from one that is final.
     """
     store: SQLiteStore | PostgresStore
     if url.is_sqlite:
         assert url.sqlite_path is not None
         store = SQLiteStore(views_path(url.sqlite_path), application_name)
     else:
-        store = PostgresStore(psycopg_conninfo(url), application_name, channel=channel)
+        store = PostgresStore(
+            psycopg_conninfo(url), application_name, channel=channel, events_table=events_table
+        )
     try:
         store.setup(initial_versions())
     except BaseException:

@@ -89,13 +89,21 @@ class PostgresSession:
 class PostgresStore(SqlWriter):
     """One writer's connection (``ReadModelStore``)."""
 
-    def __init__(self, conninfo: str, application_name: str, *, channel: str | None) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        application_name: str,
+        *,
+        channel: str | None,
+        events_table: str | None = None,
+    ) -> None:
         self._conn: psycopg.Connection[Any] = psycopg.connect(
             conninfo, autocommit=True, application_name=WRITER_APPLICATION_NAME
         )
         super().__init__(PostgresSession(self._conn, write=True), application_name)
         self._conninfo = conninfo
         self._channel = channel
+        self._events_table = events_table  # "schema.table", for inflight_writers
         self._listening = False
         self._locks: set[str] = set()
 
@@ -153,6 +161,17 @@ class PostgresStore(SqlWriter):
             self._locks.discard(name)
             self.session.fetchall("SELECT pg_advisory_unlock(?)", (lock_key(name),))
 
+    def inflight_writers(self) -> frozenset[str]:
+        if self._events_table is None:
+            return frozenset()
+        rows = self.session.fetchall(
+            "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'relation'"
+            " AND relation = to_regclass(?) AND mode = 'RowExclusiveLock' AND granted"
+            " AND pid <> pg_backend_pid()",
+            (self._events_table,),
+        )
+        return frozenset(str(row[0]) for row in rows)
+
     @property
     def notifies(self) -> bool:
         return self._channel is not None
@@ -168,7 +187,9 @@ class PostgresStore(SqlWriter):
             pass
 
     def clone(self) -> PostgresStore:
-        return PostgresStore(self._conninfo, self.application_name, channel=None)
+        return PostgresStore(
+            self._conninfo, self.application_name, channel=None, events_table=self._events_table
+        )
 
     def close(self) -> None:
         self._locks.clear()

@@ -17,13 +17,26 @@ _running: dict[int, Callable[[], None]] = {}
 _guard = threading.Lock()
 
 
+def event_table_of(app: DisputeDesk) -> tuple[str | None, str | None]:
+    """(NOTIFY channel, ``schema.table``) of a PostgreSQL event store; (None, None) else."""
+    recorder = app.recorder
+    channel: str | None = getattr(recorder, "channel_name", None)
+    table: str | None = getattr(recorder, "events_table_name", None)
+    schema: str | None = getattr(getattr(recorder, "datastore", None), "schema", None)
+    if channel is None or table is None:
+        return None, None
+    return channel, f"{schema or 'public'}.{table}"
+
+
 def store_opener(app: DisputeDesk, settings: Settings) -> Callable[[], ReadModelStore]:
     """Opens a writer's store connection (listening for new events on PostgreSQL)."""
     url = settings.database
-    channel: str | None = getattr(app.recorder, "channel_name", None)
+    channel, events_table = event_table_of(app)
 
     def opener() -> ReadModelStore:
-        return open_store(url, application_name=app.name, channel=channel)
+        return open_store(
+            url, application_name=app.name, channel=channel, events_table=events_table
+        )
 
     return opener
 

@@ -113,6 +113,9 @@ class SQLiteStore(SqlWriter):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def inflight_writers(self) -> frozenset[str]:
+        return frozenset()  # one writer at a time: ids are committed in order
+
     @property
     def notifies(self) -> bool:
         return False

@@ -23,6 +23,7 @@ from domain.errors import (
 )
 from domain.policy import PolicyError, UnknownCategory, UnknownRegion
 from infrastructure.logging import get_logger
+from infrastructure.outages import STORE_OUTAGES
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://disputedesk.invalid/problems/"
@@ -199,7 +200,22 @@ def _header_safe(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable() and ch not in '"\\')[:200]
 
 
+def _on_store_unavailable(
+    request: Request[Any, Any, Any], error: Exception
+) -> Response[Problem]:
+    """The database went away for a moment: say so and when to retry, never a 500."""
+    log.warning("http.store_unavailable", error_type=type(error).__name__, error=str(error))
+    return problem_response(
+        request,
+        503,
+        "the database is unavailable for a moment; retry (with the same Idempotency-Key)",
+        headers={"Retry-After": "1"},
+    )
+
+
 def _on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
+    if isinstance(error, STORE_OUTAGES):
+        return _on_store_unavailable(request, error)
     log.exception("http.unhandled_error", error_type=type(error).__name__)
     return problem_response(request, 500, "the server could not complete the request")
 

@@ -26,7 +26,7 @@ from application.projections.errors import (
 )
 from application.projections.queries import ReadModelQueries
 from application.projections.rebuild import rebuild
-from application.projections.records import CURRENT, RETIRED
+from application.projections.records import CURRENT, RETIRED, DisputeRow
 from application.projections.runner import Projector, lanes_of
 from application.projections.source import ApplicationSource, FastDecoder
 from application.projections.worker import start_worker
@@ -403,6 +403,46 @@ def test_an_event_committed_out_of_order_is_not_lost(
             reader.close()
         assert row["status"] == "seller_responded" and row["version"] == 3
         assert card["median_response_hours"] == 2.0  # the late contact opened the window
+    finally:
+        app.close()
+
+
+def test_a_hole_an_open_transaction_may_fill_is_waited_for(
+    postgres_url: str, manual_clock: ManualClock
+) -> None:
+    """PostgreSQL assigns notification ids before commit; a writer that commits after a
+    later id is visible must not be passed over (the lane waits at the hole)."""
+    import psycopg
+
+    from tests.conftest import reset_postgres
+
+    reset_postgres(postgres_url)
+    app = build(postgres_url, manual_clock)
+    try:
+        first = UUID(place(app, "o-first")["id"])
+        dispute: Any = app.repository.get(first)
+        dispute.contact_seller("?", "chat", buyer("b-1"), manual_clock.now())
+        (pending,) = [app.mapper.to_stored_event(e) for e in dispute.collect_events()]
+        table = getattr(app.recorder, "events_table_name")  # noqa: B009 - not in the type
+        with psycopg.connect(postgres_url) as slow:  # a writer that has not committed yet
+            hole = slow.execute(
+                f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+                " VALUES (%s, %s, %s, %s) RETURNING notification_id",
+                (pending.originator_id, pending.originator_version, pending.topic,
+                 pending.state),
+            ).fetchone()
+            assert hole is not None
+            later = place(app, "o-second")  # committed, with a higher id
+            assert later["position"] > hole[0]
+            assert catch_up(app, postgres_url) == {"l1": hole[0] - 1}  # waits at the hole
+            slow.commit()
+        assert catch_up(app, postgres_url) == {"l1": later["position"]}
+        with opened_store(app, postgres_url) as store:
+            live = dump(store)
+            rows = {row[1]: row for row in live["rm_disputes"]}
+            assert rows["o-first"][DisputeRow._fields.index("status")] == "awaiting_seller"
+            rebuild(ApplicationSource(app), store, "all")
+            assert dump(store) == live
     finally:
         app.close()
 

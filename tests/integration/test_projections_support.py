@@ -21,7 +21,8 @@ from domain.money import Money
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
-from infrastructure.stores import open_store, tables
+from infrastructure.stores import tables
+from infrastructure.stores.runtime import store_opener
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = Actor("platform", "feed")
@@ -37,11 +38,7 @@ def build(database_url: str, clock: ManualClock) -> DisputeDesk:
 
 
 def store_for(app: DisputeDesk, database_url: str) -> ReadModelStore:
-    return open_store(
-        settings_for(database_url).database,
-        application_name=app.name,
-        channel=getattr(app.recorder, "channel_name", None),
-    )
+    return store_opener(app, settings_for(database_url))()
 
 
 @contextmanager

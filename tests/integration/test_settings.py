@@ -297,7 +297,7 @@ def test_eventsourcing_env_postgres() -> None:
         "POSTGRES_POOL_SIZE": "10",
         "POSTGRES_MAX_OVERFLOW": "10",
         "POSTGRES_PRE_PING": "y",
-        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
     }
