@@ -32,6 +32,7 @@ QUICK: dict[str, list[str]] = {
     "simulate": ["--events", "200000", "--repeats", "1"],
     "sweeper": ["--orders", "100000", "--due", "1000"],
     "demo": ["--orders", "10000"],
+    "load": ["--seconds", "30"],
 }
 FULL: dict[str, list[str]] = {
     "http": ["--duration", "10"],
@@ -39,6 +40,7 @@ FULL: dict[str, list[str]] = {
     "simulate": ["--full", "--repeats", "1"],
     "sweeper": ["--orders", "100000", "--due", "1000"],
     "demo": ["--orders", "20000", "--full"],
+    "load": ["--seconds", "60"],
 }
 
 Row = dict[str, Any]
@@ -122,9 +124,21 @@ def _demo(d: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _load(d: dict[str, Any]) -> list[Row]:
+    lat = d["latency_ms"]
+    ok = bool(d.get("ok"))
+    return [
+        _row("load", "postgres", f"requests served in {d['load_seconds']:.0f} s by "
+             f"{d['users']} users, faults injected", d["requests"], None, None,
+             "nothing lost, no gap, views = rebuild, no 500", ok),
+        _row("load", "postgres", "latency p50 / p99 ms", f"{lat['p50']} / {lat['p99']}"),
+        _row("load", "postgres", "responses by status", json.dumps(d["by_status"])),
+    ]
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "http": _http, "projections": _projections, "simulate": _simulate,
-    "sweeper": _sweeper, "demo": _demo,
+    "sweeper": _sweeper, "demo": _demo, "load": _load,
 }
 
 
