@@ -483,6 +483,15 @@ class Dispute(Aggregate):
         return self.closed_at is not None or self.cancelled_at is not None
 
     @property
+    def awaiting_ruling(self) -> bool:
+        """An intervention is open on a case a moderator can still rule on."""
+        return (
+            self.intervention is not None
+            and self.intervention["status"] == "open"
+            and not self.is_finished
+        )
+
+    @property
     def refund_requested_at(self) -> datetime | None:
         if self.refund is None or self.refund["status"] != "requested":
             return None
@@ -595,7 +604,7 @@ class Dispute(Aggregate):
 
     def _can_rule(self) -> None:
         self._active()
-        if self.intervention is None or self.intervention["status"] != "open":
+        if not self.awaiting_ruling:
             raise NoOpenIntervention("there is no open intervention request to rule on")
 
     def _can_request_refund(self) -> None:

@@ -92,7 +92,7 @@ def facts_of(d: Dispute, policy: Policy) -> DisputeFacts:
         refund["status"] if refund else None,
         intervention["reason"] if intervention else None,
         requested_at,
-        requested_at if intervention and intervention["status"] == "open" else None,
+        requested_at if d.awaiting_ruling else None,
         to_micros(due.at) if due else None,
         due.kind if due else None,
         intervention["outcome"] if intervention else None,

@@ -31,7 +31,7 @@ from application.projections.runner import Projector, lanes_of
 from application.projections.source import ApplicationSource, FastDecoder
 from application.projections.worker import start_worker
 from bench.projections.generate import generate
-from domain.dispute import Actor
+from domain.dispute import Actor, Dispute
 from domain.errors import InvalidInput
 from domain.money import Money
 from infrastructure.clock import ManualClock
@@ -410,8 +410,10 @@ def test_an_event_committed_out_of_order_is_not_lost(
 def test_a_hole_an_open_transaction_may_fill_is_waited_for(
     postgres_url: str, manual_clock: ManualClock
 ) -> None:
-    """PostgreSQL assigns notification ids before commit; a writer that commits after a
-    later id is visible must not be passed over (the lane waits at the hole)."""
+    """PostgreSQL assigns notification ids before commit. If inserts ever commit out
+    of id order (the eventsourcing recorder prevents it with a table lock, which its
+    database functions do not take), a later id may be visible before an earlier
+    one: the lane must wait at the hole, not pass it."""
     import psycopg
 
     from tests.conftest import reset_postgres
@@ -422,25 +424,37 @@ def test_a_hole_an_open_transaction_may_fill_is_waited_for(
         first = UUID(place(app, "o-first")["id"])
         dispute: Any = app.repository.get(first)
         dispute.contact_seller("?", "chat", buyer("b-1"), manual_clock.now())
-        (pending,) = [app.mapper.to_stored_event(e) for e in dispute.collect_events()]
+        other: Any = Dispute.place(
+            order_id="o-second", buyer_id="b-2", seller_id="s-1", region="US",
+            category="general", amount=Money.of("9.00", "USD"), placed_at=manual_clock.now(),
+            policy=app.current_policy(), actor=PLATFORM, now=manual_clock.now(),
+        )
+        early, late = (
+            app.mapper.to_stored_event(e)
+            for e in (*dispute.collect_events(), *other.collect_events())
+        )
         table = getattr(app.recorder, "events_table_name")  # noqa: B009 - not in the type
-        with psycopg.connect(postgres_url) as slow:  # a writer that has not committed yet
-            hole = slow.execute(
-                f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
-                " VALUES (%s, %s, %s, %s) RETURNING notification_id",
-                (pending.originator_id, pending.originator_version, pending.topic,
-                 pending.state),
-            ).fetchone()
-            assert hole is not None
-            later = place(app, "o-second")  # committed, with a higher id
-            assert later["position"] > hole[0]
+        insert = (
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state)"
+            " VALUES (%s, %s, %s, %s) RETURNING notification_id"
+        )
+
+        def row(e: Any) -> tuple[Any, ...]:
+            return (e.originator_id, e.originator_version, e.topic, e.state)
+
+        with psycopg.connect(postgres_url) as slow, psycopg.connect(postgres_url) as fast:
+            hole = slow.execute(insert, row(early)).fetchone()  # not committed yet
+            later = fast.execute(insert, row(late)).fetchone()
+            fast.commit()  # a higher id, visible first
+            assert hole is not None and later is not None and later[0] > hole[0]
             assert catch_up(app, postgres_url) == {"l1": hole[0] - 1}  # waits at the hole
             slow.commit()
-        assert catch_up(app, postgres_url) == {"l1": later["position"]}
+        assert catch_up(app, postgres_url) == {"l1": later[0]}
         with opened_store(app, postgres_url) as store:
             live = dump(store)
             rows = {row[1]: row for row in live["rm_disputes"]}
             assert rows["o-first"][DisputeRow._fields.index("status")] == "awaiting_seller"
+            assert "o-second" in rows
             rebuild(ApplicationSource(app), store, "all")
             assert dump(store) == live
     finally:

@@ -1131,3 +1131,13 @@ def test_times_compare_as_instants_whatever_the_offset() -> None:
     d = given(*story())
     d.ship("UPS", "1", SHIPPED.astimezone(UTC), SELLER, SHIPPED)
     assert recorded(d)[0].shipped_at == SHIPPED
+
+
+def test_an_open_intervention_leaves_the_queue_when_the_order_auto_cancels() -> None:
+    d = given(*story(*UNDER_REVIEW))
+    assert d.awaiting_ruling
+    d.record_due(POLICY, d.auto_cancel_at)
+    assert d.status == "cancelled"
+    assert not d.awaiting_ruling
+    with pytest.raises(OrderCancelled):
+        d.rule("refund_full", "late", None, None, None, MODERATOR, d.auto_cancel_at)
