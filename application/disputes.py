@@ -225,11 +225,14 @@ class DisputeDesk(Application[UUID]):
         pending: dict[UUID, Dispute] | None = getattr(self._batch, "pending", None)
         return pending
 
-    def _save_dispute(self, d: Dispute, first_new: int = 0) -> list[Any]:
+    def _save_dispute(self, d: Dispute, first_new: int = 0, *, confirm: bool = True) -> list[Any]:
         """Save now, or hold it in the current batch. Returns the events recorded.
 
         ``first_new``: how many of the dispute's pending events were there before
-        this command (earlier commands of the same batch).
+        this command (earlier commands of the same batch). ``confirm``: on a
+        conflict, check whether these very events are on record (a commit lost in
+        transit). Not for derived events: two sweepers derive identical ones, and
+        the one that lost the race must not report them as its own.
 
         ``self.last_position`` (per thread) is then the notification-log position
         of the last event written, which read models report as their progress.
@@ -244,7 +247,7 @@ class DisputeDesk(Application[UUID]):
         try:
             recordings = self.save(*events)
         except IntegrityError:
-            if not self._already_recorded(events):
+            if not confirm or not self._already_recorded(events):
                 raise
             self._batch.position = None
             log.info("dispute.commit_confirmed", dispute_id=str(d.id), events=len(events))
@@ -670,7 +673,7 @@ class DisputeDesk(Application[UUID]):
             if len(d.pending_events) == first_new:
                 return []
             try:
-                events = self._save_dispute(d, first_new)
+                events = self._save_dispute(d, first_new, confirm=False)
             except IntegrityError:
                 _back_off(attempt)
                 continue
