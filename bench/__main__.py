@@ -176,6 +176,9 @@ def render(rows: list[Row], meta: dict[str, Any]) -> str:
         "",
         f"Machine: {m['cpus']} cores, {m['memory']}, PostgreSQL {m['postgresql']}, "
         f"Python {m['python']}. Load average during the run: {meta['load_average']}.",
+        "Each benchmark keeps its latest result per size in `bench/results/NAME.json`, so",
+        "rows of sizes this run did not measure (e.g. 1,000,000 events after a quick run)",
+        "are the latest earlier measurement of that size.",
         "",
         "| benchmark | store | figure | value | baseline | ratio | target | met |",
         "|---|---|---|---|---|---|---|---|",
