@@ -38,7 +38,16 @@ def connect(path: Path, *, cache_kib: int = CACHE_KIB) -> sqlite3.Connection:
     conn = sqlite3.connect(
         str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
     )
-    conn.execute("PRAGMA journal_mode=WAL")
+    # Switching a new file to WAL needs it alone and does not wait on a busy
+    # handler: another process or thread opening it at that instant retries.
+    for attempt in range(50):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.02)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
     return conn

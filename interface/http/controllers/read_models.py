@@ -418,12 +418,13 @@ class ReadModelRoutes:
         with self._lock:
             if self._queries is None:
                 app = self._application
-                self._stop_projections = start_projections(app, self._settings)
+                # The reader sets the store up first, so the worker never races it.
                 self._queries = ReadModelQueries(
                     open_reader(self._settings.database),
                     app.clock,
                     head=lambda: app.recorder.max_notification_id() or 0,
                 )
+                self._stop_projections = start_projections(app, self._settings)
             return self._queries
 
     def close(self) -> None:
