@@ -23,7 +23,7 @@ from application.projections.records import DisputesChanges, StateRow
 from infrastructure.stores import tables
 from infrastructure.stores.dialect import POSTGRES, Dialect
 from infrastructure.stores.reader import SqlReader
-from infrastructure.stores.session import Row
+from infrastructure.stores.session import NestedTransactions, Row
 from infrastructure.stores.writer import SqlWriter
 
 WRITER_APPLICATION_NAME = "disputedesk-projections"
@@ -41,7 +41,7 @@ def _placeholders(text: str) -> str:
     return text.replace("%", "%%").replace("?", "%s")
 
 
-class PostgresSession:
+class PostgresSession(NestedTransactions):
     dialect: Dialect = POSTGRES
 
     def __init__(self, conn: psycopg.Connection[Any], *, write: bool) -> None:
@@ -63,27 +63,11 @@ class PostgresSession:
             cur.execute(_placeholders(text), params or None)
             return cur.fetchall()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self.conn.execute(self._begin)
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            if not self.conn.closed:
-                self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+    def _run(self, sql: str) -> None:
+        self.conn.execute(sql)
+
+    def _can_roll_back(self) -> bool:
+        return not self.conn.closed
 
 
 class PostgresStore(SqlWriter):

@@ -3,8 +3,8 @@ read-model store is written once (with ``?`` placeholders)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from infrastructure.stores.dialect import Dialect
@@ -26,3 +26,39 @@ class Session(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """Writers: one write transaction. Readers: one consistent read snapshot."""
         ...
+
+
+class NestedTransactions:
+    """``transaction()`` for a session: the outermost block begins and ends it,
+    inner blocks join it. Subclasses set ``_begin`` and give ``_run(sql)``."""
+
+    _begin: str
+    _depth: int = 0
+
+    def _run(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def _can_roll_back(self) -> bool:
+        return True
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._run(self._begin)
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            if self._can_roll_back():
+                self._run("ROLLBACK")
+            raise
+        else:
+            self._run("COMMIT")
+        finally:
+            self._depth = 0

@@ -20,7 +20,7 @@ from typing import Any
 
 from infrastructure.stores.dialect import SQLITE, Dialect, identifier
 from infrastructure.stores.reader import SqlReader
-from infrastructure.stores.session import Row
+from infrastructure.stores.session import NestedTransactions, Row
 from infrastructure.stores.writer import SqlWriter
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -53,7 +53,7 @@ def connect(path: Path, *, cache_kib: int = CACHE_KIB) -> sqlite3.Connection:
     return conn
 
 
-class SQLiteSession:
+class SQLiteSession(NestedTransactions):
     dialect: Dialect = SQLITE
 
     def __init__(self, conn: sqlite3.Connection, *, write: bool) -> None:
@@ -70,26 +70,8 @@ class SQLiteSession:
     def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.conn.execute(sql, params).fetchall()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self.conn.execute(self._begin)
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+    def _run(self, sql: str) -> None:
+        self.conn.execute(sql)
 
 
 class SQLiteStore(SqlWriter):
