@@ -10,6 +10,7 @@ from application.ports import Clock
 from domain.policy import Policy, parse_policy
 from infrastructure.clock import SystemClock
 from infrastructure.database_url import eventsourcing_env, parse_database_url
+from infrastructure.schema_lock import event_store_setup_lock
 from infrastructure.settings import Settings
 
 
@@ -25,8 +26,6 @@ def load_policy(path: Path | None) -> Policy:
 def build_application(settings: Settings, clock: Clock | None = None) -> DisputeDesk:
     url = parse_database_url(settings.database_url)
     env = eventsourcing_env(url, name=DisputeDesk.name)
-    return DisputeDesk(
-        env=env,
-        clock=clock or SystemClock(),
-        default_policy=load_policy(settings.policy_path),
-    )
+    policy = load_policy(settings.policy_path)
+    with event_store_setup_lock(url):
+        return DisputeDesk(env=env, clock=clock or SystemClock(), default_policy=policy)
