@@ -45,9 +45,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-
 from application.disputes import DisputeDesk
+from application.event_decoder import FastDecoder
 from application.simulation_ports import HistoryReader
 from application.simulation_report import ReportBuilder
 from domain import deadlines
@@ -497,7 +496,7 @@ class _Replay:
 
 def replay_history(
     reader: HistoryReader,
-    decode: Callable[[StoredEvent], Any],
+    decode: Callable[[UUID | str, int, str, bytes], Any],
     baseline_policy: Callable[[str], Policy],
     request: SimulationRequest,
     report: ReportBuilder,
@@ -528,7 +527,7 @@ def replay_history(
                     dispute_id = (
                         UUID(originator_id) if isinstance(originator_id, str) else originator_id
                     )
-                    placed = decode(StoredEvent(dispute_id, originator_version, topic, state))
+                    placed = decode(dispute_id, originator_version, topic, state)
                     if placed.timestamp > as_of or not admits(placed):
                         continue
                     baseline = baseline_policy(placed.policy_version)
@@ -545,7 +544,7 @@ def replay_history(
                     continue
                 if replay is None:
                     continue
-                event = decode(StoredEvent(dispute_id, originator_version, topic, state))
+                event = decode(dispute_id, originator_version, topic, state)
                 if event.timestamp > as_of:
                     continue
                 name = derived_names.get(topic)
@@ -571,8 +570,9 @@ def run_simulation(
 ) -> dict[str, Any]:
     """The report of ``request`` over ``app``'s history (the API and CLI both call this).
 
-    ``app``'s mapper decodes the stored events; its policy ledger supplies the
-    versions the orders recorded; ``reader`` reads the store ``app`` writes to.
+    ``app``'s mapper decodes the stored events (through :class:`FastDecoder`);
+    its policy ledger supplies the versions the orders recorded; ``reader`` reads
+    the store ``app`` writes to.
     """
     policies: dict[str, Policy] = {}
 
@@ -590,5 +590,6 @@ def run_simulation(
         baseline_policy_version=app.current_policy().version,
         sample_limit=sample_limit,
     )
-    replay_history(reader, app.mapper.to_domain_event, baseline_policy, request, report, progress)
+    decode = FastDecoder(app.mapper).decode
+    replay_history(reader, decode, baseline_policy, request, report, progress)
     return report.build()

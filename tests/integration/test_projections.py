@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from application.disputes import DisputeDesk, Forbidden
+from application.event_decoder import FastDecoder
 from application.projections.engine import CatchUp
 from application.projections.errors import (
     PositionConflict,
@@ -28,7 +29,7 @@ from application.projections.queries import ReadModelQueries
 from application.projections.rebuild import rebuild
 from application.projections.records import CURRENT, RETIRED, DisputeRow
 from application.projections.runner import Projector, lanes_of
-from application.projections.source import ApplicationSource, FastDecoder
+from application.projections.source import ApplicationSource
 from application.projections.worker import start_worker
 from bench.projections.generate import generate
 from domain.dispute import Actor, Dispute
