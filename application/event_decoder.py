@@ -141,18 +141,19 @@ class FastDecoder:
         return shape
 
     def _convert_typed(self, state: dict[str, Any], typed: tuple[str, ...]) -> bool:
+        """Convert the values at ``typed``; False if one is not a transcoded value.
+
+        A partial conversion is harmless: the long way leaves converted values be.
+        """
         names = self._names
-        converted = []
-        for key in typed:
-            value = state.get(key)
-            if type(value) is not dict or len(value) != 2:
-                return False
-            data = value.get("_data_")
-            decode = names.get(value.get("_type_"))  # type: ignore[arg-type]
-            if type(data) is not str or decode is None:
-                return False
-            converted.append((key, decode(data)))
-        state.update(converted)
+        try:
+            for key in typed:
+                value = state[key]
+                if len(value) != 2:
+                    return False
+                state[key] = names[value["_type_"]](value["_data_"])
+        except (KeyError, TypeError):
+            return False
         return True
 
     def _convert_all(self, state: dict[str, Any]) -> None:
