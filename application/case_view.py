@@ -44,8 +44,30 @@ def plain(value: Any, currency: str) -> Any:
 
 
 def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
+    view = fixed_case_view(d, viewer.role in STAFF_ROLES, policy)
+    return with_next_actions(view, d, viewer, policy, now)
+
+
+def with_next_actions(
+    fixed: dict[str, Any], d: Dispute, viewer: Actor, policy: Policy, now: datetime
+) -> dict[str, Any]:
+    """A case view from its fixed part: a new top-level dict with ``next_actions``.
+
+    The nested values are the fixed part's own: read them, do not change them.
+    """
+    view = dict(fixed)
+    view["next_actions"] = d.next_actions(viewer.role, policy, now)
+    return view
+
+
+def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str, Any]:
+    """Everything of the case view but ``next_actions`` (an empty placeholder).
+
+    It depends on the dispute's state, its policy and whether the viewer sees
+    internal events, never on the time: a dispute read from the store at a
+    version gives the same fixed part until its next event.
+    """
     currency = d.amount.currency
-    sees_internal = viewer.role in STAFF_ROLES
     pending = d.pending_deadlines(policy)
     timers = {t.kind: t.at for t in pending}
     refund = None
@@ -96,7 +118,7 @@ def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[
         "next_due": (
             {"type": pending[0].kind, "at": pending[0].at.isoformat()} if pending else None
         ),
-        "next_actions": d.next_actions(viewer.role, policy, now),
+        "next_actions": [],
         "timeline": [
             {"type": kind, "occurred_at": at.isoformat()}
             for kind, at in d.history

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -15,7 +16,13 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from application.case_view import STAFF_ROLES, case_view, history_row
+from application.case_view import (
+    STAFF_ROLES,
+    case_view,
+    fixed_case_view,
+    history_row,
+    with_next_actions,
+)
 from application.policy_ledger import LEDGER_ID, PolicyLedger, PolicyVersions
 from application.ports import Clock
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
@@ -32,6 +39,8 @@ from domain.policy import Policy, PolicyError
 log = structlog.get_logger("disputedesk.application")
 
 MAX_ATTEMPTS = 50
+#: Disputes whose last read state (and fixed case views) ``case()`` keeps.
+READ_CACHE_SIZE = 4096
 
 #: Which roles may run each command; the HTTP guards read this same table.
 COMMAND_ROLES: Mapping[str, frozenset[str]] = {
@@ -77,6 +86,25 @@ class NoPolicyInForce(InvalidInput):
     code = "no-policy-in-force"
 
 
+def _project(aggregate: Any, domain_events: Any) -> Any:
+    """eventsourcing's ``project_aggregate`` without its per-event runtime-protocol
+    ``isinstance`` assertion, which costs more than applying the event."""
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate
+
+
+class _Read:
+    """A dispute as last read from the store, never changed after, shared by readers;
+    and its fixed case views (by whether the viewer sees internal events)."""
+
+    __slots__ = ("dispute", "views")
+
+    def __init__(self, dispute: Dispute) -> None:
+        self.dispute = dispute
+        self.views: dict[bool, dict[str, Any]] = {}
+
+
 class DisputeDesk(Application[UUID]):
     """Every dispute is an event-sourced aggregate; every method speaks plain values."""
 
@@ -93,6 +121,8 @@ class DisputeDesk(Application[UUID]):
         self.clock = clock
         self._batch = threading.local()
         self.policies = PolicyVersions()
+        self._reads: dict[UUID, _Read] = {}
+        self._reads_lock = threading.Lock()
         self._ensure_policy(default_policy)
 
     # ---- policies -----------------------------------------------------------
@@ -695,21 +725,73 @@ class DisputeDesk(Application[UUID]):
     # ---- queries --------------------------------------------------------------
 
     def case(self, dispute_id: UUID, actor: Actor) -> dict[str, Any]:
+        """The case view. Nested values may be shared with other reads: do not change them."""
         self._require("view", actor)
-        d = self._load(dispute_id, actor)
-        return case_view(d, actor, self.policy_for(d), self.clock.now())
+        if self._pending() is not None:  # a batch's unsaved changes are this thread's only
+            d = self._load(dispute_id, actor)
+            return case_view(d, actor, self.policy_for(d), self.clock.now())
+        read = self._read(dispute_id)
+        d = read.dispute
+        self._check_visible(d, actor)
+        policy = self.policy_for(d)
+        sees_internal = actor.role in STAFF_ROLES
+        fixed = read.views.get(sees_internal)
+        if fixed is None:
+            fixed = read.views[sees_internal] = fixed_case_view(d, sees_internal, policy)
+        return with_next_actions(fixed, d, actor, policy, self.clock.now())
+
+    def _read(self, dispute_id: UUID) -> _Read:
+        """The dispute as it is in the store now, for reading only.
+
+        The last state read is kept, but every call asks the store for events
+        after it (one indexed query, usually empty), so a write by any process
+        is seen at once. New events are applied to a copy: readers in other
+        threads may be using the kept one.
+        """
+        read = self._reads.get(dispute_id)
+        if read is None:
+            try:
+                d = self.repository.get(dispute_id, projector_func=_project)
+            except AggregateNotFoundError:
+                raise DisputeNotFound(f"no dispute {dispute_id}") from None
+            if not isinstance(d, Dispute):
+                raise DisputeNotFound(f"no dispute {dispute_id}")
+        else:
+            newer = list(self.events.get(dispute_id, gt=read.dispute.version))
+            if not newer:
+                return read
+            d = _project(copy.deepcopy(read.dispute), newer)
+        fresh = _Read(d)
+        with self._reads_lock:
+            if len(self._reads) >= READ_CACHE_SIZE and dispute_id not in self._reads:
+                del self._reads[next(iter(self._reads))]
+            self._reads[dispute_id] = fresh
+        return fresh
 
     def case_for_order(self, order_id: str, actor: Actor) -> dict[str, Any]:
         return self.case(dispute_id_for(order_id), actor)
 
     def history(self, dispute_id: UUID, actor: Actor) -> list[dict[str, Any]]:
         self._require("history", actor)
-        d = self._load(dispute_id, actor)
+        # One read of the events: they give the dispute (its currency) and the rows.
+        events = cast(list[Dispute.Event], list(self.events.get(dispute_id)))
+        found = _project(None, events) if events else None
+        if isinstance(found, Dispute):
+            self._check_visible(found, actor)
+            d = found
+        else:  # not stored: a batch's pending dispute, or not found
+            d = self._load(dispute_id, actor)
+            events = []
         currency = d.amount.currency
-        return [
-            history_row(event, currency)  # type: ignore[arg-type]
-            for event in self.events.get(dispute_id)
-        ]
+        return [history_row(event, currency) for event in events]
+
+    @staticmethod
+    def _check_visible(d: Dispute, actor: Actor) -> None:
+        """Buyers and sellers see only their own cases; another's is 'not found'."""
+        if (actor.role == "buyer" and d.buyer_id != actor.id) or (
+            actor.role == "seller" and d.seller_id != actor.id
+        ):
+            raise DisputeNotFound(f"no dispute {d.id}")
 
     def as_of(
         self,

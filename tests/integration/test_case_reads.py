@@ -1,0 +1,105 @@
+"""Case reads keep the last state read, yet see every write at once, from any process.
+
+Two applications on one store stand for two server processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from application.disputes import DisputeDesk
+from domain.dispute import Actor
+from domain.errors import DisputeNotFound
+from domain.money import Money
+from infrastructure.bootstrap import build_application
+from infrastructure.clock import ManualClock
+from infrastructure.settings import Settings
+
+PLATFORM = Actor("platform", "feed")
+BUYER = Actor("buyer", "b-1")
+SELLER = Actor("seller", "s-1")
+MODERATOR = Actor("moderator", "m-1")
+
+
+@pytest.fixture
+def desks(
+    database_url: str, manual_clock: ManualClock
+) -> Iterator[tuple[DisputeDesk, DisputeDesk]]:
+    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
+    first = build_application(settings, clock=manual_clock)
+    second = build_application(settings, clock=manual_clock)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def _place(desk: DisputeDesk, clock: ManualClock, order_id: str = "o-1") -> UUID:
+    view, _ = desk.place_order(
+        order_id=order_id, buyer_id=BUYER.id, seller_id=SELLER.id, region="US",
+        category="general", amount=Money.of("25.00", "USD"), placed_at=clock.now(),
+        actor=PLATFORM,
+    )
+    return UUID(view["id"])
+
+
+def test_a_write_elsewhere_is_read_at_once(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    manual_clock.advance(timedelta(hours=1))
+    before = reader.case(dispute_id, BUYER)
+    assert reader.case(dispute_id, BUYER) == before  # the kept state, still current
+    writer.contact_seller(dispute_id, message="where is it?", channel="chat", actor=BUYER)
+    after = reader.case(dispute_id, BUYER)
+    assert after["version"] == before["version"] + 1
+    assert after["timeline"][-1]["type"] == "SellerContacted"
+    assert after == writer.case(dispute_id, BUYER)
+    assert before["timeline"][-1]["type"] != "SellerContacted"  # earlier views unchanged
+
+
+def test_next_actions_follow_the_clock_and_the_viewer(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    for actor in (BUYER, SELLER, MODERATOR, BUYER, SELLER):
+        fresh = writer.case(dispute_id, actor)
+        assert reader.case(dispute_id, actor) == fresh
+    manual_clock.advance(timedelta(days=30))
+    assert reader.case(dispute_id, BUYER) == writer.case(dispute_id, BUYER)
+    writer.add_note(dispute_id, text="internal", actor=MODERATOR)
+    staff = reader.case(dispute_id, MODERATOR)
+    buyer = reader.case(dispute_id, BUYER)
+    assert len(staff["timeline"]) == len(buyer["timeline"]) + 1
+
+
+def test_kept_state_still_hides_other_peoples_cases(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    reader.case(dispute_id, BUYER)
+    with pytest.raises(DisputeNotFound):
+        reader.case(dispute_id, Actor("buyer", "b-2"))
+    with pytest.raises(DisputeNotFound):
+        reader.case(dispute_id, Actor("seller", "s-2"))
+    with pytest.raises(DisputeNotFound):
+        reader.case(UUID(int=1), BUYER)
+
+
+def test_history_reads_the_events_once_and_hides_nothing(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    writer.add_note(dispute_id, text="internal", actor=MODERATOR)
+    rows = reader.history(dispute_id, MODERATOR)
+    assert [row["sequence"] for row in rows] == list(range(1, len(rows) + 1))
+    assert rows[-1]["type"] == "NoteAdded"
+    with pytest.raises(DisputeNotFound):
+        reader.history(UUID(int=1), MODERATOR)
