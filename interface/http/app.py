@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Tag
@@ -118,9 +119,9 @@ def create_app(
             "sweeper": Provide(provide_sweeper, sync_to_thread=True),
         },
         middleware=[
-            RequestContextMiddleware(),
+            RequestContextMiddleware,
             auth.jwt.middleware,
-            IdempotencyMiddleware(idempotency),
+            DefineMiddleware(IdempotencyMiddleware, state=idempotency),
         ],
         exception_handlers=exception_handlers(),
         plugins=[ClosedStructSchemaPlugin()],

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import anyio.to_thread
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
 
@@ -35,6 +34,7 @@ from domain.dispute import Actor
 from interface.http.errors import FieldError, problem_response
 
 HEADER = "idempotency-key"
+_HEADER_BYTES = HEADER.encode()
 REPLAYED_HEADER = "idempotent-replayed"
 MAX_BODY = 1024 * 1024
 _KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"vary", b"cache-control"})
@@ -91,14 +91,24 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-class IdempotencyMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+class IdempotencyMiddleware:
+    """A plain ASGI middleware: reads go straight through, with one look at the method.
 
-    def __init__(self, state: IdempotencyState) -> None:
+    Add it as ``DefineMiddleware(IdempotencyMiddleware, state=...)``.
+    """
+
+    def __init__(self, app: ASGIApp, state: IdempotencyState) -> None:
+        self.app = app
         self.state = state
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        await self.handle(scope, receive, send, self.app)
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        raw_key = _header(scope, HEADER.encode()) if scope.get("method") == "POST" else None
+        raw_key = _header(scope, _HEADER_BYTES)
         actor = scope.get("user")
         keys = self.state.keys
         if raw_key is None or not isinstance(actor, Actor) or keys is None:

@@ -12,21 +12,20 @@ from typing import Any
 
 import structlog
 from litestar import Request
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.dispute import Actor, dispute_id_for
-from infrastructure.logging import get_logger
+from infrastructure.logging import hot_logger
 from interface.http.errors import render_exception
 
 REQUEST_ID_HEADER = "x-request-id"
+_HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _MAX_ID_LENGTH = 128
 # Request ids need to be unique, not secret: os.urandom (uuid4) costs ~90 us a call here.
 _ids = random.Random()
 
-log = get_logger("disputedesk.http")
+log = hot_logger("disputedesk.http")
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -51,12 +50,27 @@ def request_id_of(scope: Scope) -> str:
 async def add_request_id(message: Message, scope: Scope) -> None:
     """``before_send`` hook: every response, routed or not, carries ``X-Request-ID``.
 
-    Async because Litestar would run a sync hook in a worker thread, once per message.
+    Routed responses already carry it (:class:`RequestContextMiddleware` adds it);
+    this covers what never reaches a route (404, 405). Async because Litestar would
+    run a sync hook in a worker thread, once per message.
     """
     if message["type"] == "http.response.start":
-        headers = MutableScopeHeaders.from_message(message)
-        if REQUEST_ID_HEADER not in headers:
-            headers[REQUEST_ID_HEADER] = request_id_of(scope)
+        headers = message.get("headers")
+        if headers is None or not _has_request_id(headers):
+            _append_request_id(message, request_id_of(scope))
+
+
+def _has_request_id(headers: Any) -> bool:
+    return any(name.lower() == _HEADER_BYTES for name, _ in headers)
+
+
+def _append_request_id(message: Any, request_id: str) -> None:
+    headers = message.get("headers")
+    header = (_HEADER_BYTES, request_id.encode("latin-1"))
+    if isinstance(headers, list):
+        headers.append(header)
+    else:
+        message["headers"] = [*(headers or ()), header]
 
 
 def _dispute_id(scope: Scope) -> str | None:
@@ -71,10 +85,20 @@ def _dispute_id(scope: Scope) -> str | None:
     return None
 
 
-class RequestContextMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
+class RequestContextMiddleware:
+    """Request id, one log line per HTTP request, and a last net for exceptions.
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+    A plain ASGI middleware (Litestar builds it with ``app=``): it runs on every
+    request, so it skips the per-call checks of Litestar's middleware base class.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
         request_id = request_id_of(scope)
         started = time.perf_counter()
         status = 500
@@ -85,12 +109,15 @@ class RequestContextMiddleware(ASGIMiddleware):
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
+                headers = message.get("headers")
+                if headers is None or not _has_request_id(headers):
+                    _append_request_id(message, request_id)
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             try:
-                await next_app(scope, receive, send_wrapper)
+                await self.app(scope, receive, send_wrapper)
             except Exception as error:
                 if response_started:
                     raise
@@ -100,14 +127,15 @@ class RequestContextMiddleware(ASGIMiddleware):
                 await asgi_response(scope, receive, send_wrapper)
         finally:
             actor = scope.get("user")
+            is_actor = isinstance(actor, Actor)
             log.info(
                 "http.request",
                 method=scope.get("method"),
                 path=scope.get("path"),
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                role=actor.role if isinstance(actor, Actor) else None,
-                sub=actor.id if isinstance(actor, Actor) else None,
+                role=actor.role if is_actor else None,
+                sub=actor.id if is_actor else None,
                 dispute_id=_dispute_id(scope),
             )
             structlog.contextvars.reset_contextvars(**tokens)

@@ -22,7 +22,7 @@ from interface.http.conditional import (
     matches_none,
 )
 from interface.http.errors import problem_responses
-from interface.http.guards import requires, roles_note
+from interface.http.guards import all_of, requires, roles_note
 from interface.http.idempotency import IdempotencyKey
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, page_after
 from interface.http.responses import (
@@ -93,7 +93,7 @@ class DisputesController(Controller):
 
     @get(
         "/{dispute_id:uuid}",
-        guards=[requires("view"), requires("as_of", when=_asks_as_of)],
+        guards=[all_of(requires("view"), requires("as_of", when=_asks_as_of))],
         sync_to_thread=True,
         summary="The case view",
         description="Status, deadlines, shipment, refund, review, evidence, the timeline and "
