@@ -496,7 +496,7 @@ class _Replay:
 
 def replay_history(
     reader: HistoryReader,
-    decode: Callable[[UUID | str, int, str, bytes], Any],
+    decoder: FastDecoder,
     baseline_policy: Callable[[str], Policy],
     request: SimulationRequest,
     report: ReportBuilder,
@@ -504,6 +504,7 @@ def replay_history(
 ) -> None:
     """One streaming pass: replay each dispute in scope and hand its outcome to ``report``."""
     as_of = request.as_of
+    decode = decoder.decode
     candidate = request.candidate
     admits = request.filters.admits
     derived_names = DERIVED_NAMES
@@ -544,13 +545,16 @@ def replay_history(
                     continue
                 if replay is None:
                     continue
-                event = decode(dispute_id, originator_version, topic, state)
-                if event.timestamp > as_of:
-                    continue
                 name = derived_names.get(topic)
-                if name is not None:
-                    replay.recorded.append((name, event.occurred_at))
-                else:
+                if name is not None:  # only its instants matter: no need to decode it all
+                    recorded_at, occurred_at = decoder.stamps(
+                        dispute_id, originator_version, topic, state
+                    )
+                    if recorded_at <= as_of:
+                        replay.recorded.append((name, occurred_at))
+                    continue
+                event = decode(dispute_id, originator_version, topic, state)
+                if event.timestamp <= as_of:
                     replay.fact(event)
             rows_read += len(batch)
             report.events_read = rows_read
@@ -590,6 +594,5 @@ def run_simulation(
         baseline_policy_version=app.current_policy().version,
         sample_limit=sample_limit,
     )
-    decode = FastDecoder(app.mapper).decode
-    replay_history(reader, decode, baseline_policy, request, report, progress)
+    replay_history(reader, FastDecoder(app.mapper), baseline_policy, request, report, progress)
     return report.build()

@@ -24,6 +24,10 @@ class Parcel(Aggregate):
     def note(self, at: datetime | None, amount: Any, extra: Any) -> None:
         pass
 
+    @event("Stamped")
+    def stamp(self, occurred_at: datetime, note: str) -> None:
+        pass
+
 
 def mapper() -> Mapper[Any]:
     transcoder = JSONTranscoder()
@@ -59,3 +63,15 @@ def test_a_string_originator_id_is_converted_as_the_mapper_does() -> None:
     created = the_mapper.to_stored_event(parcel.collect_events()[0])
     as_text = StoredEvent(str(created.originator_id), 1, created.topic, created.state)
     assert vars(FastDecoder(the_mapper)(as_text)) == vars(the_mapper.to_domain_event(as_text))
+
+
+def test_the_stamps_of_an_event_are_its_decoded_instants() -> None:
+    parcel = Parcel()
+    parcel.stamp(occurred_at=datetime(2026, 11, 20, 18, 0, tzinfo=UTC), note="x")
+    the_mapper = mapper()
+    stamped = the_mapper.to_stored_event(parcel.collect_events()[1])
+    slow: Any = the_mapper.to_domain_event(stamped)
+    assert slow.timestamp != slow.occurred_at
+    assert FastDecoder(the_mapper).stamps(
+        stamped.originator_id, 2, stamped.topic, stamped.state
+    ) == (slow.timestamp, slow.occurred_at)
