@@ -275,7 +275,7 @@ class _Side:
         due = deadlines.next_due(dispute, self.rules, self.calendar)
         if due is None or due.at > until:
             return
-        dispute.record_due(self.policy, until)
+        dispute.record_due_under(self.rules, self.calendar, self.policy.version, until, due=due)
         for event in dispute.collect_events():
             refund: Decimal | None = None
             if isinstance(event, Dispute.RefundAutoApproved):

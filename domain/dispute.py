@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain import deadlines
+from domain.calendar import BusinessCalendar
 from domain.errors import (
     AlreadyDelivered,
     AlreadyReviewed,
@@ -37,7 +38,7 @@ from domain.errors import (
     ReviewWindowClosed,
 )
 from domain.money import Money
-from domain.policy import Policy
+from domain.policy import Policy, Rules
 
 DISPUTE_NAMESPACE = uuid5(NAMESPACE_URL, "https://disputedesk.invalid/orders")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -976,13 +977,32 @@ class Dispute(Aggregate):
         the record does not depend on when this runs. ``policy`` must be the
         one that governs this order. Returns the types recorded.
         """
-        rules = policy.rules_for(self.region, self.category)
-        calendar = policy.calendar(self.region)
+        return self.record_due_under(
+            policy.rules_for(self.region, self.category),
+            policy.calendar(self.region),
+            policy.version,
+            until,
+            now,
+        )
+
+    def record_due_under(
+        self,
+        rules: Rules,
+        calendar: BusinessCalendar,
+        policy_version: str,
+        until: datetime,
+        now: datetime | None = None,
+        due: deadlines.Due | None = None,
+    ) -> list[str]:
+        """:meth:`record_due` with the order's rules and calendar already looked up.
+
+        ``due``: the first pending deadline, when the caller has just asked
+        :func:`deadlines.next_due` (a replay asks before every fact).
+        """
         recorded: list[str] = []
-        while True:
+        if due is None:
             due = deadlines.next_due(self, rules, calendar)
-            if due is None or due.at > until:
-                return recorded
+        while due is not None and due.at <= until:
             extra: dict[str, Any]
             if due.kind == deadlines.DEADLINE_MISSED:
                 extra = {"ship_by": self.ship_by}
@@ -998,10 +1018,12 @@ class Dispute(Aggregate):
                 POLICY,
                 due.at,
                 now or until,
-                policy_version=policy.version,
+                policy_version=policy_version,
                 **extra,
             )
             recorded.append(due.kind)
+            due = deadlines.next_due(self, rules, calendar)
+        return recorded
 
     def pending_deadlines(self, policy: Policy) -> list[deadlines.Due]:
         return deadlines.pending(
