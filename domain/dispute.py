@@ -1025,6 +1025,12 @@ class Dispute(Aggregate):
             due = deadlines.next_due(self, rules, calendar)
         return recorded
 
+    def next_deadline(self, policy: Policy) -> deadlines.Due | None:
+        """The first of :meth:`pending_deadlines`."""
+        return deadlines.next_due(
+            self, policy.rules_for(self.region, self.category), policy.calendar(self.region)
+        )
+
     def pending_deadlines(self, policy: Policy) -> list[deadlines.Due]:
         return deadlines.pending(
             self, policy.rules_for(self.region, self.category), policy.calendar(self.region)

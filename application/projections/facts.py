@@ -1,7 +1,7 @@
 """What the read models need to know about one dispute, read off the aggregate.
 
 Status and deadlines come from the Dispute itself (``status``,
-``pending_deadlines``): the projections never re-implement its state machine.
+``next_deadline``): the projections never re-implement its state machine.
 The remaining flags read the recorded facts (the aggregate's attributes and its
 ``history`` of event types).
 """
@@ -58,8 +58,7 @@ class DisputeFacts(NamedTuple):
 
 
 def facts_of(d: Dispute, policy: Policy) -> DisputeFacts:
-    pending = d.pending_deadlines(policy)
-    due = pending[0] if pending else None
+    due = d.next_deadline(policy)
     intervention = d.intervention
     disputed = False
     resolved_at = None

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import StoredEvent
 
 from application.projections.records import (
     BatchWrite,
@@ -35,6 +35,27 @@ from application.projections.records import (
 from domain.policy import Policy
 
 
+class LogEntry(Protocol):
+    """One notification of the log (eventsourcing's ``Notification`` is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def originator_id(self) -> UUID | str: ...
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+class NotificationLog(Protocol):
+    """A faster way to read the log than the recorder's, where there is one."""
+
+    def select(self, start: int, limit: int, stop: int | None = None) -> Sequence[LogEntry]: ...
+
+
 class EventSource(Protocol):
     """The notification log of the event-sourced application."""
 
@@ -43,13 +64,13 @@ class EventSource(Protocol):
 
     def select_notifications(
         self, start: int, limit: int, stop: int | None = None
-    ) -> Sequence[Notification]:
+    ) -> Sequence[LogEntry]:
         """Notifications with ``start <= id (<= stop)``, in order, at most ``limit``."""
         ...
 
     def max_notification_id(self) -> int: ...
 
-    def to_domain_event(self, stored: StoredEvent) -> object: ...
+    def to_domain_event(self, stored: LogEntry | StoredEvent) -> object: ...
 
     def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:
         """One dispute's stored events with ``after < version <= upto``, in order."""

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import StoredEvent
 
 from application.disputes import DisputeDesk
 from application.event_decoder import FastDecoder
+from application.projections.ports import LogEntry, NotificationLog
 from domain.policy import Policy
 
 
 class ApplicationSource:
     """Reads the notification log through the application's own recorder and mapper."""
 
-    def __init__(self, app: DisputeDesk) -> None:
+    def __init__(self, app: DisputeDesk, log: NotificationLog | None = None) -> None:
         self.app = app
+        self._log = log
         self._decode = FastDecoder(app.mapper)
         self._policies: dict[str, Policy] = {}
 
@@ -26,14 +28,18 @@ class ApplicationSource:
 
     def select_notifications(
         self, start: int, limit: int, stop: int | None = None
-    ) -> Sequence[Notification]:
+    ) -> Sequence[LogEntry]:
+        if self._log is not None:
+            return self._log.select(start, limit, stop)
         return self.app.recorder.select_notifications(start=start, limit=limit, stop=stop)
 
     def max_notification_id(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
-    def to_domain_event(self, stored: StoredEvent) -> object:
-        return self._decode(stored)
+    def to_domain_event(self, stored: LogEntry | StoredEvent) -> object:
+        return self._decode.decode(
+            stored.originator_id, stored.originator_version, stored.topic, stored.state
+        )
 
     def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:
         return self.app.recorder.select_events(dispute_id, gt=after, lte=upto)

@@ -21,10 +21,10 @@ from typing import Any
 from application.projections.catalog import READ_MODELS
 from application.projections.engine import CatchUp
 from application.projections.rebuild import rebuild
-from application.projections.source import ApplicationSource
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from infrastructure.stores import open_store
+from infrastructure.stores.runtime import projection_source
 
 
 def _new_lane(store: Any) -> tuple[str, list[tuple[Any, int]]]:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": args.url})
     app = build_application(settings)
-    source = ApplicationSource(app)
+    source = projection_source(app)
     store = open_store(settings.database, application_name=app.name)
     started, cpu = time.perf_counter(), time.process_time()
     position = None

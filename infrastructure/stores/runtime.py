@@ -10,6 +10,7 @@ from application.projections.engine import DEFAULT_BATCH_SIZE
 from application.projections.ports import ReadModelStore
 from application.projections.source import ApplicationSource
 from application.projections.worker import Worker, start_worker
+from infrastructure.log_reader import log_reader_for
 from infrastructure.settings import Settings
 from infrastructure.stores import open_store
 
@@ -41,6 +42,11 @@ def store_opener(app: DisputeDesk, settings: Settings) -> Callable[[], ReadModel
     return opener
 
 
+def projection_source(app: DisputeDesk) -> ApplicationSource:
+    """The application's log as the projections read it (rows read the fast way)."""
+    return ApplicationSource(app, log_reader_for(app))
+
+
 def make_worker(
     app: DisputeDesk,
     settings: Settings,
@@ -50,7 +56,7 @@ def make_worker(
     name: str = "projections",
 ) -> Worker:
     return Worker(
-        ApplicationSource(app),
+        projection_source(app),
         store_opener(app, settings),
         batch_size=batch_size,
         poll_interval=poll_interval,
@@ -73,7 +79,7 @@ def start_projections(
         if key in _running:
             return _nothing
         stop_worker = start_worker(
-            ApplicationSource(app),
+            projection_source(app),
             store_opener(app, settings),
             batch_size=batch_size,
             poll_interval=0.2,

@@ -32,9 +32,8 @@ from application.disputes import DisputeDesk
 from application.projections import engine
 from application.projections.catalog import ALL, READ_MODELS
 from application.projections.rebuild import RebuildError, rebuild
-from application.projections.source import ApplicationSource
 from infrastructure.settings import Settings
-from infrastructure.stores.runtime import make_worker, store_opener
+from infrastructure.stores.runtime import make_worker, projection_source, store_opener
 from interface.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, open_application, settings_of
 
 NAMES = ", ".join([*READ_MODELS, ALL])
@@ -96,7 +95,7 @@ def _status(desk: DisputeDesk, settings: Settings) -> None:
 
 
 def _rebuild(desk: DisputeDesk, settings: Settings, name: str, batch_size: int) -> None:
-    source = ApplicationSource(desk)
+    source = projection_source(desk)
     store = store_opener(desk, settings)()
     console = Console(stderr=True)
     head = source.max_notification_id()
