@@ -82,14 +82,14 @@ def _young_gc_only() -> Iterator[None]:
             gc.enable()
 
 
-def _dispute_key(originator_id: object) -> str:
-    """A dispute's key in the lane: its id's canonical text, however the log gave it.
+def _dispute_uuid(originator_id: object) -> UUID:
+    """A dispute's id however the log gave it (SQLite keeps a UUID as 32 hex digits).
 
-    (The SQLite store keeps a UUID as 32 hex digits; the recorder converts it.)
+    Its canonical text is the dispute's key in the lane.
     """
-    if type(originator_id) is str:
-        return str(UUID(originator_id))
-    return str(originator_id)
+    if isinstance(originator_id, UUID):
+        return originator_id
+    return UUID(str(originator_id))
 
 
 class StateCache:
@@ -215,7 +215,10 @@ class CatchUp:
         for notification in notifications:
             if notification.topic in DISPUTE_TOPICS:  # not the policy ledger
                 grouped.setdefault(notification.originator_id, []).append(notification)
-        by_dispute = {_dispute_key(key): items for key, items in grouped.items()}
+        by_dispute: dict[str, tuple[UUID, list[LogEntry]]] = {}
+        for raw_id, items in grouped.items():
+            dispute_id = _dispute_uuid(raw_id)
+            by_dispute[str(dispute_id)] = (dispute_id, items)
 
         # Taken up front: puts below may evict entries of this very batch.
         cached = {key: self.cache.get(key) for key in by_dispute}
@@ -229,7 +232,7 @@ class CatchUp:
         touched: list[Touch] = []
         states: list[StateRow] = []
         policy = self.source.policy
-        for key, items in by_dispute.items():
+        for key, (dispute_id, items) in by_dispute.items():
             entry = cached[key]
             aggregate: Dispute | None = None
             before: DisputeFacts | None = None
@@ -237,9 +240,9 @@ class CatchUp:
                 aggregate, before = entry
             elif key in loaded:
                 aggregate = self._replay(key, loaded[key].events)
-                before = facts_of(aggregate, policy(aggregate.policy_version))
-            aggregate, applied, responses = self._apply(key, aggregate, items)
-            after = facts_of(aggregate, policy(aggregate.policy_version))
+                before = facts_of(aggregate, policy(aggregate.policy_version), key)
+            aggregate, applied, responses = self._apply(key, dispute_id, aggregate, items)
+            after = facts_of(aggregate, policy(aggregate.policy_version), key)
             last = items[-1].id
             touched.append(Touch(before, after, last, responses))
             if applied:
@@ -252,7 +255,7 @@ class CatchUp:
         return BatchWrite(self.lane, self.position, tracking, states, changes)
 
     def _apply(
-        self, key: str, aggregate: Dispute | None, notifications: list[LogEntry]
+        self, key: str, dispute_id: UUID, aggregate: Dispute | None, notifications: list[LogEntry]
     ) -> tuple[Dispute, list[LogEntry | StoredEvent], list[tuple[int, int]]]:
         """Apply a dispute's events of this batch; collect seller response times."""
         applied: list[LogEntry | StoredEvent] = []
@@ -267,7 +270,10 @@ class CatchUp:
                     self._late_events(key, version, notification.originator_version - 1)
                 )
             for stored in [*missing, notification]:
-                event: Any = self.source.to_domain_event(stored)
+                # The dispute's id converted once, not once per event.
+                event: Any = self.source.decode(
+                    dispute_id, stored.originator_version, stored.topic, stored.state
+                )
                 if aggregate is None:
                     created: Any = event.mutate(None)
                     aggregate = created

@@ -57,7 +57,8 @@ class DisputeFacts(NamedTuple):
     resolved_at: int | None
 
 
-def facts_of(d: Dispute, policy: Policy) -> DisputeFacts:
+def facts_of(d: Dispute, policy: Policy, dispute_id: str | None = None) -> DisputeFacts:
+    """``dispute_id``: ``str(d.id)``, when the caller has it already."""
     due = d.next_deadline(policy)
     intervention = d.intervention
     disputed = False
@@ -72,7 +73,7 @@ def facts_of(d: Dispute, policy: Policy) -> DisputeFacts:
     review = d.review
     refund = d.refund
     return DisputeFacts(
-        str(d.id),
+        dispute_id or str(d.id),
         d.order_id,
         d.buyer_id,
         d.seller_id,

@@ -72,6 +72,12 @@ class EventSource(Protocol):
 
     def to_domain_event(self, stored: LogEntry | StoredEvent) -> object: ...
 
+    def decode(
+        self, originator_id: UUID, originator_version: int, topic: str, state: bytes
+    ) -> object:
+        """``to_domain_event`` of a stored event given by its columns."""
+        ...
+
     def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:
         """One dispute's stored events with ``after < version <= upto``, in order."""
         ...

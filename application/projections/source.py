@@ -36,6 +36,11 @@ class ApplicationSource:
     def max_notification_id(self) -> int:
         return self.app.recorder.max_notification_id() or 0
 
+    def decode(
+        self, originator_id: UUID, originator_version: int, topic: str, state: bytes
+    ) -> object:
+        return self._decode.decode(originator_id, originator_version, topic, state)
+
     def to_domain_event(self, stored: LogEntry | StoredEvent) -> object:
         return self._decode.decode(
             stored.originator_id, stored.originator_version, stored.topic, stored.state
