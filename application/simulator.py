@@ -51,7 +51,7 @@ from application.simulation_ports import HistoryReader
 from application.simulation_report import ReportBuilder
 from domain import deadlines
 from domain.calendar import BusinessCalendar
-from domain.dispute import Dispute
+from domain.dispute import Dispute, new_dispute
 from domain.errors import InvalidInput, NaiveDatetime
 from domain.policy import Policy, PolicyError, Rules
 
@@ -63,7 +63,6 @@ __all__ = [
     "SimulationRequest",
     "build_request",
     "candidate_policy",
-    "new_dispute",
     "replay_history",
     "run_simulation",
     "with_deadlines",
@@ -222,21 +221,6 @@ class Derived(NamedTuple):
     kind: str
     at: datetime
     refund: Decimal | None
-
-
-def new_dispute(placed: Dispute.OrderPlaced) -> Dispute:
-    """The aggregate ``placed`` creates, as ``placed.mutate(None)`` builds it, only faster.
-
-    ``mutate(None)`` resolves the class from its topic and inspects the
-    ``__init__`` signatures on every call (about 20 µs); a replay creates two
-    aggregates per dispute, so it calls the same three steps directly. A unit
-    test checks that both give the same state.
-    """
-    dispute = Dispute.__new__(Dispute)
-    dispute.__base_init__(placed.originator_id, placed.originator_version, placed.timestamp)
-    dispute.__init__()  # type: ignore[misc]
-    placed.apply(dispute)
-    return dispute
 
 
 def with_deadlines(

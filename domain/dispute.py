@@ -1046,6 +1046,21 @@ Dispute.DERIVED.update(
     }
 )
 
+def new_dispute(placed: Dispute.OrderPlaced) -> Dispute:
+    """The aggregate ``placed`` creates, as ``placed.mutate(None)`` builds it, only faster.
+
+    ``mutate(None)`` resolves the class from its topic and inspects the
+    ``__init__`` signatures on every call (about 20 µs); a replay creates two
+    aggregates per dispute and a rebuild one, so they call the same three steps
+    directly. A unit test checks that both give the same state.
+    """
+    dispute = Dispute.__new__(Dispute)
+    dispute.__base_init__(placed.originator_id, placed.originator_version, placed.timestamp)
+    dispute.__init__()  # type: ignore[misc]
+    placed.apply(dispute)
+    return dispute
+
+
 EVENT_TYPES: dict[str, type[Dispute.Event]] = {
     name: value
     for name, value in vars(Dispute).items()

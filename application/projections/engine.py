@@ -38,7 +38,7 @@ from application.projections.history import frame, unframe
 from application.projections.model import ReadModel, Touch
 from application.projections.ports import EventSource, LogEntry, ReadModelStore
 from application.projections.records import BatchWrite, StateRow
-from domain.dispute import EVENT_TYPES, Dispute
+from domain.dispute import EVENT_TYPES, Dispute, new_dispute
 
 log = structlog.get_logger("disputedesk.projections")
 
@@ -275,7 +275,11 @@ class CatchUp:
                     dispute_id, stored.originator_version, stored.topic, stored.state
                 )
                 if aggregate is None:
-                    created: Any = event.mutate(None)
+                    created: Any = (
+                        new_dispute(event)
+                        if isinstance(event, Dispute.OrderPlaced)
+                        else event.mutate(None)
+                    )
                     aggregate = created
                 else:
                     micros = response_micros(event, aggregate)

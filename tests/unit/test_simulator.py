@@ -17,11 +17,10 @@ from application.simulator import (
     Filters,
     SimulationRequest,
     build_request,
-    new_dispute,
     run_simulation,
     with_deadlines,
 )
-from domain.dispute import Actor, Dispute
+from domain.dispute import Actor, Dispute, new_dispute
 from domain.errors import InvalidInput
 from domain.money import Money
 from domain.policy import PolicyError
