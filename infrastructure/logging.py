@@ -202,6 +202,7 @@ def configure_logging(
             return
 
         renderer: Processor
+        stamp: _UtcStamp | None = None
         final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
         if resolved_fmt == "json":
             final += [structlog.processors.format_exc_info]
@@ -230,11 +231,12 @@ def configure_logging(
         if resolved_fmt == "json":
             # structlog's own events skip stdlib logging altogether: one write per line.
             # The same fields as _shared_processors() + format_exc_info, computed faster.
+            stamp = _UtcStamp()
             processors: list[Processor] = [
                 structlog.contextvars.merge_contextvars,
                 structlog.stdlib.add_logger_name,
                 structlog.stdlib.add_log_level,
-                _UtcStamp(),
+                stamp,
                 _json_ready,
                 structlog.processors.JSONRenderer(serializer=_json),
             ]
@@ -245,14 +247,21 @@ def configure_logging(
                 structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
             ]
             factory = structlog.stdlib.LoggerFactory()
+        wrapper = structlog.make_filtering_bound_logger(resolved_level)
         structlog.configure(
             processors=processors,
             logger_factory=factory,
             # Filters by level before any processor runs: a filtered call is free.
-            wrapper_class=structlog.make_filtering_bound_logger(resolved_level),
+            wrapper_class=wrapper,
             context_class=dict,
             # Not cached, so that reconfiguring also reaches module-level loggers.
             cache_logger_on_first_use=False,
+        )
+        global _json_lines
+        _json_lines = (
+            _JsonLines(processors, factory, wrapper, resolved_level, stamp)
+            if resolved_fmt == "json"
+            else None
         )
         _state = state
 
@@ -260,6 +269,34 @@ def configure_logging(
 def get_logger(name: str, **initial_values: Any) -> structlog.stdlib.BoundLogger:
     """A structlog logger named ``name`` (use ``__name__``)."""
     return structlog.stdlib.get_logger(name, **initial_values)
+
+
+class _JsonLines:
+    """The json configuration :func:`configure_logging` installed, for :class:`_HotLogger`."""
+
+    def __init__(
+        self, processors: list[Processor], factory: Any, wrapper: Any, level: int, stamp: Any
+    ) -> None:
+        self.processors = processors
+        self.chain = tuple(processors)
+        self.factory = factory
+        self.wrapper = wrapper
+        self.level = level
+        self.stamp = stamp
+
+    def current(self) -> bool:
+        """Whether structlog still runs this configuration (not another, e.g. in tests)."""
+        config = structlog.get_config()
+        processors = config["processors"]
+        return (
+            processors is self.processors
+            and tuple(processors) == self.chain  # capture_logs() changes the list in place
+            and config["logger_factory"] is self.factory
+            and config["wrapper_class"] is self.wrapper
+        )
+
+
+_json_lines: _JsonLines | None = None
 
 
 class _HotLogger:
@@ -276,6 +313,7 @@ class _HotLogger:
         self._name = name
         self._key: tuple[Any, ...] | None = None
         self._bound: Any = None
+        self._writer: tuple[_JsonLines, Any] | None = None
 
     def _logger(self) -> Any:
         config = structlog.get_config()
@@ -291,14 +329,34 @@ class _HotLogger:
             self._bound, self._key = bound, key
         return bound
 
+    def _emit(self, method: str, level: int, event: str, fields: dict[str, Any]) -> None:
+        lines = _json_lines
+        if lines is None or not lines.current():
+            getattr(self._logger(), method)(event, **fields)
+            return
+        # The json chain of configure_logging, step by step, without structlog's
+        # per-call machinery: the same line, in the same key order.
+        if level < lines.level:
+            return
+        fields["event"] = event
+        event_dict = structlog.contextvars.merge_contextvars(None, method, fields)
+        writer = self._writer
+        if writer is None or writer[0] is not lines:
+            writer = self._writer = (lines, lines.factory(self._name))
+        event_dict["logger"] = writer[1].name
+        event_dict["level"] = method
+        event_dict = lines.stamp(None, method, event_dict)
+        event_dict = _json_ready(None, method, event_dict)
+        writer[1].msg(_json(event_dict))
+
     def info(self, event: str, **fields: Any) -> None:
-        self._logger().info(event, **fields)
+        self._emit("info", logging.INFO, event, fields)
 
     def warning(self, event: str, **fields: Any) -> None:
-        self._logger().warning(event, **fields)
+        self._emit("warning", logging.WARNING, event, fields)
 
     def error(self, event: str, **fields: Any) -> None:
-        self._logger().error(event, **fields)
+        self._emit("error", logging.ERROR, event, fields)
 
 
 def hot_logger(name: str) -> _HotLogger:
