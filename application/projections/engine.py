@@ -242,7 +242,7 @@ class CatchUp:
                 aggregate = self._replay(key, loaded[key].events)
                 before = facts_of(aggregate, policy(aggregate.policy_version), key)
             aggregate, applied, responses = self._apply(key, dispute_id, aggregate, items)
-            after = facts_of(aggregate, policy(aggregate.policy_version), key)
+            after = facts_of(aggregate, policy(aggregate.policy_version), key, before)
             last = items[-1].id
             touched.append(Touch(before, after, last, responses))
             if applied:

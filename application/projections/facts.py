@@ -57,8 +57,11 @@ class DisputeFacts(NamedTuple):
     resolved_at: int | None
 
 
-def facts_of(d: Dispute, policy: Policy, dispute_id: str | None = None) -> DisputeFacts:
-    """``dispute_id``: ``str(d.id)``, when the caller has it already."""
+def facts_of(
+    d: Dispute, policy: Policy, dispute_id: str | None = None, known: DisputeFacts | None = None
+) -> DisputeFacts:
+    """``dispute_id``: ``str(d.id)`` when the caller has it; ``known``: earlier facts of
+    the same dispute, whose fields an order never changes are taken as they are."""
     due = d.next_deadline(policy)
     intervention = d.intervention
     disputed = False
@@ -72,19 +75,27 @@ def facts_of(d: Dispute, policy: Policy, dispute_id: str | None = None) -> Dispu
     shipment = d.shipment
     review = d.review
     refund = d.refund
-    return DisputeFacts(
-        dispute_id or str(d.id),
-        d.order_id,
-        d.buyer_id,
-        d.seller_id,
-        d.region,
-        d.category,
-        f"{d.amount.amount:.2f}",
-        d.amount.currency,
+    if known is None:
+        fixed: tuple[object, ...] = (
+            dispute_id or str(d.id),
+            d.order_id,
+            d.buyer_id,
+            d.seller_id,
+            d.region,
+            d.category,
+            f"{d.amount.amount:.2f}",
+            d.amount.currency,
+        )
+        placed_at, auto_cancel_at = to_micros(d.placed_at), to_micros(d.auto_cancel_at)
+    else:
+        fixed = known[:8]
+        placed_at, auto_cancel_at = known.placed_at, known.auto_cancel_at
+    return DisputeFacts._make((
+        *fixed,
         d.status,
-        to_micros(d.placed_at),
-        to_micros(d.ship_by),
-        to_micros(d.auto_cancel_at),
+        placed_at,
+        to_micros(d.ship_by),  # a ruling may extend it
+        auto_cancel_at,
         to_micros(d.modified_on),
         d.version,
         d.policy_version,
@@ -102,7 +113,7 @@ def facts_of(d: Dispute, policy: Policy, dispute_id: str | None = None) -> Dispu
         d.refunded_total > 0,
         review["rating"] if review else None,
         resolved_at,
-    )
+    ))
 
 
 def response_micros(event: object, d: Dispute) -> int | None:

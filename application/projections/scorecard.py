@@ -68,8 +68,9 @@ class Scorecard:
         for t in touched:
             after = t.after
             seller = after.seller_id
-            delta = contribution(after).minus(contribution(t.before))
-            if not delta.is_zero():
+            now, then = contribution(after), contribution(t.before)
+            if now != then:  # most events leave the seller's counts as they were
+                delta = now.minus(then)
                 out.sellers[seller] = out.sellers.get(seller, _NOTHING).plus(delta)
             old, new = pending_ship_by(t.before), pending_ship_by(after)
             if old != new:
