@@ -36,6 +36,7 @@ from interface.http.guards import actor_of
 from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
 from interface.http.middleware import RequestContextMiddleware, add_request_id
 from interface.http.openapi import ClosedStructSchemaPlugin
+from interface.http.schemas import prepare_struct_types
 
 API_VERSION = "1"
 log = get_logger("disputedesk.http")
@@ -76,6 +77,7 @@ def create_app(
     ``background``: at start-up, begin following the event log (projections) and
     sweeping deadlines every ``sweep_interval`` seconds, as ``serve`` does.
     """
+    prepare_struct_types()  # before any worker thread converts a response
     auth = Auth.build(resolve_secret(settings))
     idempotency = IdempotencyState()
     read_models = ReadModelRoutes(settings, application)

@@ -299,6 +299,29 @@ class PolicyDocument(Struct):
     categories: dict[str, dict[str, Any]]
 
 
+def prepare_struct_types() -> int:
+    """Build msgspec's type information of every Struct class now, in one thread.
+
+    msgspec 0.22 builds it lazily, on a type's first ``convert``; two worker
+    threads doing that at once for the same type crash the process (SIGSEGV),
+    which a server's first concurrent requests can do. Returns how many types.
+    """
+    prepared = 0
+    pending: list[type[Struct]] = [Struct]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        parameters: object = getattr(cls, "__parameters__", None)
+        if cls is Struct or parameters:
+            continue  # the base class; generic classes get theirs per parameter
+        try:
+            msgspec.json.Decoder(cls)
+        except (TypeError, NameError):  # not a concrete, resolvable type: never converted
+            continue
+        prepared += 1
+    return prepared
+
+
 def case_view(view: dict[str, Any]) -> CaseView:
     return msgspec.convert(view, CaseView)
 
