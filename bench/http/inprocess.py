@@ -213,6 +213,8 @@ def main() -> None:
     parser.add_argument("--inline", action="store_true",
                         help="run sync handlers on the loop, not in a worker thread: the CPU "
                         "work of a request without the thread hop, steadier on a busy machine")
+    parser.add_argument("--database-url", default=None,
+                        help="the event store (default: a new SQLite file)")
     parser.add_argument("--background", action="store_true",
                         help="follow the event log and sweep, as the server does")
     args = parser.parse_args()
@@ -234,7 +236,8 @@ def main() -> None:
             open(Path(tmp) / "server.log", "w") as log_stream:
         # The servers of bench.http log one JSON line per request to a file: so here.
         configure_logging("json", "INFO", stream=log_stream)
-        settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": f"sqlite:///{tmp}/events.db",
+        url = args.database_url or f"sqlite:///{tmp}/events.db"
+        settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": url,
                                       "DISPUTEDESK_SECRET": SECRET})
         desk = build_application(settings)
         read_id = seed(desk, "read", 1)[0]
