@@ -177,8 +177,13 @@ def machine() -> dict[str, Any]:
 
 def render(rows: list[Row], meta: dict[str, Any]) -> str:
     m = meta["machine"]
+    heading = (
+        f"## latest figures of every benchmark, table written {meta['when']}"
+        if meta["mode"] == "render"
+        else f"## {meta['mode']} run of {meta['when']}"
+    )
     lines = [
-        f"## {meta['mode']} run of {meta['when']}",
+        heading,
         "",
         f"Machine: {m['cpus']} cores, {m['memory']}, PostgreSQL {m['postgresql']}, "
         f"Python {m['python']}. Load average during the run: {meta['load_average']}.",
