@@ -20,9 +20,14 @@ from infrastructure.database_url import DatabaseURL, psycopg_conninfo
 SCHEMA_LOCK_NAME = "disputedesk:event-store:setup"
 
 
-def schema_lock_key() -> int:
-    digest = hashlib.blake2b(SCHEMA_LOCK_NAME.encode(), digest_size=8).digest()
+def advisory_lock_key(name: str) -> int:
+    """A stable signed 64-bit PostgreSQL advisory-lock key for a lock name."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def schema_lock_key() -> int:
+    return advisory_lock_key(SCHEMA_LOCK_NAME)
 
 
 @contextmanager

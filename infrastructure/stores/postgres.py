@@ -9,7 +9,6 @@ Readers use a small pool; each read is one REPEATABLE READ, READ ONLY transactio
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from application.projections.records import DisputesChanges, StateRow
+from infrastructure.schema_lock import advisory_lock_key
 from infrastructure.stores import tables
 from infrastructure.stores.dialect import POSTGRES, Dialect
 from infrastructure.stores.reader import SqlReader
@@ -32,9 +32,8 @@ READER_APPLICATION_NAME = "disputedesk-read-models"
 
 
 def lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory-lock key for a lock name."""
-    digest = hashlib.blake2b(f"disputedesk:rm:{name}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    """The advisory-lock key of a read-model lock name."""
+    return advisory_lock_key(f"disputedesk:rm:{name}")
 
 
 def _placeholders(text: str) -> str:
