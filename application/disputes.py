@@ -315,18 +315,20 @@ class DisputeDesk(Application[UUID]):
     def _load(self, dispute_id: UUID, actor: Actor, version: int | None = None) -> Dispute:
         """Load a dispute the actor may see; someone else's case is 'not found'."""
         pending = self._pending()
+        if pending is not None and dispute_id in pending and version is None:
+            d = pending[dispute_id]
+        else:
+            d = self._stored(dispute_id, version=version)
+        self._check_visible(d, actor)
+        return d
+
+    def _stored(self, dispute_id: UUID, **get: Any) -> Dispute:
+        """The dispute from the event store (``get``: the repository's options)."""
         try:
-            if pending is not None and dispute_id in pending and version is None:
-                d = pending[dispute_id]
-            else:
-                d = self.repository.get(dispute_id, version=version)
+            d = self.repository.get(dispute_id, **get)
         except AggregateNotFoundError:
             raise DisputeNotFound(f"no dispute {dispute_id}") from None
         if not isinstance(d, Dispute):
-            raise DisputeNotFound(f"no dispute {dispute_id}")
-        if actor.role == "buyer" and d.buyer_id != actor.id:
-            raise DisputeNotFound(f"no dispute {dispute_id}")
-        if actor.role == "seller" and d.seller_id != actor.id:
             raise DisputeNotFound(f"no dispute {dispute_id}")
         return d
 
@@ -750,12 +752,7 @@ class DisputeDesk(Application[UUID]):
         """
         read = self._reads.get(dispute_id)
         if read is None:
-            try:
-                d = self.repository.get(dispute_id, projector_func=_project)
-            except AggregateNotFoundError:
-                raise DisputeNotFound(f"no dispute {dispute_id}") from None
-            if not isinstance(d, Dispute):
-                raise DisputeNotFound(f"no dispute {dispute_id}")
+            d = self._stored(dispute_id, projector_func=_project)
         else:
             newer = list(self.events.get(dispute_id, gt=read.dispute.version))
             if not newer:

@@ -77,10 +77,7 @@ class PostgresLogReader:
             )
             rows: list[Any] = cur.fetchall()
         return [
-            LogRow(
-                row[0], row[1], row[2], row[3], row[4] if type(row[4]) is bytes else bytes(row[4])
-            )
-            for row in rows
+            LogRow(row[0], row[1], row[2], row[3], _bytes(row[4])) for row in rows
         ]
 
     def close(self) -> None:

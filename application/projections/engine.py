@@ -317,10 +317,10 @@ class CatchUp:
     def _replay(self, key: str, history: bytes) -> Dispute:
         """Rebuild a dispute from the events its state row holds."""
         originator_id = UUID(key)
-        to_event = self.source.to_domain_event
+        decode = self.source.decode
         aggregate: Any = None
         for version, topic, state in unframe(history):
-            event: Any = to_event(StoredEvent(originator_id, version, topic, state))
+            event: Any = decode(originator_id, version, topic, state)
             aggregate = event.mutate(aggregate)
         if not isinstance(aggregate, Dispute):
             raise StateMissing(f"lane {self.lane}: the state row of dispute {key} is empty")

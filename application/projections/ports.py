@@ -70,12 +70,10 @@ class EventSource(Protocol):
 
     def max_notification_id(self) -> int: ...
 
-    def to_domain_event(self, stored: LogEntry | StoredEvent) -> object: ...
-
     def decode(
         self, originator_id: UUID, originator_version: int, topic: str, state: bytes
     ) -> object:
-        """``to_domain_event`` of a stored event given by its columns."""
+        """The domain event of a stored event given by its columns."""
         ...
 
     def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:

@@ -41,11 +41,6 @@ class ApplicationSource:
     ) -> object:
         return self._decode.decode(originator_id, originator_version, topic, state)
 
-    def to_domain_event(self, stored: LogEntry | StoredEvent) -> object:
-        return self._decode.decode(
-            stored.originator_id, stored.originator_version, stored.topic, stored.state
-        )
-
     def events_of(self, dispute_id: UUID, *, after: int, upto: int) -> Sequence[StoredEvent]:
         return self.app.recorder.select_events(dispute_id, gt=after, lte=upto)
 

@@ -24,6 +24,7 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from domain.dispute import ROLES, Actor
 from infrastructure.logging import get_logger
 from infrastructure.settings import Settings
+from interface.http.asgi import header_value
 
 ALGORITHM = "HS256"
 DEFAULT_TTL = timedelta(hours=12)
@@ -147,22 +148,13 @@ class _BearerMiddleware(JWTAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        header = _raw_header(connection.scope, self.auth_header.lower().encode("latin-1"))
+        header = header_value(connection.scope, self.auth_header.lower().encode("latin-1"))
         if not header:
             raise NotAuthorizedException("send Authorization: Bearer <token>")
         scheme, _, token = header.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException("use the Bearer scheme: Authorization: Bearer <token>")
         return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
-
-
-def _raw_header(scope: Any, name: bytes) -> str | None:
-    """The first value of a header, read from the scope without parsing them all."""
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            text: str = value.decode("latin-1")
-            return text
-    return None
 
 
 async def _principal(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:

@@ -31,6 +31,7 @@ from application.idempotency import (
     fingerprint,
 )
 from domain.dispute import Actor
+from interface.http.asgi import header_value
 from interface.http.errors import FieldError, problem_response
 
 HEADER = "idempotency-key"
@@ -61,13 +62,6 @@ class IdempotencyState:
 
     keys: IdempotencyKeys | None = None
     owned: list[Any] = field(default_factory=list)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
 
 
 class _TooLarge(Exception):
@@ -108,7 +102,7 @@ class IdempotencyMiddleware:
         await self.handle(scope, receive, send, self.app)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        raw_key = _header(scope, _HEADER_BYTES)
+        raw_key = header_value(scope, _HEADER_BYTES)
         actor = scope.get("user")
         keys = self.state.keys
         if raw_key is None or not isinstance(actor, Actor) or keys is None:
