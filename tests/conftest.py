@@ -36,6 +36,7 @@ Time
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,8 +47,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+import structlog
 from psycopg import sql
 
+from infrastructure import logging as infra_logging
 from infrastructure.clock import ManualClock
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -163,3 +166,19 @@ def _redact(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Undo a test's logging configuration (handlers, level, structlog, our state)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    infra_logging._state = None
+    infra_logging._json_lines = None

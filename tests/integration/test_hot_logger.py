@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from infrastructure import logging as infra_logging
 from infrastructure.logging import configure_logging, get_logger, hot_logger
 
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
-    infra_logging._state = None
-    infra_logging._json_lines = None
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 FIELDS = {"method": "GET", "status": 200, "role": None, "duration_ms": 0.25, "raw": b"abc"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import FrozenInstanceError
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +26,6 @@ from eventsourcing.utils import Environment
 from hypothesis import given
 from hypothesis import strategies as st
 
-import infrastructure.logging as infra_logging
 from infrastructure.clock import ManualClock, SystemClock
 from infrastructure.database_url import (
     DatabaseURL,
@@ -426,20 +424,6 @@ def test_manual_clock_fixture(manual_clock: ManualClock) -> None:
 
 
 # --------------------------------------------------------------------------- logging
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    structlog.reset_defaults()
-    structlog.contextvars.clear_contextvars()
-    infra_logging._state = None
 
 
 @pytest.mark.usefixtures("restore_logging")
