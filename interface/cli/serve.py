@@ -10,7 +10,7 @@ import typer
 import uvicorn
 
 from interface.cli.common import fail, open_application, settings_of
-from interface.http.app import create_app
+from interface.http.app import server_app
 from interface.http.auth import SecretError, resolve_secret
 
 FACTORY = "interface.http.app:app_from_env"
@@ -59,8 +59,7 @@ def serve(
             "  the store is empty: load a demo marketplace with\n"
             f"                {prog} demo --orders 1000 --seed 1"
         )
-    app = create_app(desk, settings, on_shutdown=[desk.close], background=True)
-    uvicorn.run(app, **options)  # type: ignore[arg-type]
+    uvicorn.run(server_app(desk, settings), **options)  # type: ignore[arg-type]
 
 
 def _program() -> str:

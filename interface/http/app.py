@@ -36,6 +36,7 @@ from interface.http.guards import actor_of
 from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
 from interface.http.middleware import RequestContextMiddleware, add_request_id
 from interface.http.openapi import ClosedStructSchemaPlugin
+from interface.http.runtime import freeze_startup_heap
 from interface.http.schemas import prepare_struct_types
 
 API_VERSION = "1"
@@ -156,9 +157,19 @@ def create_app(
     )
 
 
+def server_app(application: DisputeDesk, settings: Settings) -> Litestar:
+    """The app as a server runs it: background work on, the start-up heap frozen."""
+    return create_app(
+        application,
+        settings,
+        on_startup=[freeze_startup_heap],
+        on_shutdown=[application.close],
+        background=True,
+    )
+
+
 def app_from_env() -> Litestar:
     """The ASGI app factory for ``uvicorn --factory`` (one application per process)."""
     settings = Settings.from_env()
     configure_logging(settings.log_format)
-    application = build_application(settings)
-    return create_app(application, settings, on_shutdown=[application.close], background=True)
+    return server_app(build_application(settings), settings)
