@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
 from application.disputes import DisputeDesk, Forbidden
@@ -39,6 +40,7 @@ from infrastructure.clock import ManualClock
 from infrastructure.log_reader import log_reader_for
 from infrastructure.stores import open_reader
 from infrastructure.stores.runtime import projection_source
+from tests.conftest import reset_postgres
 from tests.integration.test_projections_support import (
     MODERATOR,
     PLATFORM,
@@ -299,20 +301,55 @@ def test_any_batching_and_any_cache_size_give_the_same_tables(
         assert set(versions.values()) == {RETIRED}
 
 
-def test_the_log_reader_reads_what_the_recorder_reads(app: DisputeDesk, history: int) -> None:
+def _assert_reader_matches_recorder(
+    app: DisputeDesk, ranges: list[tuple[int, int, int | None]]
+) -> None:
     reader = log_reader_for(app)
     assert reader is not None
     try:
-        for start, limit, stop in ((1, history + 10, None), (5, 7, None), (3, 100, 40)):
+        for start, limit, stop in ranges:
             rows = reader.select(start, limit, stop)
             notifications = app.recorder.select_notifications(start, limit, stop)
             assert [(r.id, UUID(str(r.originator_id)), r.originator_version, r.topic, r.state)
                     for r in rows] == [
                 (n.id, n.originator_id, n.originator_version, n.topic, n.state)
                 for n in notifications
-            ]
+            ], (start, limit, stop)
     finally:
         reader.close()
+
+
+def test_the_log_reader_reads_what_the_recorder_reads(app: DisputeDesk, history: int) -> None:
+    _assert_reader_matches_recorder(app, [
+        (1, history + 10, None), (5, 7, None), (3, 100, 40), (1, 5, 3), (10, 5, 9),
+        (history - 2, 10, history + 100), (history + 5, 10, None),
+    ])
+
+
+def test_the_log_reader_honours_stop_across_gaps_in_the_ids(
+    postgres_url: str, manual_clock: ManualClock
+) -> None:
+    """Rolled-back inserts leave gaps in PostgreSQL's ids: a range may hold fewer rows."""
+    reset_postgres(postgres_url)
+    app = build(postgres_url, manual_clock)
+    try:
+        generate(app, 60, orders_per_hour=20)
+        head = app.recorder.max_notification_id() or 0
+        table = f"{app.recorder.datastore.schema}.{app.recorder.events_table_name}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
+                (table, head + 50),
+            )
+        generate(app, 60, seed=8, orders_per_hour=20)
+        last = app.recorder.max_notification_id() or 0
+        assert last > head + 50
+        _assert_reader_matches_recorder(app, [
+            (head - 5, 20, head + 30), (head - 5, 100, head + 52), (head + 1, 10, head + 49),
+            (head - 5, 8, None), (1, last, last),
+        ])
+    finally:
+        app.close()
 
 
 def test_a_rebuild_through_the_log_reader_gives_the_same_tables(
