@@ -1,4 +1,4 @@
-"""The eventsourcing SQLite persistence module with one setting changed.
+"""The eventsourcing SQLite persistence module with two settings changed.
 
 eventsourcing already puts the file in WAL mode; here every connection also
 uses ``synchronous=NORMAL``, the usual pairing with WAL: a commit no longer
@@ -12,6 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing import sqlite
+
+# The library keeps 5 connections and closes any further one when it is returned:
+# with a server's worker threads, every request beyond the fifth opened a new
+# connection (file open, schema read, pragmas) and closed it again.
+POOL_SIZE = 16
+MAX_OVERFLOW = 32
 
 
 class TunedSQLiteConnectionPool(sqlite.SQLiteConnectionPool):
@@ -28,7 +34,10 @@ class Factory(sqlite.SQLiteFactory):
         super().__init__(env)
         old = self.datastore.pool
         self.datastore.pool = TunedSQLiteConnectionPool(
-            db_name=old.db_name, lock_timeout=old.lock_timeout
+            db_name=old.db_name,
+            lock_timeout=old.lock_timeout,
+            pool_size=POOL_SIZE,
+            max_overflow=MAX_OVERFLOW,
         )
         old.close()
 
