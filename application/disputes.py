@@ -24,7 +24,7 @@ from application.case_view import (
     with_next_actions,
 )
 from application.policy_ledger import LEDGER_ID, PolicyLedger, PolicyVersions
-from application.ports import Clock
+from application.ports import Clock, CommitCounter
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
 from domain.errors import (
     ConcurrentModification,
@@ -98,11 +98,13 @@ class _Read:
     """A dispute as last read from the store, never changed after, shared by readers;
     and its fixed case views (by whether the viewer sees internal events)."""
 
-    __slots__ = ("dispute", "views")
+    __slots__ = ("dispute", "stamp", "views")
 
-    def __init__(self, dispute: Dispute) -> None:
+    def __init__(self, dispute: Dispute, stamp: int | None) -> None:
         self.dispute = dispute
         self.views: dict[bool, dict[str, Any]] = {}
+        # The commit counter's value before the store last confirmed this state.
+        self.stamp = stamp
 
 
 class DisputeDesk(Application[UUID]):
@@ -116,14 +118,21 @@ class DisputeDesk(Application[UUID]):
         *,
         clock: Clock,
         default_policy: Policy,
+        commits: CommitCounter | None = None,
     ) -> None:
         super().__init__(env)
         self.clock = clock
+        self._commits = commits
         self._batch = threading.local()
         self.policies = PolicyVersions()
         self._reads: dict[UUID, _Read] = {}
         self._reads_lock = threading.Lock()
         self._ensure_policy(default_policy)
+
+    def close(self) -> None:
+        if self._commits is not None:
+            self._commits.close()
+        super().close()
 
     # ---- policies -----------------------------------------------------------
 
@@ -745,20 +754,25 @@ class DisputeDesk(Application[UUID]):
     def _read(self, dispute_id: UUID) -> _Read:
         """The dispute as it is in the store now, for reading only.
 
-        The last state read is kept, but every call asks the store for events
-        after it (one indexed query, usually empty), so a write by any process
-        is seen at once. New events are applied to a copy: readers in other
-        threads may be using the kept one.
+        The last state read is kept. While the commit counter (when there is
+        one) has not moved since the store confirmed it, it is current; else
+        the store is asked for events after it (one indexed query, usually
+        empty), so a write by any process is seen at once. New events are
+        applied to a copy: readers in other threads may be using the kept one.
         """
+        stamp = self._commits.stamp() if self._commits is not None else None
         read = self._reads.get(dispute_id)
         if read is None:
             d = self._stored(dispute_id, projector_func=_project)
         else:
+            if stamp is not None and read.stamp == stamp:
+                return read
             newer = list(self.events.get(dispute_id, gt=read.dispute.version))
             if not newer:
+                read.stamp = stamp
                 return read
             d = _project(copy.deepcopy(read.dispute), newer)
-        fresh = _Read(d)
+        fresh = _Read(d, stamp)
         with self._reads_lock:
             if len(self._reads) >= READ_CACHE_SIZE and dispute_id not in self._reads:
                 del self._reads[next(iter(self._reads))]

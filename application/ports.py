@@ -13,6 +13,17 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+class CommitCounter(Protocol):
+    """Changes whenever anything is committed to the event store, by any process.
+
+    ``stamp()`` is None when it cannot tell; then nothing may be assumed.
+    """
+
+    def stamp(self) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
 class DueIndex(Protocol):
     """Where the sweeper learns which disputes have a derived event due.
 

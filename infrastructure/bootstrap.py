@@ -9,6 +9,7 @@ from application.disputes import DisputeDesk
 from application.ports import Clock
 from domain.policy import Policy, parse_policy
 from infrastructure.clock import SystemClock
+from infrastructure.commit_counter import SQLiteCommitCounter
 from infrastructure.database_url import eventsourcing_env, parse_database_url
 from infrastructure.schema_lock import event_store_setup_lock
 from infrastructure.settings import Settings
@@ -27,5 +28,13 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Dispute
     url = parse_database_url(settings.database_url)
     env = eventsourcing_env(url, name=DisputeDesk.name)
     policy = load_policy(settings.policy_path)
-    with event_store_setup_lock(url):
-        return DisputeDesk(env=env, clock=clock or SystemClock(), default_policy=policy)
+    commits = SQLiteCommitCounter(url.sqlite_path) if url.sqlite_path is not None else None
+    try:
+        with event_store_setup_lock(url):
+            return DisputeDesk(
+                env=env, clock=clock or SystemClock(), default_policy=policy, commits=commits
+            )
+    except BaseException:
+        if commits is not None:
+            commits.close()
+        raise

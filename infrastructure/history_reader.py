@@ -11,7 +11,9 @@ cursor, so memory stays flat however large the store is:
   (server-side) binary cursor.
 
 Rows come ordered by the primary key (originator_id, originator_version), so
-each aggregate's history is contiguous.
+each aggregate's history is contiguous. The SQLite file is not memory-mapped:
+mapped pages count as the process's resident memory, which must stay flat
+however large the store is.
 """
 
 from __future__ import annotations
@@ -39,9 +41,6 @@ __all__ = [
 ]
 
 DEFAULT_BATCH_SIZE = 2000
-# Rows come in key order, not storage order: reading pages through a memory map
-# instead of one read() each makes the scan about a quarter faster.
-MMAP_BYTES = 1 << 30
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _COLUMNS = "originator_id, originator_version, topic, state"
 
@@ -99,7 +98,6 @@ class SQLiteHistoryReader:
         )
         try:
             conn.execute("PRAGMA query_only = ON")
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             conn.execute("BEGIN")  # the snapshot starts at the first read below
             found = conn.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (self.table,)

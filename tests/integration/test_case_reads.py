@@ -5,8 +5,13 @@ Two applications on one store stand for two server processes.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -19,6 +24,7 @@ from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = Actor("platform", "feed")
 BUYER = Actor("buyer", "b-1")
 SELLER = Actor("seller", "s-1")
@@ -103,3 +109,54 @@ def test_history_reads_the_events_once_and_hides_nothing(
     assert rows[-1]["type"] == "NoteAdded"
     with pytest.raises(DisputeNotFound):
         reader.history(UUID(int=1), MODERATOR)
+
+
+def test_a_write_by_another_process_is_read_at_once(
+    database_url: str, desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, _ = desks
+    dispute_id = _place(reader, manual_clock)
+    before = reader.case(dispute_id, BUYER)
+    assert reader.case(dispute_id, BUYER) == before
+    script = (
+        "import sys; from uuid import UUID; from domain.dispute import Actor;"
+        "from infrastructure.bootstrap import build_application;"
+        "from infrastructure.settings import Settings;"
+        "d = build_application(Settings.from_env({'DISPUTEDESK_DATABASE_URL': sys.argv[1]}));"
+        "d.contact_seller(UUID(sys.argv[2]), message='hello?', channel='email',"
+        " actor=Actor('buyer', 'b-1')); d.close()"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, database_url, str(dispute_id)],
+        check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60,
+    )
+    after = reader.case(dispute_id, BUYER)
+    assert after["version"] > before["version"]  # and what fell due by its clock
+    assert "SellerContacted" in [entry["type"] for entry in after["timeline"]]
+
+
+def test_on_sqlite_an_unchanged_store_is_not_asked_again(
+    tmp_path: Path, manual_clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": f"sqlite:///{tmp_path}/e.db"})
+    desk = build_application(settings, clock=manual_clock)
+    try:
+        dispute_id = _place(desk, manual_clock)
+        desk.case(dispute_id, BUYER)
+        asked: list[UUID] = []
+        get = desk.events.get
+
+        def counting_get(originator_id: UUID, **kwargs: Any) -> Any:
+            asked.append(originator_id)
+            return get(originator_id, **kwargs)
+
+        monkeypatch.setattr(desk.events, "get", counting_get)
+        for _ in range(3):
+            desk.case(dispute_id, BUYER)
+        assert asked == []  # nothing was committed: the kept state is current
+        desk.contact_seller(dispute_id, message="where is it?", channel="chat", actor=BUYER)
+        asked.clear()
+        assert desk.case(dispute_id, BUYER)["timeline"][-1]["type"] == "SellerContacted"
+        assert asked == [dispute_id]  # a commit: the store was asked once
+    finally:
+        desk.close()
