@@ -334,7 +334,7 @@ class DisputeDesk(Application[UUID]):
     def _stored(self, dispute_id: UUID, **get: Any) -> Dispute:
         """The dispute from the event store (``get``: the repository's options)."""
         try:
-            d = self.repository.get(dispute_id, **get)
+            d = self.repository.get(dispute_id, projector_func=_project, **get)
         except AggregateNotFoundError:
             raise DisputeNotFound(f"no dispute {dispute_id}") from None
         if not isinstance(d, Dispute):
@@ -450,7 +450,7 @@ class DisputeDesk(Application[UUID]):
         if pending is not None and dispute_id in pending:
             return pending[dispute_id]
         try:
-            d: object = self.repository.get(dispute_id)
+            d: object = self.repository.get(dispute_id, projector_func=_project)
         except AggregateNotFoundError:
             return None
         assert isinstance(d, Dispute)
@@ -763,7 +763,7 @@ class DisputeDesk(Application[UUID]):
         stamp = self._commits.stamp() if self._commits is not None else None
         read = self._reads.get(dispute_id)
         if read is None:
-            d = self._stored(dispute_id, projector_func=_project)
+            d = self._stored(dispute_id)
         else:
             if stamp is not None and read.stamp == stamp:
                 return read
