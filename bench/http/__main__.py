@@ -7,7 +7,9 @@ connections from an aiohttp load generator:
 (b) GET /v1/disputes/{id} of a real dispute (SQLite), rps and p50/p99;
 (c) POST /v1/disputes/{id}/seller-contacts rps, against the same command called
     directly on the application in-process (calls/s, one thread);
-(d) the case read on PostgreSQL with 1 and 2 uvicorn workers (``disputedesk serve``).
+(d) the case read on PostgreSQL with 1 and 2 uvicorn workers (``disputedesk serve``);
+(e) GET /health on the API's server (our stack's floor);
+(f) the bare handler of (a) run in the worker-thread pool (the thread hop's cost).
 
 Prints the ratios against the targets and writes bench/results/http.json.
 """
@@ -239,7 +241,10 @@ def main() -> None:
                     log) as base:
             bare_request = Request("GET", f"{base}/bare", {})
             bare = run_load(lambda _i: bare_request, **load)
+            thread_request = Request("GET", f"{base}/bare-thread", {})
+            bare_thread = run_load(lambda _i: thread_request, **load)
         print(line("(a) bare Litestar handler", bare), flush=True)
+        print(line("(f) the same in the thread pool", bare_thread), flush=True)
 
         port = free_port()
         app_env = {**env, "DISPUTEDESK_DATABASE_URL": sqlite_url}
@@ -276,6 +281,7 @@ def main() -> None:
     results["c_post_seller_contacts_sqlite"] = post.as_dict()
     results["c_direct_contact_seller"] = direct
     results["e_health_same_server"] = floor.as_dict()
+    results["f_bare_in_thread_pool"] = bare_thread.as_dict()
     results["direct_case_read"] = direct_read
     results["d_case_read_postgres_by_workers"] = workers
     ratio_b = read.rps / bare.rps if bare.rps else 0.0
@@ -307,6 +313,8 @@ def main() -> None:
           f"{'met' if met['b_p99_ms'] else 'NOT met'})")
     print(f"(c) HTTP/direct = {ratio_c:.2f}  (target >= 0.7: "
           f"{'met' if met['c_http_over_direct'] else 'NOT met'})")
+    print(f"(f)/(a) = {bare_thread.rps / bare.rps if bare.rps else 0.0:.2f}  "
+          "(the thread hop alone, no target)")
     if "d_two_workers_over_one" in results["ratios"]:
         print(f"(d) 2 workers / 1 worker = {results['ratios']['d_two_workers_over_one']:.2f}")
     machine = results["machine"]
