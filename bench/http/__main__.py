@@ -38,8 +38,7 @@ import psycopg
 from psycopg import sql
 
 from bench.http.load import LoadResult, Request, run_load
-from domain.dispute import Actor
-from domain.money import Money
+from bench.http.orders import BUYER, SECRET, place_orders
 from infrastructure.bootstrap import build_application
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
@@ -47,9 +46,6 @@ from interface.http.auth import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "http.json"
-SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
-BUYER = Actor("buyer", "b-bench")
-PLATFORM = Actor("platform", "bench")
 CONNECTIONS = 32
 ADMIN_URL = os.environ.get(
     "DISPUTEDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -115,22 +111,11 @@ def serve_argv(port: int, workers: int) -> list[str]:
 
 def seed(database_url: str, prefix: str, count: int) -> list[str]:
     """Place ``count`` orders of buyer b-bench; returns their dispute ids."""
-    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
-    desk = build_application(settings)
-    placed_at = datetime.now(UTC) - timedelta(hours=1)
-    ids = []
+    desk = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url}))
     try:
-        with desk.batch():
-            for index in range(count):
-                view, _ = desk.place_order(
-                    order_id=f"{prefix}-{index}", buyer_id=BUYER.id, seller_id=f"s-{index % 10}",
-                    region="US", category="general", amount=Money.of("25.00", "USD"),
-                    placed_at=placed_at, actor=PLATFORM,
-                )
-                ids.append(view["id"])
+        return place_orders(desk, prefix, count)
     finally:
         desk.close()
-    return ids
 
 
 def direct_contacts(database_url: str, dispute_ids: list[str], duration: float) -> dict[str, Any]:

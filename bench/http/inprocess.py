@@ -25,21 +25,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from domain.dispute import Actor
-from domain.money import Money
+from bench.http.orders import BUYER, SECRET, place_orders
 from infrastructure.bootstrap import build_application
 from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
 from interface.http.app import create_app
 from interface.http.auth import issue_token
-
-SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
-BUYER = Actor("buyer", "b-bench")
-PLATFORM = Actor("platform", "bench")
 
 
 def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
@@ -184,20 +179,6 @@ def _report(stats: pstats.Stats, out: io.StringIO, top: int, callers: str | None
     return out.getvalue()
 
 
-def seed(desk: Any, prefix: str, count: int) -> list[str]:
-    placed_at = datetime.now(UTC) - timedelta(hours=1)
-    ids = []
-    with desk.batch():
-        for index in range(count):
-            view, _ = desk.place_order(
-                order_id=f"{prefix}-{index}", buyer_id=BUYER.id, seller_id=f"s-{index % 10}",
-                region="US", category="general", amount=Money.of("25.00", "USD"),
-                placed_at=placed_at, actor=PLATFORM,
-            )
-            ids.append(view["id"])
-    return ids
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000, help="requests per measurement")
@@ -240,9 +221,9 @@ def main() -> None:
         settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": url,
                                       "DISPUTEDESK_SECRET": SECRET})
         desk = build_application(settings)
-        read_id = seed(desk, "read", 1)[0]
-        post_ids = seed(desk, "http", 200)
-        direct_ids = [uuid.UUID(i) for i in seed(desk, "direct", 200)]
+        read_id = place_orders(desk, "read", 1)[0]
+        post_ids = place_orders(desk, "http", 200)
+        direct_ids = [uuid.UUID(i) for i in place_orders(desk, "direct", 200)]
         token = issue_token(SECRET, "buyer", BUYER.id, ttl=timedelta(hours=1))
         auth = {"Authorization": f"Bearer {token}"}
         app = create_app(desk, settings, background=args.background)
