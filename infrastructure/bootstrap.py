@@ -32,7 +32,11 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Dispute
     try:
         with event_store_setup_lock(url):
             return DisputeDesk(
-                env=env, clock=clock or SystemClock(), default_policy=policy, commits=commits
+                env=env,
+                clock=clock or SystemClock(),
+                default_policy=policy,
+                commits=commits,
+                serial_commands=url.sqlite_path is not None,
             )
     except BaseException:
         if commits is not None:

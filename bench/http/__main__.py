@@ -8,8 +8,10 @@ connections from an aiohttp load generator:
 (c) POST /v1/disputes/{id}/seller-contacts rps, against the same command called
     directly on the application in-process (calls/s, one thread);
 (d) the case read on PostgreSQL with 1 and 2 uvicorn workers (``disputedesk serve``);
-(e) GET /health on the API's server (our stack's floor);
-(f) the bare handler of (a) run in the worker-thread pool (the thread hop's cost).
+(e) GET /health on the API's server (auth-free, one store query);
+(f) the bare handler of (a) run in the worker-thread pool (the thread hop's cost);
+(g) the floor: (b) and (c) through bare routes that run the application in the
+    thread pool with none of the API's features (``bench.http.floor_app``).
 
 Prints the ratios against the targets and writes bench/results/http.json.
 """
@@ -98,9 +100,14 @@ def server(argv: list[str], env: dict[str, str], cwd: Path, port: int, log: Path
             process.wait()
 
 
+#: ``--pin CPU``: the one-process servers run on that CPU only (``taskset``), the load
+#: generator and the direct calls elsewhere; the multi-worker runs of (d) are not pinned.
+PINNED: list[str] = []
+
+
 def uvicorn_argv(target: str, port: int, *, factory: bool) -> list[str]:
-    argv = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "1", "--no-access-log", "--log-level", "warning"]
+    argv = [*PINNED, sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1",
+            "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning"]
     return [*argv, "--factory"] if factory else argv
 
 
@@ -192,7 +199,14 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--disputes", type=int, default=200, help="cases for the POST runs")
+    parser.add_argument("--pin", type=int, default=None, metavar="CPU",
+                        help="run every server on this CPU only and the load generator on the "
+                        "others (steadier figures; a GIL-bound server migrating between cores "
+                        "costs it a third of its throughput on a 2-core machine)")
     args = parser.parse_args()
+    if args.pin is not None:
+        PINNED[:] = ["taskset", "-c", str(args.pin)]
+        os.sched_setaffinity(0, os.sched_getaffinity(0) - {args.pin} or {args.pin})
     configure_logging("console", "WARNING")  # the servers log every request; this process not
     load = {"connections": CONNECTIONS, "warmup": args.warmup, "duration": args.duration}
     started = time.monotonic()
@@ -201,6 +215,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
         "settings": {**load, "server": "uvicorn, 1 worker, httptools/uvloop, access log off",
+                     "pinned_to_cpu": args.pin,
                      "client": "aiohttp (one process, uvloop), keep-alive"},
     }
     buyer_token = issue_token(SECRET, "buyer", BUYER.id, ttl=timedelta(hours=1))
@@ -216,6 +231,7 @@ def main() -> None:
         read_id = seed(sqlite_url, "read", 1)[0]
         http_ids = seed(sqlite_url, "http", args.disputes)
         direct_ids = seed(sqlite_url, "direct", args.disputes)
+        floor_ids = seed(sqlite_url, "floor", args.disputes)
 
         print("direct calls on the application in-process ...", flush=True)
         direct = direct_contacts(sqlite_url, direct_ids, args.duration)
@@ -238,13 +254,24 @@ def main() -> None:
             read = run_load(case_read(base, read_id, buyer_token), **load)
             print(line("(b) GET /v1/disputes/{id} (SQLite)", read), flush=True)
             health_request = Request("GET", f"{base}/health", {})
-            floor = run_load(lambda _i: health_request, **load)
-            print(line("(e) GET /health, same server (stack floor)", floor), flush=True)
+            health = run_load(lambda _i: health_request, **load)
+            print(line("(e) GET /health, same server", health), flush=True)
             body = {"message": "Where is my order?", "channel": "chat"}
             posts = [Request("POST", f"{base}/v1/disputes/{i}/seller-contacts", buyer, body)
                      for i in http_ids]
             post = run_load(lambda i: posts[i % len(posts)], **load)
             print(line("(c) POST seller-contacts (SQLite)", post), flush=True)
+
+        port = free_port()
+        with server(uvicorn_argv("bench.http.floor_app:app", port, factory=True), app_env,
+                    work, port, log) as base:
+            floor_read_request = Request("GET", f"{base}/floor/disputes/{read_id}", {})
+            floor_read = run_load(lambda _i: floor_read_request, **load)
+            print(line("(g) floor: GET case, bare route", floor_read), flush=True)
+            floor_posts = [Request("POST", f"{base}/floor/disputes/{i}/seller-contacts", {}, body)
+                           for i in floor_ids]
+            floor_post = run_load(lambda i: floor_posts[i % len(floor_posts)], **load)
+            print(line("(g) floor: POST seller-contacts, bare route", floor_post), flush=True)
         for name, figures in (("(c) direct contact_seller, in-process", direct),
                               ("    direct desk.case(), in-process", direct_read)):
             print(f"  {name:<44} {figures['calls_per_s']:>8.0f} calls/s", flush=True)
@@ -265,9 +292,11 @@ def main() -> None:
     results["b_case_read_sqlite"] = read.as_dict()
     results["c_post_seller_contacts_sqlite"] = post.as_dict()
     results["c_direct_contact_seller"] = direct
-    results["e_health_same_server"] = floor.as_dict()
+    results["e_health_same_server"] = health.as_dict()
     results["f_bare_in_thread_pool"] = bare_thread.as_dict()
     results["direct_case_read"] = direct_read
+    results["g_floor_case_read"] = floor_read.as_dict()
+    results["g_floor_post"] = floor_post.as_dict()
     results["d_case_read_postgres_by_workers"] = workers
     ratio_b = read.rps / bare.rps if bare.rps else 0.0
     ratio_c = post.rps / direct["calls_per_s"] if direct["calls_per_s"] else 0.0
@@ -300,6 +329,9 @@ def main() -> None:
           f"{'met' if met['c_http_over_direct'] else 'NOT met'})")
     print(f"(f)/(a) = {bare_thread.rps / bare.rps if bare.rps else 0.0:.2f}  "
           "(the thread hop alone, no target)")
+    print(f"(g) floor: GET {floor_read.rps / bare.rps if bare.rps else 0.0:.2f} of (a), "
+          f"POST {floor_post.rps / direct['calls_per_s'] if direct['calls_per_s'] else 0.0:.2f} "
+          "of direct (what no API feature costs; no target)")
     if "d_two_workers_over_one" in results["ratios"]:
         print(f"(d) 2 workers / 1 worker = {results['ratios']['d_two_workers_over_one']:.2f}")
     machine = results["machine"]

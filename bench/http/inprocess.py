@@ -198,7 +198,14 @@ def main() -> None:
                         help="the event store (default: a new SQLite file)")
     parser.add_argument("--background", action="store_true",
                         help="follow the event log and sweep, as the server does")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="worker threads for sync handlers (default: the loop's executor)")
     args = parser.parse_args()
+    if args.threads:
+        from concurrent.futures import ThreadPoolExecutor
+
+        import litestar.concurrency
+        litestar.concurrency.set_asyncio_executor(ThreadPoolExecutor(args.threads))
 
     if args.inline:
         import litestar.utils.sync

@@ -194,3 +194,63 @@ def test_a_lost_race_with_expected_version_is_not_retried(
     assert [row["type"] for row in app.history(dispute, MODERATOR)] == [
         "OrderPlaced", "DeadlineMissed", "NoteAdded",
     ]
+
+
+class GatedClock(ManualClock):
+    """Holds the first command that asks the time until released; notes who asked."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.second_asked = threading.Event()
+        self._callers: set[int] = set()
+        self._armed = False
+
+    def arm(self) -> None:
+        self._armed = True
+
+    def now(self) -> datetime:
+        if self._armed:
+            caller = threading.get_ident()
+            if not self._callers:
+                self._callers.add(caller)
+                self.holding.set()
+                assert self.release.wait(JOIN_TIMEOUT), "never released"
+            elif caller not in self._callers:
+                self.second_asked.set()
+        return super().now()
+
+
+def test_commands_take_turns_on_sqlite_and_overlap_on_postgres(database_url: str) -> None:
+    """SQLite admits one writer: commands run one at a time in the process.
+    PostgreSQL takes concurrent writers: a command never waits for another."""
+    clock = GatedClock(datetime(2026, 11, 23, 9, tzinfo=LA))
+    app = build_application(
+        Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url}), clock=clock
+    )
+    try:
+        first = open_overdue_dispute(app, clock)
+        view, _ = app.place_order(
+            order_id="order-2", buyer_id=BUYER.id, seller_id="s-2", region="US",
+            category="general", amount=Money.of("5.00", "USD"), placed_at=clock.now(),
+            actor=PLATFORM,
+        )
+        second = UUID(view["id"])
+        clock.arm()
+        held = threading.Thread(target=command, args=(app, first, "held", 0), daemon=True)
+        held.start()
+        assert clock.holding.wait(JOIN_TIMEOUT)
+        other = threading.Thread(target=command, args=(app, second, "other", 0), daemon=True)
+        other.start()
+        overlapped = clock.second_asked.wait(0.5 if database_url.startswith("sqlite") else 30)
+        clock.release.set()
+        held.join(JOIN_TIMEOUT)
+        other.join(JOIN_TIMEOUT)
+        assert not held.is_alive() and not other.is_alive()
+
+        assert overlapped is not database_url.startswith("sqlite")
+        assert clock.second_asked.is_set()  # the second command ran once the first was done
+        assert [r["type"] for r in app.history(second, MODERATOR)][-1] == "SellerContacted"
+    finally:
+        app.close()
