@@ -204,9 +204,10 @@ def main() -> None:
                         "others (steadier figures; a GIL-bound server migrating between cores "
                         "costs it a third of its throughput on a 2-core machine)")
     args = parser.parse_args()
+    all_cpus = os.sched_getaffinity(0)
     if args.pin is not None:
         PINNED[:] = ["taskset", "-c", str(args.pin)]
-        os.sched_setaffinity(0, os.sched_getaffinity(0) - {args.pin} or {args.pin})
+        os.sched_setaffinity(0, all_cpus - {args.pin} or {args.pin})
     configure_logging("console", "WARNING")  # the servers log every request; this process not
     load = {"connections": CONNECTIONS, "warmup": args.warmup, "duration": args.duration}
     started = time.monotonic()
@@ -277,6 +278,7 @@ def main() -> None:
             print(f"  {name:<44} {figures['calls_per_s']:>8.0f} calls/s", flush=True)
 
         workers: dict[str, Any] = {}
+        os.sched_setaffinity(0, all_cpus)  # (d) is never pinned: its workers need every CPU
         with postgres_database() as postgres_url:
             if postgres_url is not None:
                 pg_read_id = seed(postgres_url, "read", 1)[0]

@@ -17,13 +17,16 @@ from litestar import Litestar, Response, get, post
 
 from bench.http.orders import BUYER
 from infrastructure.bootstrap import build_application
+from infrastructure.logging import configure_logging
 from infrastructure.settings import Settings
 from interface.http.runtime import freeze_startup_heap
 from interface.http.schemas import CaseView, ContactSeller, case_view, prepare_struct_types
 
 
 def app() -> Litestar:
-    desk = build_application(Settings.from_env())
+    settings = Settings.from_env()
+    configure_logging(settings.log_format)  # as the API's server: its commands log their events
+    desk = build_application(settings)
     prepare_struct_types()
 
     @get("/floor/disputes/{dispute_id:uuid}", sync_to_thread=True)
