@@ -125,12 +125,19 @@ def seed(database_url: str, prefix: str, count: int) -> list[str]:
         desk.close()
 
 
-def direct_contacts(database_url: str, dispute_ids: list[str], duration: float) -> dict[str, Any]:
-    """The command called in-process, one thread, for ``duration`` seconds."""
+def direct_contacts(database_url: str, dispute_ids: list[str], duration: float,
+                    log: Path) -> dict[str, Any]:
+    """The command called in-process, one thread, for ``duration`` seconds.
+
+    It logs its events to ``log`` as the servers do (one JSON line per event):
+    those lines are the command's; the request log line stays the server's own.
+    """
     settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
     desk = build_application(settings)
     ids = [uuid.UUID(i) for i in dispute_ids]
     calls = 0
+    log_stream = log.open("a")
+    configure_logging("json", "INFO", stream=log_stream)
     try:
         for dispute_id in ids[:5]:  # warm up
             desk.contact_seller(dispute_id, message="warm", channel="chat", actor=BUYER)
@@ -142,6 +149,8 @@ def direct_contacts(database_url: str, dispute_ids: list[str], duration: float) 
         elapsed = time.perf_counter() - started
     finally:
         desk.close()
+        configure_logging("console", "WARNING")
+        log_stream.close()
     return {"calls": calls, "seconds": round(elapsed, 3), "calls_per_s": round(calls / elapsed, 1)}
 
 
@@ -235,7 +244,7 @@ def main() -> None:
         floor_ids = seed(sqlite_url, "floor", args.disputes)
 
         print("direct calls on the application in-process ...", flush=True)
-        direct = direct_contacts(sqlite_url, direct_ids, args.duration)
+        direct = direct_contacts(sqlite_url, direct_ids, args.duration, work / "direct.log")
         direct_read = direct_reads(sqlite_url, read_id, min(args.duration, 3.0))
 
         port = free_port()
