@@ -24,7 +24,11 @@ def load_policy(path: Path | None) -> Policy:
     return parse_policy(path.read_text("utf-8") if path is not None else bundled_policy_text())
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> DisputeDesk:
+def build_application(
+    settings: Settings, clock: Clock | None = None, *, serial_commands: bool | None = None
+) -> DisputeDesk:
+    """``serial_commands``: whether commands take turns; by default on SQLite only
+    (the store admits one writer at a time)."""
     url = parse_database_url(settings.database_url)
     env = eventsourcing_env(url, name=DisputeDesk.name)
     policy = load_policy(settings.policy_path)
@@ -36,7 +40,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Dispute
                 clock=clock or SystemClock(),
                 default_policy=policy,
                 commits=commits,
-                serial_commands=url.sqlite_path is not None,
+                serial_commands=(
+                    url.sqlite_path is not None if serial_commands is None else serial_commands
+                ),
             )
     except BaseException:
         if commits is not None:

@@ -136,21 +136,20 @@ def direct_contacts(database_url: str, dispute_ids: list[str], duration: float,
     desk = build_application(settings)
     ids = [uuid.UUID(i) for i in dispute_ids]
     calls = 0
-    log_stream = log.open("a")
-    configure_logging("json", "INFO", stream=log_stream)
-    try:
-        for dispute_id in ids[:5]:  # warm up
-            desk.contact_seller(dispute_id, message="warm", channel="chat", actor=BUYER)
-        started = time.perf_counter()
-        while time.perf_counter() - started < duration:
-            desk.contact_seller(ids[calls % len(ids)], message="Where is my order?",
-                                channel="chat", actor=BUYER)
-            calls += 1
-        elapsed = time.perf_counter() - started
-    finally:
-        desk.close()
-        configure_logging("console", "WARNING")
-        log_stream.close()
+    with log.open("a") as log_stream:
+        configure_logging("json", "INFO", stream=log_stream)
+        try:
+            for dispute_id in ids[:5]:  # warm up
+                desk.contact_seller(dispute_id, message="warm", channel="chat", actor=BUYER)
+            started = time.perf_counter()
+            while time.perf_counter() - started < duration:
+                desk.contact_seller(ids[calls % len(ids)], message="Where is my order?",
+                                    channel="chat", actor=BUYER)
+                calls += 1
+            elapsed = time.perf_counter() - started
+        finally:
+            configure_logging("console", "WARNING")
+            desk.close()
     return {"calls": calls, "seconds": round(elapsed, 3), "calls_per_s": round(calls / elapsed, 1)}
 
 
@@ -210,11 +209,13 @@ def main() -> None:
     parser.add_argument("--disputes", type=int, default=200, help="cases for the POST runs")
     parser.add_argument("--pin", type=int, default=None, metavar="CPU",
                         help="run every server on this CPU only and the load generator on the "
-                        "others (steadier figures; a GIL-bound server migrating between cores "
-                        "costs it a third of its throughput on a 2-core machine)")
+                        "others (steadier figures; pinned, a GIL-bound server served about a "
+                        "third more on a 2-core machine)")
     args = parser.parse_args()
-    all_cpus = os.sched_getaffinity(0)
+    all_cpus = os.sched_getaffinity(0) if args.pin is not None else set()
     if args.pin is not None:
+        if args.pin not in all_cpus:
+            parser.error(f"--pin {args.pin}: this process may use CPUs {sorted(all_cpus)}")
         PINNED[:] = ["taskset", "-c", str(args.pin)]
         os.sched_setaffinity(0, all_cpus - {args.pin} or {args.pin})
     configure_logging("console", "WARNING")  # the servers log every request; this process not
@@ -287,7 +288,8 @@ def main() -> None:
             print(f"  {name:<44} {figures['calls_per_s']:>8.0f} calls/s", flush=True)
 
         workers: dict[str, Any] = {}
-        os.sched_setaffinity(0, all_cpus)  # (d) is never pinned: its workers need every CPU
+        if all_cpus:
+            os.sched_setaffinity(0, all_cpus)  # (d) is never pinned: its workers need every CPU
         with postgres_database() as postgres_url:
             if postgres_url is not None:
                 pg_read_id = seed(postgres_url, "read", 1)[0]

@@ -2,7 +2,8 @@
 
 Two routes that do only what the issue requires of every route (run the blocking
 application in the worker-thread pool, answer with the case view) and nothing
-the API adds (no token, guards, idempotency, request log or ETag). Whatever the
+the API adds (no token, guards, idempotency, request log or ETag, and none of
+its server's background threads: projections, sweeper). Whatever the
 API's routes measure above these is the cost of those features; what these
 measure below the bare handler is the cost of the thread hop and the
 application itself. Serve with ``uvicorn --factory bench.http.floor_app:app``;

@@ -201,6 +201,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None,
                         help="worker threads for sync handlers (default: the loop's executor)")
     args = parser.parse_args()
+    if args.threads and args.profile:
+        parser.error("--threads and --profile do not go together (the profiler follows the "
+                     "loop's own executor)")
     if args.threads:
         from concurrent.futures import ThreadPoolExecutor
 

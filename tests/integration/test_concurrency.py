@@ -8,7 +8,7 @@ hold every accepted command exactly once, in a gap-free sequence.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -222,35 +222,67 @@ class GatedClock(ManualClock):
         return super().now()
 
 
-def test_commands_take_turns_on_sqlite_and_overlap_on_postgres(database_url: str) -> None:
+def _second_writer(app: DisputeDesk, clock: ManualClock, kind: str) -> Callable[[], object]:
+    """A write of ``kind`` on a dispute other than the held one's."""
+    if kind == "place_order":
+        placed_at = clock.now()
+        return lambda: app.place_order(
+            order_id="order-3", buyer_id=BUYER.id, seller_id="s-3", region="US",
+            category="general", amount=Money.of("5.00", "USD"), placed_at=placed_at,
+            actor=PLATFORM,
+        )
+    view, _ = app.place_order(
+        order_id="order-2", buyer_id=BUYER.id, seller_id="s-2", region="US",
+        category="general", amount=Money.of("5.00", "USD"), placed_at=clock.now(),
+        actor=PLATFORM,
+    )
+    other = UUID(view["id"])
+    if kind == "record_due":
+        return lambda: app.record_due(other)
+    return lambda: command(app, other, "other", 0)
+
+
+@pytest.mark.parametrize("second", ["command", "place_order", "record_due"])
+def test_writes_take_turns_on_sqlite_and_overlap_on_postgres(
+    database_url: str, second: str
+) -> None:
     """SQLite admits one writer: commands run one at a time in the process.
     PostgreSQL takes concurrent writers: a command never waits for another."""
     clock = GatedClock(datetime(2026, 11, 23, 9, tzinfo=LA))
     app = build_application(
         Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url}), clock=clock
     )
+    errors: list[BaseException] = []
+
+    def run(write: Callable[[], object]) -> None:
+        try:
+            write()
+        except BaseException as error:
+            errors.append(error)
+
     try:
         first = open_overdue_dispute(app, clock)
-        view, _ = app.place_order(
-            order_id="order-2", buyer_id=BUYER.id, seller_id="s-2", region="US",
-            category="general", amount=Money.of("5.00", "USD"), placed_at=clock.now(),
-            actor=PLATFORM,
-        )
-        second = UUID(view["id"])
+        write = _second_writer(app, clock, second)
         clock.arm()
-        held = threading.Thread(target=command, args=(app, first, "held", 0), daemon=True)
-        held.start()
-        assert clock.holding.wait(JOIN_TIMEOUT)
-        other = threading.Thread(target=command, args=(app, second, "other", 0), daemon=True)
-        other.start()
-        overlapped = clock.second_asked.wait(0.5 if database_url.startswith("sqlite") else 30)
-        clock.release.set()
+        held = threading.Thread(
+            target=run, args=(lambda: command(app, first, "held", 0),), daemon=True
+        )
+        other = threading.Thread(target=run, args=(write,), daemon=True)
+        try:
+            held.start()
+            assert clock.holding.wait(JOIN_TIMEOUT)
+            other.start()
+            sqlite = database_url.startswith("sqlite")
+            overlapped = clock.second_asked.wait(0.5 if sqlite else JOIN_TIMEOUT)
+        finally:
+            clock.release.set()
         held.join(JOIN_TIMEOUT)
         other.join(JOIN_TIMEOUT)
         assert not held.is_alive() and not other.is_alive()
 
-        assert overlapped is not database_url.startswith("sqlite")
-        assert clock.second_asked.is_set()  # the second command ran once the first was done
-        assert [r["type"] for r in app.history(second, MODERATOR)][-1] == "SellerContacted"
+        assert errors == []
+        assert overlapped is not sqlite
+        assert clock.second_asked.is_set()  # the second write ran once the first was done
+        assert [r["type"] for r in app.history(first, MODERATOR)][-1] == "SellerContacted"
     finally:
         app.close()
