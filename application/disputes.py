@@ -142,8 +142,8 @@ class DisputeDesk(Application[UUID]):
 
         Commands then take turns in this process. Run side by side in threads
         they would only queue for the write lock at the end, after contending
-        for the GIL all along: at 32 threads each command cost 1.7 times the
-        CPU (``python -m bench.http.threads``).
+        for the GIL all along: at 32 threads each command cost about twice
+        the CPU (``python -m bench.http.threads``).
         """
         super().__init__(env)
         self.clock = clock
