@@ -26,6 +26,7 @@ from application.case_view import (
 )
 from application.policy_ledger import LEDGER_ID, PolicyLedger, PolicyVersions
 from application.ports import Clock, CommitCounter
+from application.turns import Turns
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
 from domain.errors import (
     ConcurrentModification,
@@ -140,17 +141,16 @@ class DisputeDesk(Application[UUID]):
     ) -> None:
         """``serial_commands``: for a store that admits one writer at a time (SQLite).
 
-        Commands then take turns in this process. Run side by side in threads
+        Commands then take turns in this process, first come, first served
+        (:class:`~application.turns.Turns`). Run side by side in threads
         they would only queue for the write lock at the end, after contending
-        for the GIL all along: at 32 threads each command cost about twice
+        for the GIL all along: at 32 threads each command cost nearly twice
         the CPU (``python -m bench.http.threads``).
         """
         super().__init__(env)
         self.clock = clock
         self._commits = commits
-        self._turns: AbstractContextManager[Any] = (
-            threading.RLock() if serial_commands else nullcontext()
-        )
+        self._turns: AbstractContextManager[Any] = Turns() if serial_commands else nullcontext()
         self._batch = threading.local()
         self.policies = PolicyVersions()
         self._reads: dict[UUID, _Read] = {}

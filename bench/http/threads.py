@@ -4,8 +4,9 @@ What a server's worker threads do to the application, without HTTP: the same
 command (``contact_seller`` on 200 disputes) called from one thread, then from
 ``--threads`` threads side by side, then from as many threads taking turns
 (``serial_commands``, the default on SQLite). Prints commands per second and
-the process's CPU per command for each, on SQLite and, with ``--postgres``, on
-a new PostgreSQL database.
+the process's CPU per command for each; then the latency of a command issued
+every 10 ms while another thread writes back to back, as a sweep does. On
+SQLite and, with ``--postgres``, on a new PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,6 +50,40 @@ def _run(url: str, threads: int, serial: bool, count: int, prefix: str) -> tuple
     return count / wall, cpu_used / count * 1e6
 
 
+def _beside_a_sweep(url: str, serial: bool, count: int, prefix: str) -> list[float]:
+    """Milliseconds for each of ``count`` commands, one every 10 ms, while another
+    thread records commands back to back (as a sweep does), sorted."""
+    desk = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": url}),
+                             serial_commands=serial)
+    stop = threading.Event()
+    try:
+        sweep_ids = [uuid.UUID(i) for i in place_orders(desk, f"{prefix}-s", DISPUTES)]
+        own_ids = [uuid.UUID(i) for i in place_orders(desk, f"{prefix}-r", DISPUTES)]
+
+        def sweep() -> None:
+            index = 0
+            while not stop.is_set():
+                desk.contact_seller(sweep_ids[index % DISPUTES], message="swept",
+                                    channel="chat", actor=BUYER)
+                index += 1
+
+        sweeper = threading.Thread(target=sweep, daemon=True)
+        sweeper.start()
+        latencies = []
+        for index in range(count):
+            started = time.perf_counter()
+            desk.contact_seller(own_ids[index % DISPUTES], message="Where is my order?",
+                                channel="chat", actor=BUYER)
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.01)
+        stop.set()
+        sweeper.join()
+    finally:
+        stop.set()
+        desk.close()
+    return sorted(latencies)
+
+
 @contextlib.contextmanager
 def _sqlite() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="bench-threads-") as tmp:
@@ -59,6 +95,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--count", type=int, default=3000, help="commands per measurement")
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--beside", type=int, default=300,
+                        help="commands timed one by one beside a back-to-back writer")
     args = parser.parse_args()
     configure_logging("console", "WARNING")
     stores = [("sqlite", _sqlite())]
@@ -76,6 +114,11 @@ def main() -> None:
                 rate, cpu_us = _run(url, threads, serial, args.count, f"{store}-{threads}-{serial}")
                 print(f"  {store:<9} {label:<28} {rate:8.0f} commands/s  {cpu_us:7.0f} us CPU each",
                       flush=True)
+            for label, serial in (("side by side", False), ("taking turns", True)):
+                ms = _beside_a_sweep(url, serial, args.beside, f"{store}-beside-{serial}")
+                print(f"  {store:<9} a command beside a sweep, {label:<13} "
+                      f"p50 {ms[len(ms) // 2]:6.1f} ms  p90 {ms[int(len(ms) * 0.9)]:6.1f} ms  "
+                      f"p99 {ms[int(len(ms) * 0.99)]:6.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
