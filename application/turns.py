@@ -1,11 +1,10 @@
 """Writers take turns in the order they arrived.
 
 ``threading.Lock`` and ``RLock`` let the thread that releases take the lock
-straight back. Beside a thread writing back to back, as a sweep does, a
-request's command waited behind it: 25 to 39 ms at the median and up to 1.1 s
-with an ``RLock``, against 1.4 to 1.7 ms and at most 26 ms here (2.2 to 3.3 ms and
-26 ms with no lock at all). Here the thread that leaves hands the turn to the
-longest-waiting thread itself, so nobody can overtake it.
+straight back: beside a thread writing back to back, as a sweep does, a
+request's command waited up to a second. Here the thread that leaves hands the
+turn to the longest-waiting thread itself, so nobody can overtake it (figures
+in docs/decisions.md, "Serving").
 """
 
 from __future__ import annotations
