@@ -6,7 +6,7 @@ import copy
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime
 from functools import wraps
@@ -118,7 +118,7 @@ class _Read:
 
     __slots__ = ("dispute", "stamp", "views")
 
-    def __init__(self, dispute: Dispute, stamp: int | None) -> None:
+    def __init__(self, dispute: Dispute, stamp: Hashable | None) -> None:
         self.dispute = dispute
         self.views: dict[bool, dict[str, Any]] = {}
         # The commit counter's value before the store last confirmed this state.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -16,10 +17,11 @@ class Clock(Protocol):
 class CommitCounter(Protocol):
     """Changes whenever anything is committed to the event store, by any process.
 
-    ``stamp()`` is None when it cannot tell; then nothing may be assumed.
+    Two equal stamps: nothing was committed in between. ``stamp()`` is None
+    when it cannot tell; then nothing may be assumed.
     """
 
-    def stamp(self) -> int | None: ...
+    def stamp(self) -> Hashable | None: ...
 
     def close(self) -> None: ...
 
