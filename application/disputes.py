@@ -43,6 +43,8 @@ log = structlog.get_logger("disputedesk.application")
 MAX_ATTEMPTS = 50
 #: Disputes whose last read state (and fixed case views) ``case()`` keeps.
 READ_CACHE_SIZE = 4096
+#: Disputes kept, as this process last saved them, for the next command on them.
+COMMAND_CACHE_SIZE = 1024
 
 #: Which roles may run each command; the HTTP guards read this same table.
 COMMAND_ROLES: Mapping[str, frozenset[str]] = {
@@ -150,11 +152,13 @@ class DisputeDesk(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self._commits = commits
+        self._serial_commands = serial_commands
         self._turns: AbstractContextManager[Any] = Turns() if serial_commands else nullcontext()
         self._batch = threading.local()
         self.policies = PolicyVersions()
         self._reads: dict[UUID, _Read] = {}
         self._reads_lock = threading.Lock()
+        self._saved: dict[UUID, Dispute] = {}
         self._ensure_policy(default_policy)
 
     def close(self) -> None:
@@ -361,6 +365,44 @@ class DisputeDesk(Application[UUID]):
         self._check_visible(d, actor)
         return d
 
+    def _load_for_command(self, dispute_id: UUID, actor: Actor) -> tuple[Dispute, bool]:
+        """The dispute to act on, this thread's own to change; and whether it is unverified.
+
+        The dispute this process last saved is taken (no other command can
+        have it meanwhile) instead of reading and replaying the whole history,
+        whose cost grows with it. It is brought up to date with the events
+        recorded after it by any process: one indexed query, usually empty.
+        When commands take turns (SQLite) no command of this process can have
+        written since, so the query is skipped and the copy is *unverified*:
+        if another process did write, saving conflicts with its events (the
+        store keeps one event per version) and the command starts again from
+        the store.
+        """
+        if self._pending() is not None:
+            return self._load(dispute_id, actor), False
+        with self._reads_lock:
+            d = self._saved.pop(dispute_id, None)
+        unverified = False
+        if d is None:
+            d = self._stored(dispute_id)
+        elif self._serial_commands:
+            unverified = True
+        else:
+            newer = list(self.events.get(dispute_id, gt=d.version))
+            if newer:
+                d = _project(d, newer)
+        self._check_visible(d, actor)
+        return d, unverified
+
+    def _keep_saved(self, d: Dispute) -> None:
+        """Keep a dispute just saved for the next command (not inside a batch)."""
+        if self._pending() is not None or d.pending_events:
+            return
+        with self._reads_lock:
+            if len(self._saved) >= COMMAND_CACHE_SIZE and d.id not in self._saved:
+                del self._saved[next(iter(self._saved))]
+            self._saved[d.id] = d
+
     def _stored(self, dispute_id: UUID, **get: Any) -> Dispute:
         """The dispute from the event store (``get``: the repository's options)."""
         try:
@@ -383,11 +425,14 @@ class DisputeDesk(Application[UUID]):
         """Load, record what fell due, act, save; retry when another writer won."""
         self._require(command, actor)
         for attempt in range(MAX_ATTEMPTS):
-            d = self._load(dispute_id, actor)
+            d, unverified = self._load_for_command(dispute_id, actor)
             if expected_version is not None and d.version != expected_version:
-                raise ConcurrentModification(
-                    f"the dispute is at version {d.version}, not {expected_version}"
-                )
+                if unverified:
+                    d, unverified = self._load(dispute_id, actor), False
+                if d.version != expected_version:
+                    raise ConcurrentModification(
+                        f"the dispute is at version {d.version}, not {expected_version}"
+                    )
             now = self.clock.now()
             policy = self.policy_for(d)
             first_new = len(d.pending_events)
@@ -396,12 +441,15 @@ class DisputeDesk(Application[UUID]):
             try:
                 events = self._save_dispute(d, first_new)
             except IntegrityError:
+                if unverified:
+                    continue  # another process wrote since we saved it: again, from the store
                 if expected_version is not None:
                     raise ConcurrentModification(
                         "the dispute changed while this command ran"
                     ) from None
                 _back_off(attempt)
                 continue
+            self._keep_saved(d)
             for event in events:
                 log.info(
                     "dispute.event_recorded",

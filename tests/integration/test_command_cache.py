@@ -1,0 +1,126 @@
+"""Commands start from the dispute this process last saved, yet act on the case as
+it is in the store now, whoever wrote last.
+
+Two applications on one store stand for two server processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.disputes import DisputeDesk
+from domain.dispute import Actor
+from domain.errors import DomainError
+from domain.money import Money
+from infrastructure.bootstrap import build_application
+from infrastructure.clock import ManualClock
+from infrastructure.settings import Settings
+
+PLATFORM = Actor("platform", "feed")
+BUYER = Actor("buyer", "b-1")
+OTHER_BUYER = Actor("buyer", "b-2")
+MODERATOR = Actor("moderator", "m-1")
+
+
+@pytest.fixture
+def desks(
+    database_url: str, manual_clock: ManualClock
+) -> Iterator[tuple[DisputeDesk, DisputeDesk]]:
+    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
+    first = build_application(settings, clock=manual_clock)
+    second = build_application(settings, clock=manual_clock)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def _place(desk: DisputeDesk, clock: ManualClock) -> UUID:
+    view, _ = desk.place_order(
+        order_id="o-1", buyer_id=BUYER.id, seller_id="s-1", region="US", category="general",
+        amount=Money.of("25.00", "USD"), placed_at=clock.now(), actor=PLATFORM,
+    )
+    return UUID(view["id"])
+
+
+def _contact(desk: DisputeDesk, dispute_id: UUID, message: str, **kwargs: Any) -> dict[str, Any]:
+    return desk.contact_seller(dispute_id, message=message, channel="chat", actor=BUYER, **kwargs)
+
+
+def test_a_command_after_a_write_elsewhere_acts_on_the_current_case(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    here, elsewhere = desks
+    dispute_id = _place(here, manual_clock)
+    _contact(here, dispute_id, "first")  # kept here at this version
+    current = _contact(elsewhere, dispute_id, "second")
+
+    view = _contact(here, dispute_id, "third", expected_version=current["version"])
+
+    assert view["version"] == current["version"] + 1
+    messages = [entry["data"].get("message") for entry in here.history(dispute_id, MODERATOR)]
+    assert [m for m in messages if m] == ["first", "second", "third"]
+
+
+def test_a_second_command_does_not_replay_the_history(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    desk, _ = desks
+    dispute_id = _place(desk, manual_clock)
+    _contact(desk, dispute_id, "first")
+    replays: list[UUID] = []
+    get = desk.repository.get
+
+    def counting_get(aggregate_id: UUID, **kwargs: Any) -> Any:
+        replays.append(aggregate_id)
+        return get(aggregate_id, **kwargs)
+
+    monkeypatch.setattr(desk.repository, "get", counting_get)
+    view = _contact(desk, dispute_id, "second")
+
+    assert replays == []
+    assert view["version"] == desk.history(dispute_id, MODERATOR)[-1]["sequence"]
+
+
+def test_a_refused_command_leaves_nothing_behind_for_the_next(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    desk, _ = desks
+    dispute_id = _place(desk, manual_clock)
+    _contact(desk, dispute_id, "first")
+    with pytest.raises(DomainError):
+        desk.contact_seller(dispute_id, message="not mine", channel="chat", actor=OTHER_BUYER)
+    with pytest.raises(DomainError):
+        desk.contact_seller(dispute_id, message="", channel="pigeon", actor=BUYER)
+
+    view = _contact(desk, dispute_id, "second")
+
+    history = desk.history(dispute_id, MODERATOR)
+    assert view["version"] == len(history) == history[-1]["sequence"]
+    assert [e["data"].get("message") for e in history if e["type"] == "SellerContacted"] == [
+        "first", "second",
+    ]
+
+
+def test_a_plain_command_after_a_write_elsewhere_is_recorded_after_it(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    here, elsewhere = desks
+    dispute_id = _place(here, manual_clock)
+    _contact(here, dispute_id, "first")
+    current = _contact(elsewhere, dispute_id, "second")
+
+    view = _contact(here, dispute_id, "third")
+
+    assert view["version"] == current["version"] + 1
+    assert [entry["type"] for entry in view["timeline"]][-2:] == [
+        "SellerContacted", "SellerContacted",
+    ]
+    history = here.history(dispute_id, MODERATOR)
+    assert [e["data"].get("message") for e in history if e["type"] == "SellerContacted"] == [
+        "first", "second", "third",
+    ]
