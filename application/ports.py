@@ -23,6 +23,9 @@ class CommitCounter(Protocol):
 
     def stamp(self) -> Hashable | None: ...
 
+    def peek(self) -> Hashable | None:
+        """The stamp if it can be had without I/O (never blocks); else None."""
+
     def close(self) -> None: ...
 
 

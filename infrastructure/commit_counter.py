@@ -51,14 +51,20 @@ class SQLiteCommitCounter:
         """Whether stamps come from the mapped WAL index (no query)."""
         return self._header is not None
 
+    def peek(self) -> Hashable | None:
+        """The stamp when it is read from memory; None when only a query could tell."""
+        header = self._header
+        if header is None:
+            return None
+        try:
+            return header[:WAL_INDEX_HEADER_SIZE]
+        except ValueError:  # closed meanwhile
+            return None
+
     def stamp(self) -> Hashable | None:
         """Equal stamps: nothing was committed in between. None: cannot tell."""
-        header = self._header
-        if header is not None:
-            try:
-                return header[:WAL_INDEX_HEADER_SIZE]
-            except ValueError:  # closed meanwhile
-                return None
+        if self._header is not None:
+            return self.peek()
         with self._lock:
             try:
                 (version,) = self._conn.execute("PRAGMA data_version").fetchone()

@@ -492,3 +492,35 @@ def test_internal_notes_never_reach_buyers_or_sellers(
         history = client.get(f"/v1/disputes/{case['id']}/history", headers=headers)
         assert_problem(history, 403)
         assert secret not in history.text
+
+
+def test_a_case_read_asks_the_application_in_a_thread_only_when_memory_cannot_answer(
+    client: TestClient[Any], desk: Any, case: dict[str, Any], database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = f"/v1/disputes/{case['id']}"
+    from_store: list[str] = []
+    read = desk.case
+
+    def counting_case(dispute_id: uuid.UUID, actor: Any) -> dict[str, Any]:
+        from_store.append(actor.role)
+        view: dict[str, Any] = read(dispute_id, actor)
+        return view
+
+    monkeypatch.setattr(desk, "case", counting_case)
+    first = client.get(path, headers=BUYER)
+    second = client.get(path, headers=BUYER)
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json() and first.headers["ETag"] == second.headers["ETag"]
+    assert_problem(client.get(path, headers=OTHER_BUYER), 404)
+    assert_problem(client.get(path, headers=ANALYST), 403)
+    expected = ["buyer", "buyer", "buyer"] if database_url.startswith("postgresql") else ["buyer"]
+    assert from_store == expected  # on SQLite, memory answers the 404 and the 403 too
+
+    contacted = client.post(f"{path}/seller-contacts", headers=BUYER,
+                            json={"message": "Where is it?", "channel": "chat"})
+    assert contacted.status_code == 200
+    from_store.clear()
+    after = client.get(path, headers=BUYER)
+    assert after.json()["version"] == contacted.json()["version"]
+    assert from_store == ["buyer"]  # a commit: the store is asked again

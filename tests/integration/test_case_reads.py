@@ -16,7 +16,7 @@ from uuid import UUID
 
 import pytest
 
-from application.disputes import DisputeDesk
+from application.disputes import DisputeDesk, Forbidden
 from domain.dispute import Actor
 from domain.errors import DisputeNotFound
 from domain.money import Money
@@ -158,5 +158,49 @@ def test_on_sqlite_an_unchanged_store_is_not_asked_again(
         asked.clear()
         assert desk.case(dispute_id, BUYER)["timeline"][-1]["type"] == "SellerContacted"
         assert asked == [dispute_id]  # a commit: the store was asked once
+    finally:
+        desk.close()
+
+
+def test_a_case_known_current_is_answered_from_memory_until_anything_is_committed(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock, database_url: str
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    assert reader.case_in_memory(dispute_id, BUYER) is None  # never read here yet
+    view = reader.case(dispute_id, BUYER)
+    if database_url.startswith("postgresql"):
+        assert reader.case_in_memory(dispute_id, BUYER) is None  # only a query can tell
+        return
+    assert reader.case_in_memory(dispute_id, BUYER) == view
+    writer.contact_seller(dispute_id, message="hello?", channel="chat", actor=BUYER)
+    assert reader.case_in_memory(dispute_id, BUYER) is None
+    fresh = reader.case(dispute_id, BUYER)
+    assert fresh["version"] == view["version"] + 1
+    assert reader.case_in_memory(dispute_id, BUYER) == fresh
+
+
+def test_a_case_from_memory_is_refused_and_filtered_as_a_read_from_the_store(
+    tmp_path: Path, manual_clock: ManualClock
+) -> None:
+    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": f"sqlite:///{tmp_path}/e.db"})
+    desk = build_application(settings, clock=manual_clock)
+    try:
+        dispute_id = _place(desk, manual_clock)
+        desk.add_note(dispute_id, text="seller looks unreliable", actor=MODERATOR)
+        desk.case(dispute_id, MODERATOR)
+        staff = desk.case_in_memory(dispute_id, MODERATOR)
+        assert staff is not None and staff == desk.case(dispute_id, MODERATOR)
+        assert "NoteAdded" in str(staff["timeline"])
+        buyer = desk.case_in_memory(dispute_id, BUYER)
+        assert buyer is not None and buyer == desk.case(dispute_id, BUYER)
+        assert "NoteAdded" not in str(buyer["timeline"])
+        assert "unreliable" not in str(buyer)
+        with pytest.raises(DisputeNotFound):
+            desk.case_in_memory(dispute_id, Actor("buyer", "b-2"))
+        with pytest.raises(DisputeNotFound):
+            desk.case_in_memory(dispute_id, Actor("seller", "s-2"))
+        with pytest.raises(Forbidden):
+            desk.case_in_memory(dispute_id, Actor("analyst", "a-1"))
     finally:
         desk.close()

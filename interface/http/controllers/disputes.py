@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -75,6 +76,16 @@ def _asks_as_of(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     return "as_of" in connection.query_params
 
 
+def _read_case(desk: DisputeDesk, dispute_id: UUID, actor: Actor, as_of: str | None
+               ) -> dict[str, Any]:
+    if as_of is None:
+        return desk.case(dispute_id, actor)
+    point = parse_as_of(as_of)
+    if isinstance(point, int):
+        return desk.as_of(dispute_id, actor, version=point)
+    return desk.as_of(dispute_id, actor, at=point)
+
+
 def _command_doc(command: str, what: str) -> dict[str, Any]:
     return {
         "guards": [requires(command)],
@@ -94,7 +105,6 @@ class DisputesController(Controller):
     @get(
         "/{dispute_id:uuid}",
         guards=[all_of(requires("view"), requires("as_of", when=_asks_as_of))],
-        sync_to_thread=True,
         summary="The case view",
         description="Status, deadlines, shipment, refund, review, evidence, the timeline and "
         "`next_actions` (what the caller may do now). Buyers and sellers see only their own "
@@ -105,7 +115,7 @@ class DisputesController(Controller):
         response_headers=[ETAG_HEADER],
         responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 422)},
     )
-    def case(
+    async def case(
         self,
         dispute_id: FromPath[UUID],
         desk: NamedDependency[DisputeDesk],
@@ -113,14 +123,11 @@ class DisputesController(Controller):
         as_of: AsOfParam = None,
         if_none_match: IfNoneMatch = None,
     ) -> Response[CaseView]:
-        if as_of is None:
-            view = desk.case(dispute_id, request.user)
-        else:
-            point = parse_as_of(as_of)
-            if isinstance(point, int):
-                view = desk.as_of(dispute_id, request.user, version=point)
-            else:
-                view = desk.as_of(dispute_id, request.user, at=point)
+        # Async on purpose: a case known current in memory is answered on the loop,
+        # without I/O; anything that needs the store runs in a worker thread.
+        view = desk.case_in_memory(dispute_id, request.user) if as_of is None else None
+        if view is None:
+            view = await sync_to_thread(_read_case, desk, dispute_id, request.user, as_of)
         if matches_none(if_none_match, view["version"]):
             return not_modified(view["version"])
         return case_response(request, view)
