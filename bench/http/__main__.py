@@ -11,7 +11,9 @@ connections from an aiohttp load generator:
 (e) GET /health on the API's server (auth-free, one store query);
 (f) the bare handler of (a) run in the worker-thread pool (the thread hop's cost);
 (g) the floor: (b) and (c) through bare routes that run the application in the
-    thread pool with none of the API's features (``bench.http.floor_app``).
+    thread pool with none of the API's features (``bench.http.floor_app``);
+(h) (c) on PostgreSQL: the POST on the 1-worker server of (d), against the same
+    command called directly on the same database.
 
 Prints the ratios against the targets and writes bench/results/http.json.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -178,6 +181,10 @@ def case_read(base: str, dispute_id: str, token: str) -> Any:
     return lambda _index: request
 
 
+def _nth(requests: list[Request], index: int) -> Request:
+    return requests[index % len(requests)]
+
+
 def line(name: str, result: LoadResult) -> str:
     return (f"  {name:<44} {result.rps:>8.0f} rps   p50 {result.p50_ms:6.2f} ms   "
             f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}")
@@ -288,16 +295,35 @@ def main() -> None:
             print(f"  {name:<44} {figures['calls_per_s']:>8.0f} calls/s", flush=True)
 
         workers: dict[str, Any] = {}
+        pg_post: dict[str, Any] = {}
         if all_cpus:
             os.sched_setaffinity(0, all_cpus)  # (d) is never pinned: its workers need every CPU
         with postgres_database() as postgres_url:
             if postgres_url is not None:
                 pg_read_id = seed(postgres_url, "read", 1)[0]
+                pg_http_ids = seed(postgres_url, "http", args.disputes)
+                pg_direct = direct_contacts(
+                    postgres_url, seed(postgres_url, "direct", args.disputes), args.duration,
+                    work / "direct.log",
+                )
                 pg_env = {**env, "DISPUTEDESK_DATABASE_URL": postgres_url}
                 for count in (1, 2):
                     port = free_port()
                     with server(serve_argv(port, count), pg_env, work, port, log) as base:
                         result = run_load(case_read(base, pg_read_id, buyer_token), **load)
+                        if count == 1:
+                            pg_posts = [
+                                Request("POST", f"{base}/v1/disputes/{i}/seller-contacts",
+                                        buyer, body)
+                                for i in pg_http_ids
+                            ]
+                            pg_http = run_load(functools.partial(_nth, pg_posts), **load)
+                            pg_post = {"http": pg_http.as_dict(), "direct": pg_direct,
+                                       "ratio": round(pg_http.rps / pg_direct["calls_per_s"], 3)}
+                            print(line("(h) POST seller-contacts, PostgreSQL", pg_http),
+                                  flush=True)
+                            print(f"  {'(h) direct contact_seller, PostgreSQL':<44} "
+                                  f"{pg_direct['calls_per_s']:>8.0f} calls/s", flush=True)
                     workers[str(count)] = result.as_dict()
                     print(line(f"(d) GET case, PostgreSQL, {count} worker(s)", result), flush=True)
 
@@ -311,6 +337,8 @@ def main() -> None:
     results["g_floor_case_read"] = floor_read.as_dict()
     results["g_floor_post"] = floor_post.as_dict()
     results["d_case_read_postgres_by_workers"] = workers
+    if pg_post:
+        results["h_post_postgres"] = pg_post
     ratio_b = read.rps / bare.rps if bare.rps else 0.0
     ratio_c = post.rps / direct["calls_per_s"] if direct["calls_per_s"] else 0.0
     results["ratios"] = {
@@ -345,6 +373,9 @@ def main() -> None:
     print(f"(g) floor: GET {floor_read.rps / bare.rps if bare.rps else 0.0:.2f} of (a), "
           f"POST {floor_post.rps / direct['calls_per_s'] if direct['calls_per_s'] else 0.0:.2f} "
           "of direct (what no API feature costs; no target)")
+    if pg_post:
+        print(f"(h) PostgreSQL HTTP/direct = {pg_post['ratio']:.2f}  (the target of (c), "
+              f"{'met' if pg_post['ratio'] >= 0.7 else 'NOT met'} on this store)")
     if "d_two_workers_over_one" in results["ratios"]:
         print(f"(d) 2 workers / 1 worker = {results['ratios']['d_two_workers_over_one']:.2f}")
     machine = results["machine"]
