@@ -9,6 +9,7 @@ from litestar.testing import TestClient
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from interface.http.app import server_app
+from interface.http.routes import GuardedRoute
 
 
 def test_a_server_freezes_its_start_up_heap_and_serves(settings: Settings) -> None:
@@ -20,3 +21,20 @@ def test_a_server_freezes_its_start_up_heap_and_serves(settings: Settings) -> No
             assert client.get("/health").json() == {"status": "ok", "store": "ok"}
     finally:
         gc.unfreeze()
+
+
+def test_every_guarded_route_hands_its_guards_the_handler_itself(settings: Settings) -> None:
+    desk = build_application(settings)
+    try:
+        app = server_app(desk, settings)
+        guarded = [
+            handler
+            for route in app.routes
+            for handler in getattr(route, "route_handlers", ())
+            if handler.resolve_guards()
+        ]
+        assert len(guarded) > 20
+        # Litestar's own handlers copy themselves for every guard call, on every request.
+        assert [h for h in guarded if not isinstance(h, GuardedRoute)] == []
+    finally:
+        desk.close()

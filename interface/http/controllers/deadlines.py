@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, Request
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from msgspec import Meta, Struct
@@ -16,6 +16,7 @@ from domain.dispute import Actor
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey
+from interface.http.routes import post
 from interface.http.schemas import HistoryEntry, Instant
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -34,6 +34,7 @@ from interface.http.responses import (
     parse_as_of,
     to_money,
 )
+from interface.http.routes import get, post
 from interface.http.schemas import (
     AddEvidence,
     AddNote,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from application.disputes import DisputeDesk
 from infrastructure.logging import get_logger
 from interface.http.auth import PUBLIC
+from interface.http.routes import get
 from interface.http.schemas import Health
 
 log = get_logger("disputedesk.http")

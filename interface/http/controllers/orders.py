@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
@@ -17,6 +17,7 @@ from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey
 from interface.http.responses import case_response, to_money
+from interface.http.routes import post
 from interface.http.schemas import CaseView, Deliver, PlaceOrder, Ship
 
 COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)

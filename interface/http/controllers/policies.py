@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, PathParameter
@@ -14,6 +14,7 @@ from domain.dispute import Actor
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey
+from interface.http.routes import get, post
 from interface.http.schemas import PolicyDocument, policy_document
 
 PolicyBody = Annotated[

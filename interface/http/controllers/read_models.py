@@ -15,7 +15,7 @@ from threading import Lock
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, Router, get
+from litestar import Controller, Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
@@ -47,6 +47,7 @@ from infrastructure.stores.runtime import start_projections
 from interface.http.errors import Problem, problem_response, problem_responses
 from interface.http.guards import actor_of
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from interface.http.routes import get
 from interface.http.schemas import Money
 
 POSITION_HEADER = "X-Read-Model-Position"

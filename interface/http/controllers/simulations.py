@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, post
+from litestar import Controller
 from litestar.di import NamedDependency
 from litestar.params import Body
 from litestar.types import Guard
@@ -21,6 +21,7 @@ from infrastructure.history_reader import history_reader_for
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey
+from interface.http.routes import post
 from interface.http.schemas import Instant, Money
 
 # Until COMMAND_ROLES names "simulate" (analyst), the analysts' other command stands in.
