@@ -441,8 +441,10 @@ class DisputeDesk(Application[UUID]):
             try:
                 events = self._save_dispute(d, first_new)
             except IntegrityError:
-                if unverified:
-                    continue  # another process wrote since we saved it: again, from the store
+                if unverified:  # another process wrote since we saved it: again, from the store
+                    log.info("dispute.reloaded", dispute_id=str(d.id), command=command,
+                             reason="written by another process")
+                    continue
                 if expected_version is not None:
                     raise ConcurrentModification(
                         "the dispute changed while this command ran"
