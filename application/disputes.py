@@ -291,6 +291,7 @@ class DisputeDesk(Application[UUID]):
             if pending:
                 with self._turns:
                     self.save(*pending.values())
+                self._keep_saved(*pending.values())
         finally:
             self._batch.pending = None
 
@@ -324,8 +325,10 @@ class DisputeDesk(Application[UUID]):
                 raise
             self._batch.position = None
             log.info("dispute.commit_confirmed", dispute_id=str(d.id), events=len(events))
+            self._keep_saved(d)
             return events
         self._batch.position = max((r.notification.id for r in recordings), default=None)
+        self._keep_saved(d)
         return events
 
     def _already_recorded(self, events: list[Any]) -> bool:
@@ -394,14 +397,20 @@ class DisputeDesk(Application[UUID]):
         self._check_visible(d, actor)
         return d, unverified
 
-    def _keep_saved(self, d: Dispute) -> None:
-        """Keep a dispute just saved for the next command (not inside a batch)."""
-        if self._pending() is not None or d.pending_events:
-            return
+    def _keep_saved(self, *disputes: Dispute) -> None:
+        """Keep disputes just saved, as they now are on record, for the next command.
+
+        Every save of a dispute passes here, so a kept copy is never older than
+        what this process wrote.
+        """
         with self._reads_lock:
-            if len(self._saved) >= COMMAND_CACHE_SIZE and d.id not in self._saved:
-                del self._saved[next(iter(self._saved))]
-            self._saved[d.id] = d
+            for d in disputes:
+                if d.pending_events:
+                    self._saved.pop(d.id, None)
+                    continue
+                if len(self._saved) >= COMMAND_CACHE_SIZE and d.id not in self._saved:
+                    del self._saved[next(iter(self._saved))]
+                self._saved[d.id] = d
 
     def _stored(self, dispute_id: UUID, **get: Any) -> Dispute:
         """The dispute from the event store (``get``: the repository's options)."""
@@ -451,7 +460,6 @@ class DisputeDesk(Application[UUID]):
                     ) from None
                 _back_off(attempt)
                 continue
-            self._keep_saved(d)
             for event in events:
                 log.info(
                     "dispute.event_recorded",

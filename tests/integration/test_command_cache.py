@@ -7,6 +7,7 @@ Two applications on one store stand for two server processes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -124,3 +125,32 @@ def test_a_plain_command_after_a_write_elsewhere_is_recorded_after_it(
     assert [e["data"].get("message") for e in history if e["type"] == "SellerContacted"] == [
         "first", "second", "third",
     ]
+
+
+@pytest.mark.parametrize("writer", ["sweep", "batch"])
+def test_what_this_process_saved_any_other_way_is_what_the_next_command_starts_from(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock, writer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    desk, _ = desks
+    dispute_id = _place(desk, manual_clock)
+    _contact(desk, dispute_id, "first")
+    manual_clock.advance(timedelta(days=6))  # the ship-by deadline has passed
+    if writer == "sweep":
+        assert desk.record_due(dispute_id)
+    else:
+        with desk.batch():
+            _contact(desk, dispute_id, "in a batch")
+    replays: list[UUID] = []
+    get = desk.repository.get
+
+    def counting_get(aggregate_id: UUID, **kwargs: Any) -> Any:
+        replays.append(aggregate_id)
+        return get(aggregate_id, **kwargs)
+
+    monkeypatch.setattr(desk.repository, "get", counting_get)
+    view = _contact(desk, dispute_id, "after")
+
+    assert replays == []  # neither replayed nor started again after a conflict
+    history = desk.history(dispute_id, MODERATOR)
+    assert view["version"] == len(history) == history[-1]["sequence"]

@@ -185,7 +185,10 @@ def test_a_lost_race_with_expected_version_is_not_retried(
     )
     try:
         rival_wins_races(app, rival, dispute, 1, monkeypatch)
-        with pytest.raises(ConcurrentModification, match="changed while this command ran"):
+        # Either the race is seen at the save, or (SQLite: the copy kept since the
+        # order was placed is used on trust) when the store is read again after it.
+        with pytest.raises(ConcurrentModification,
+                           match=r"changed while this command ran|is at version 3, not 1"):
             app.contact_seller(
                 dispute, message="mine", channel="chat", actor=BUYER, expected_version=1
             )
