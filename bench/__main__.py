@@ -76,6 +76,12 @@ def _http(d: dict[str, Any]) -> list[Row]:
         if key in d:
             rps = d[key]["rps"]
             rows.append(_row("http", "sqlite", figure, rps, baseline, round(rps / baseline, 2)))
+    pg_post = d.get("h_post_postgres")
+    if pg_post:
+        http_rps, calls = pg_post["http"]["rps"], pg_post["direct"]["calls_per_s"]
+        ratio = http_rps / calls if calls else 0.0
+        rows.append(_row("http", "postgres", "POST seller-contacts rps vs in-process command",
+                         http_rps, calls, round(ratio, 2), ">= 0.7", ratio >= 0.7))
     workers = d.get("d_case_read_postgres_by_workers", {})
     if "1" in workers and "2" in workers:
         one, two = workers["1"]["rps"], workers["2"]["rps"]
