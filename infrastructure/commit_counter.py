@@ -7,10 +7,10 @@ documented file formats: "WAL-mode File Format", section "The WAL-Index
 Header"; it holds a change counter, the last valid frame and the WAL's salts).
 A commit returns only after that header is written, so a copy of it taken
 afterwards differs from one taken before. Reading it from our own read-only
-mapping is a memory copy under the GIL: about 0.2 µs, where ``PRAGMA
-data_version`` costs a few microseconds and, like every SQLite call, releases
-the GIL. Under load each such release in a worker thread means waiting for the
-event loop to hand the GIL back: one query per case read halved the requests a
+mapping is a memory copy under the GIL: about 0.1 µs, where ``PRAGMA
+data_version`` costs about 4 µs and, like every SQLite call, releases the GIL.
+Under load each such release in a worker thread means waiting for the event
+loop to hand the GIL back: one query per case read halved the requests a
 server answered (see ``docs/decisions.md``, "Serving").
 
 When the header cannot be mapped (not WAL mode, an unexpected layout), the
