@@ -8,10 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import pytest
@@ -23,24 +21,13 @@ from domain.money import Money
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
+from tests.integration.spies import count_gets
 
 ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = Actor("platform", "feed")
 BUYER = Actor("buyer", "b-1")
 SELLER = Actor("seller", "s-1")
 MODERATOR = Actor("moderator", "m-1")
-
-
-@pytest.fixture
-def desks(
-    database_url: str, manual_clock: ManualClock
-) -> Iterator[tuple[DisputeDesk, DisputeDesk]]:
-    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
-    first = build_application(settings, clock=manual_clock)
-    second = build_application(settings, clock=manual_clock)
-    yield first, second
-    first.close()
-    second.close()
 
 
 def _place(desk: DisputeDesk, clock: ManualClock, order_id: str = "o-1") -> UUID:
@@ -143,14 +130,7 @@ def test_on_sqlite_an_unchanged_store_is_not_asked_again(
     try:
         dispute_id = _place(desk, manual_clock)
         desk.case(dispute_id, BUYER)
-        asked: list[UUID] = []
-        get = desk.events.get
-
-        def counting_get(originator_id: UUID, **kwargs: Any) -> Any:
-            asked.append(originator_id)
-            return get(originator_id, **kwargs)
-
-        monkeypatch.setattr(desk.events, "get", counting_get)
+        asked = count_gets(monkeypatch, desk.events)
         for _ in range(3):
             desk.case(dispute_id, BUYER)
         assert asked == []  # nothing was committed: the kept state is current

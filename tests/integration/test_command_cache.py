@@ -6,7 +6,6 @@ Two applications on one store stand for two server processes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -17,26 +16,13 @@ from application.disputes import DisputeDesk
 from domain.dispute import Actor
 from domain.errors import DomainError
 from domain.money import Money
-from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
-from infrastructure.settings import Settings
+from tests.integration.spies import count_gets
 
 PLATFORM = Actor("platform", "feed")
 BUYER = Actor("buyer", "b-1")
 OTHER_BUYER = Actor("buyer", "b-2")
 MODERATOR = Actor("moderator", "m-1")
-
-
-@pytest.fixture
-def desks(
-    database_url: str, manual_clock: ManualClock
-) -> Iterator[tuple[DisputeDesk, DisputeDesk]]:
-    settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
-    first = build_application(settings, clock=manual_clock)
-    second = build_application(settings, clock=manual_clock)
-    yield first, second
-    first.close()
-    second.close()
 
 
 def _place(desk: DisputeDesk, clock: ManualClock) -> UUID:
@@ -73,14 +59,7 @@ def test_a_second_command_does_not_replay_the_history(
     desk, _ = desks
     dispute_id = _place(desk, manual_clock)
     _contact(desk, dispute_id, "first")
-    replays: list[UUID] = []
-    get = desk.repository.get
-
-    def counting_get(aggregate_id: UUID, **kwargs: Any) -> Any:
-        replays.append(aggregate_id)
-        return get(aggregate_id, **kwargs)
-
-    monkeypatch.setattr(desk.repository, "get", counting_get)
+    replays = count_gets(monkeypatch, desk.repository)  # read and replayed from the store
     view = _contact(desk, dispute_id, "second")
 
     assert replays == []
@@ -141,14 +120,7 @@ def test_what_this_process_saved_any_other_way_is_what_the_next_command_starts_f
     else:
         with desk.batch():
             _contact(desk, dispute_id, "in a batch")
-    replays: list[UUID] = []
-    get = desk.repository.get
-
-    def counting_get(aggregate_id: UUID, **kwargs: Any) -> Any:
-        replays.append(aggregate_id)
-        return get(aggregate_id, **kwargs)
-
-    monkeypatch.setattr(desk.repository, "get", counting_get)
+    replays = count_gets(monkeypatch, desk.repository)  # read and replayed from the store
     view = _contact(desk, dispute_id, "after")
 
     assert replays == []  # neither replayed nor started again after a conflict
