@@ -515,7 +515,7 @@ def test_a_case_read_asks_the_application_in_a_thread_only_when_memory_cannot_an
     assert_problem(client.get(path, headers=OTHER_BUYER), 404)
     assert_problem(client.get(path, headers=ANALYST), 403)
     expected = ["buyer", "buyer", "buyer"] if database_url.startswith("postgresql") else ["buyer"]
-    assert from_store == expected  # on SQLite, memory answers the 404 and the 403 too
+    assert from_store == expected  # on SQLite memory answers the 404 too (the guard, the 403)
 
     contacted = client.post(f"{path}/seller-contacts", headers=BUYER,
                             json={"message": "Where is it?", "channel": "chat"})
