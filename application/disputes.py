@@ -152,7 +152,6 @@ class DisputeDesk(Application[UUID]):
         super().__init__(env)
         self.clock = clock
         self._commits = commits
-        self._serial_commands = serial_commands
         self._turns: AbstractContextManager[Any] = Turns() if serial_commands else nullcontext()
         self._batch = threading.local()
         self.policies = PolicyVersions()
@@ -325,9 +324,8 @@ class DisputeDesk(Application[UUID]):
                 raise
             self._batch.position = None
             log.info("dispute.commit_confirmed", dispute_id=str(d.id), events=len(events))
-            self._keep_saved(d)
-            return events
-        self._batch.position = max((r.notification.id for r in recordings), default=None)
+        else:
+            self._batch.position = max((r.notification.id for r in recordings), default=None)
         self._keep_saved(d)
         return events
 
@@ -388,7 +386,7 @@ class DisputeDesk(Application[UUID]):
         unverified = False
         if d is None:
             d = self._stored(dispute_id)
-        elif self._serial_commands:
+        elif isinstance(self._turns, Turns):  # commands take turns
             unverified = True
         else:
             newer = list(self.events.get(dispute_id, gt=d.version))
@@ -405,9 +403,6 @@ class DisputeDesk(Application[UUID]):
         """
         with self._reads_lock:
             for d in disputes:
-                if d.pending_events:
-                    self._saved.pop(d.id, None)
-                    continue
                 if len(self._saved) >= COMMAND_CACHE_SIZE and d.id not in self._saved:
                     del self._saved[next(iter(self._saved))]
                 self._saved[d.id] = d

@@ -72,9 +72,7 @@ class SQLiteCommitCounter:
                     self._header = self._map_wal_index()
             except sqlite3.Error:
                 return None  # closed, or the file is unreadable: the caller asks the store
-            if self._header is not None:
-                return self._header[:WAL_INDEX_HEADER_SIZE]
-        return int(version)
+        return int(version) if self._header is None else self.peek()
 
     def _map_wal_index(self) -> mmap.mmap | None:
         """The WAL index's header, mapped read-only; None unless the store is in WAL mode.

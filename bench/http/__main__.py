@@ -277,7 +277,7 @@ def main() -> None:
             body = {"message": "Where is my order?", "channel": "chat"}
             posts = [Request("POST", f"{base}/v1/disputes/{i}/seller-contacts", buyer, body)
                      for i in http_ids]
-            post = run_load(lambda i: posts[i % len(posts)], **load)
+            post = run_load(functools.partial(_nth, posts), **load)
             print(line("(c) POST seller-contacts (SQLite)", post), flush=True)
 
         port = free_port()
@@ -288,7 +288,7 @@ def main() -> None:
             print(line("(g) floor: GET case, bare route", floor_read), flush=True)
             floor_posts = [Request("POST", f"{base}/floor/disputes/{i}/seller-contacts", {}, body)
                            for i in floor_ids]
-            floor_post = run_load(lambda i: floor_posts[i % len(floor_posts)], **load)
+            floor_post = run_load(functools.partial(_nth, floor_posts), **load)
             print(line("(g) floor: POST seller-contacts, bare route", floor_post), flush=True)
         for name, figures in (("(c) direct contact_seller, in-process", direct),
                               ("    direct desk.case(), in-process", direct_read)):
