@@ -45,18 +45,16 @@ def plain(value: Any, currency: str) -> Any:
 
 def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
     view = fixed_case_view(d, viewer.role in STAFF_ROLES, policy)
-    return with_next_actions(view, d, viewer, policy, now)
+    return with_next_actions(view, d.next_actions(viewer.role, policy, now))
 
 
-def with_next_actions(
-    fixed: dict[str, Any], d: Dispute, viewer: Actor, policy: Policy, now: datetime
-) -> dict[str, Any]:
+def with_next_actions(fixed: dict[str, Any], actions: list[str]) -> dict[str, Any]:
     """A case view from its fixed part: a new top-level dict with ``next_actions``.
 
     The nested values are the fixed part's own: read them, do not change them.
     """
     view = dict(fixed)
-    view["next_actions"] = d.next_actions(viewer.role, policy, now)
+    view["next_actions"] = actions
     return view
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 from uuid import UUID
 
 import structlog
@@ -114,15 +114,25 @@ def _project(aggregate: Any, domain_events: Any) -> Any:
     return aggregate
 
 
+class _Actions(NamedTuple):
+    """A role's next actions, and on which side of each instant they may change at
+    (:meth:`Dispute.next_actions_turn_at`) the time was when they were computed."""
+
+    turns: tuple[datetime, ...]
+    sides: tuple[bool, ...]
+    names: list[str]
+
+
 class _Read:
     """A dispute as last read from the store, never changed after, shared by readers;
     and its fixed case views (by whether the viewer sees internal events)."""
 
-    __slots__ = ("dispute", "stamp", "views")
+    __slots__ = ("actions", "dispute", "stamp", "views")
 
     def __init__(self, dispute: Dispute, stamp: Hashable | None) -> None:
         self.dispute = dispute
         self.views: dict[bool, dict[str, Any]] = {}
+        self.actions: dict[str, _Actions] = {}
         # The commit counter's value before the store last confirmed this state.
         self.stamp = stamp
 
@@ -853,7 +863,19 @@ class DisputeDesk(Application[UUID]):
         fixed = read.views.get(sees_internal)
         if fixed is None:
             fixed = read.views[sees_internal] = fixed_case_view(read.dispute, sees_internal, policy)
-        return with_next_actions(fixed, read.dispute, actor, policy, self.clock.now())
+        return with_next_actions(fixed, self._actions_of(read, actor.role, policy))
+
+    def _actions_of(self, read: _Read, role: str, policy: Policy) -> list[str]:
+        """``next_actions``, computed again only once the time crossed an instant where
+        they may change (they cost more than the rest of a read kept in memory)."""
+        now = self.clock.now()
+        kept = read.actions.get(role)
+        if kept is not None and kept.sides == tuple(now > turn for turn in kept.turns):
+            return kept.names
+        turns = read.dispute.next_actions_turn_at(role, policy)
+        names = read.dispute.next_actions(role, policy, now)
+        read.actions[role] = _Actions(turns, tuple(now > turn for turn in turns), names)
+        return names
 
     def _read(self, dispute_id: UUID) -> _Read:
         """The dispute as it is in the store now, for reading only.

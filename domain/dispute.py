@@ -547,6 +547,17 @@ class Dispute(Aggregate):
             allowed.append(name)
         return allowed
 
+    def next_actions_turn_at(self, role: str, policy: Policy) -> tuple[datetime, ...]:
+        """The instants at which :meth:`next_actions` for ``role`` may change with no new
+        event: for any two times on the same side of each, it gives the same actions.
+
+        Between events only the review window depends on the time, so a reader may
+        keep the actions it computed until the time crosses one of these.
+        """
+        if role != "buyer" or self.review is not None:
+            return ()
+        return (self._review_closes(policy),)
+
     # ---- guards shared by commands and next_actions --------------------------
 
     def _open(self) -> None:
@@ -657,11 +668,15 @@ class Dispute(Aggregate):
     def _can_review(self, policy: Policy, now: datetime) -> None:
         if self.review is not None:
             raise AlreadyReviewed("the buyer already reviewed this order")
-        opened = self.delivered_at or self.placed_at
-        days = policy.rules_for(self.region, self.category).review_window_days
-        if now > opened + timedelta(days=days):
+        if now > self._review_closes(policy):
+            days = policy.rules_for(self.region, self.category).review_window_days
             since = "delivery" if self.delivered_at else "the order"
             raise ReviewWindowClosed(f"reviews close {days} days after {since}")
+
+    def _review_closes(self, policy: Policy) -> datetime:
+        opened = self.delivered_at or self.placed_at
+        return opened + timedelta(days=policy.rules_for(self.region, self.category)
+                                  .review_window_days)
 
     def _can_close(self) -> None:
         self._open()

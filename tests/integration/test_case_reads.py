@@ -71,6 +71,24 @@ def test_next_actions_follow_the_clock_and_the_viewer(
     assert len(staff["timeline"]) == len(buyer["timeline"]) + 1
 
 
+def test_kept_next_actions_turn_when_the_review_window_closes_and_back(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    placed = manual_clock.now()
+    assert "review" in reader.case(dispute_id, BUYER)["next_actions"]
+    manual_clock.set(placed + timedelta(days=60, seconds=1))  # the default window: 60 days
+    assert "review" not in reader.case(dispute_id, BUYER)["next_actions"]
+    if (kept := reader.case_in_memory(dispute_id, BUYER)) is not None:
+        assert "review" not in kept["next_actions"]
+    assert "contact_seller" in reader.case(dispute_id, BUYER)["next_actions"]
+    manual_clock.set(placed + timedelta(days=59))
+    assert "review" in reader.case(dispute_id, BUYER)["next_actions"]
+    assert reader.case(dispute_id, SELLER)["next_actions"] == writer.case(
+        dispute_id, SELLER)["next_actions"]
+
+
 def test_kept_state_still_hides_other_peoples_cases(
     desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Controller, Request, Response
+from litestar import Controller, Request, Response, Router
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -22,6 +22,7 @@ from interface.http.conditional import (
     expected_version,
     matches_none,
 )
+from interface.http.encoded_cases import EncodedCases
 from interface.http.errors import problem_responses
 from interface.http.guards import all_of, requires, roles_note
 from interface.http.idempotency import IdempotencyKey
@@ -103,6 +104,10 @@ class DisputesController(Controller):
     path = "/v1/disputes"
     tags = ["disputes"]
 
+    def __init__(self, owner: Router) -> None:
+        super().__init__(owner)
+        self.bodies = EncodedCases()
+
     @get(
         "/{dispute_id:uuid}",
         guards=[all_of(requires("view"), requires("as_of", when=_asks_as_of))],
@@ -131,7 +136,10 @@ class DisputesController(Controller):
             view = await sync_to_thread(_read_case, desk, dispute_id, request.user, as_of)
         if matches_none(if_none_match, view["version"]):
             return not_modified(view["version"])
-        return case_response(request, view)
+        request.scope.setdefault("state", {})["dispute_id"] = view["id"]
+        if as_of is not None:
+            return case_response(request, view)
+        return self.bodies.response(view, request.user.role)
 
     @get(
         "/{dispute_id:uuid}/history",
