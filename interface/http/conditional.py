@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from litestar.datastructures import ResponseHeader
+from litestar.enums import ParamType
 from litestar.exceptions import ClientException, HTTPException
+from litestar.openapi.spec import OpenAPIType, Operation, Parameter, Schema
 from litestar.params import HeaderParameter
+
+from interface.http.asgi import header_value
 
 _STRONG = re.compile(r'^"(\d{1,18})"$')
 _ANY_TAG = re.compile(r'^(W/)?"([^"]*)"$')
@@ -22,14 +27,28 @@ IfMatch = Annotated[
         'e.g. `"7"` (or `*`). Otherwise 412.',
     ),
 ]
-IfNoneMatch = Annotated[
-    str | None,
-    HeaderParameter(
-        name="If-None-Match",
-        required=False,
-        description="An ETag the client holds; 304 when the dispute is still at that version.",
-    ),
-]
+
+
+@dataclass
+class ReadsIfNoneMatch(Operation):
+    """The OpenAPI operation of a read that honours ``If-None-Match``.
+
+    The handler reads the header from the raw request (:func:`if_none_match`):
+    declared as a parameter, Litestar would parse every header of every read.
+    """
+
+    def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or ()), Parameter(
+            name="If-None-Match",
+            param_in=ParamType.HEADER,
+            required=False,
+            schema=Schema(type=OpenAPIType.STRING),
+            description="An ETag the client holds; 304 when the dispute is still at that version.",
+        )]
+
+
+def if_none_match(scope: Any) -> str | None:
+    return header_value(scope, b"if-none-match")
 
 ETAG_HEADER = ResponseHeader(
     name="ETag",

@@ -17,9 +17,10 @@ from domain.dispute import Actor
 from interface.http.conditional import (
     ETAG_HEADER,
     IfMatch,
-    IfNoneMatch,
+    ReadsIfNoneMatch,
     etag,
     expected_version,
+    if_none_match,
     matches_none,
 )
 from interface.http.encoded_cases import EncodedCases
@@ -75,7 +76,8 @@ AsOfParam = Annotated[
 
 
 def _asks_as_of(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    return "as_of" in connection.query_params
+    # Most reads send no query at all: then there is nothing to parse.
+    return bool(connection.scope.get("query_string")) and "as_of" in connection.query_params
 
 
 def _read_case(desk: DisputeDesk, dispute_id: UUID, actor: Actor, as_of: str | None
@@ -119,6 +121,7 @@ class DisputesController(Controller):
         "Send `If-None-Match` with the ETag to get 304 when nothing changed. "
         + roles_note("view"),
         response_headers=[ETAG_HEADER],
+        operation_class=ReadsIfNoneMatch,
         responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 422)},
     )
     async def case(
@@ -127,14 +130,13 @@ class DisputesController(Controller):
         desk: NamedDependency[DisputeDesk],
         request: Request[Actor, Any, Any],
         as_of: AsOfParam = None,
-        if_none_match: IfNoneMatch = None,
     ) -> Response[CaseView]:
         # Async on purpose: a case known current in memory is answered on the loop,
         # without I/O; anything that needs the store runs in a worker thread.
         view = desk.case_in_memory(dispute_id, request.user) if as_of is None else None
         if view is None:
             view = await sync_to_thread(_read_case, desk, dispute_id, request.user, as_of)
-        if matches_none(if_none_match, view["version"]):
+        if matches_none(if_none_match(request.scope), view["version"]):
             return not_modified(view["version"])
         request.scope.setdefault("state", {})["dispute_id"] = view["id"]
         if as_of is not None:
@@ -150,6 +152,7 @@ class DisputesController(Controller):
         "actor_role, actor_id, policy_version, data` (internal notes included), paged with "
         "`limit` and `cursor`. " + roles_note("history"),
         response_headers=[ETAG_HEADER],
+        operation_class=ReadsIfNoneMatch,
         responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404)},
     )
     def history(
@@ -159,12 +162,11 @@ class DisputesController(Controller):
         request: Request[Actor, Any, Any],
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        if_none_match: IfNoneMatch = None,
     ) -> Response[History]:
         rows = desk.history(dispute_id, request.user)
         version = int(rows[-1]["sequence"]) if rows else 0
         request.scope.setdefault("state", {})["dispute_id"] = str(dispute_id)
-        if matches_none(if_none_match, version):
+        if matches_none(if_none_match(request.scope), version):
             return not_modified(version)
         page = page_after(rows, limit, cursor, position=lambda row: row["sequence"])
         body = History(
