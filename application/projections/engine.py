@@ -34,7 +34,7 @@ from eventsourcing.utils import get_topic
 
 from application.projections.errors import StateMissing
 from application.projections.facts import DisputeFacts, facts_of, response_micros
-from application.projections.history import frame, unframe
+from application.projections.history import frame_all, unframe
 from application.projections.model import ReadModel, Touch
 from application.projections.ports import EventSource, LogEntry, ReadModelStore
 from application.projections.records import BatchWrite, StateRow
@@ -93,23 +93,31 @@ def _dispute_uuid(originator_id: object) -> UUID:
 
 
 class StateCache:
-    """A bounded LRU of live aggregates."""
+    """A bounded LRU of live aggregates, keyed by the dispute's id as the log gives it.
+
+    ``get`` makes an entry the most recent; ``put`` of a key just read keeps it
+    there, a new key becomes the most recent. ``trim`` evicts the least recent
+    entries, by batch rather than by ``put``.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[str, Entry] = OrderedDict()
+        self._items: OrderedDict[object, Entry] = OrderedDict()
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: object) -> Entry | None:
         item = self._items.get(key)
         if item is not None:
             self._items.move_to_end(key)
         return item
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: object, entry: Entry) -> None:
         self._items[key] = entry
-        self._items.move_to_end(key)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+
+    def trim(self, room: int = 0) -> None:
+        """Evict down to the capacity, less ``room`` for entries about to be put."""
+        items = self._items
+        while items and len(items) > self.capacity - room:
+            items.popitem(last=False)
 
     def clear(self) -> None:
         self._items.clear()
@@ -214,41 +222,53 @@ class CatchUp:
         grouped: dict[object, list[LogEntry]] = {}
         for notification in notifications:
             if notification.topic in DISPUTE_TOPICS:  # not the policy ledger
-                grouped.setdefault(notification.originator_id, []).append(notification)
-        by_dispute: dict[str, tuple[UUID, list[LogEntry]]] = {}
-        for raw_id, items in grouped.items():
-            dispute_id = _dispute_uuid(raw_id)
-            by_dispute[str(dispute_id)] = (dispute_id, items)
+                items = grouped.get(notification.originator_id)
+                if items is None:
+                    grouped[notification.originator_id] = [notification]
+                else:
+                    items.append(notification)
 
-        # Taken up front: puts below may evict entries of this very batch.
-        cached = {key: self.cache.get(key) for key in by_dispute}
-        missing = [key for key, entry in cached.items() if entry is None]
+        cache = self.cache
+        entries = [(raw_id, items, cache.get(raw_id)) for raw_id, items in grouped.items()]
+        # Disputes not in memory: their ids converted once, their states read at once.
+        ids = {raw_id: _dispute_uuid(raw_id) for raw_id, _, entry in entries if entry is None}
         loaded = (
-            {row.dispute_id: row for row in self.store.load_states(self.lane, missing)}
-            if missing
+            {
+                row.dispute_id: row
+                for row in self.store.load_states(self.lane, [str(i) for i in ids.values()])
+            }
+            if ids
             else {}
         )
+
+        # Room for the new entries, taken from the least recent (this batch's are the most).
+        cache.trim(room=len(ids))
 
         touched: list[Touch] = []
         states: list[StateRow] = []
         policy = self.source.policy
-        for key, (dispute_id, items) in by_dispute.items():
-            entry = cached[key]
+        for raw_id, items, entry in entries:
             aggregate: Dispute | None = None
             before: DisputeFacts | None = None
             if entry is not None:
                 aggregate, before = entry
-            elif key in loaded:
-                aggregate = self._replay(key, loaded[key].events)
-                before = facts_of(aggregate, policy(aggregate.policy_version), key)
+                dispute_id: UUID = aggregate.id
+                key = before.dispute_id
+            else:
+                dispute_id = ids[raw_id]
+                key = str(dispute_id)
+                row = loaded.get(key)
+                if row is not None:
+                    aggregate = self._replay(key, row.events)
+                    before = facts_of(aggregate, policy(aggregate.policy_version), key)
             aggregate, applied, responses = self._apply(key, dispute_id, aggregate, items)
             after = facts_of(aggregate, policy(aggregate.policy_version), key, before)
             last = items[-1].id
             touched.append(Touch(before, after, last, responses))
             if applied:
-                events = b"".join(frame(n.originator_version, n.topic, n.state) for n in applied)
-                states.append(StateRow(key, aggregate.version, last, events))
-            self.cache.put(key, (aggregate, after))
+                states.append(StateRow(key, aggregate.version, last, frame_all(applied)))
+            cache.put(raw_id, (aggregate, after))
+        cache.trim()
 
         changes = [model.changes(version, touched) for model, version in self.models]
         tracking = Tracking(self.source.application_name, position)
@@ -260,18 +280,20 @@ class CatchUp:
         """Apply a dispute's events of this batch; collect seller response times."""
         applied: list[LogEntry | StoredEvent] = []
         responses: list[tuple[int, int]] = []
+        decode = self.source.decode
+        version = 0 if aggregate is None else aggregate.version
         for notification in notifications:
-            version = 0 if aggregate is None else aggregate.version
-            if notification.originator_version <= version:
+            next_version = notification.originator_version
+            if next_version <= version:
                 continue  # already applied (defensive: never with a consistent lane)
-            missing: list[LogEntry | StoredEvent] = []
-            if notification.originator_version > version + 1:
-                missing.extend(
-                    self._late_events(key, version, notification.originator_version - 1)
-                )
-            for stored in [*missing, notification]:
+            events: Sequence[LogEntry | StoredEvent] = (
+                (notification,)
+                if next_version == version + 1
+                else (*self._late_events(key, version, next_version - 1), notification)
+            )
+            for stored in events:
                 # The dispute's id converted once, not once per event.
-                event: Any = self.source.decode(
+                event: Any = decode(
                     dispute_id, stored.originator_version, stored.topic, stored.state
                 )
                 if aggregate is None:
@@ -287,6 +309,7 @@ class CatchUp:
                         responses.append((event.originator_version, micros))
                     event.mutate(aggregate)
                 applied.append(stored)
+            version = next_version
         if aggregate is None:
             raise StateMissing(f"lane {self.lane}: no events and no state for dispute {key}")
         return aggregate, applied, responses

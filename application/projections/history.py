@@ -15,14 +15,38 @@ code gives the new shape.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 _HEAD = struct.Struct(">IHI")  # originator_version, topic length, state length
 
 
-def frame(version: int, topic: str, state: bytes) -> bytes:
-    encoded = topic.encode()
-    return _HEAD.pack(version, len(encoded), len(state)) + encoded + state
+class Stored(Protocol):
+    """An event as the store holds it (a notification, or a stored event)."""
+
+    @property
+    def originator_version(self) -> int: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def state(self) -> bytes: ...
+
+
+_TOPICS: dict[str, bytes] = {}  # each topic encoded once
+
+
+def frame_all(events: Iterable[Stored]) -> bytes:
+    """The events, framed one after the other (what ``unframe`` reads back)."""
+    parts: list[bytes] = []
+    pack = _HEAD.pack
+    for event in events:
+        topic = event.topic
+        encoded = _TOPICS.get(topic)
+        if encoded is None:
+            encoded = _TOPICS.setdefault(topic, topic.encode())
+        state = event.state
+        parts += (pack(event.originator_version, len(encoded), len(state)), encoded, state)
+    return b"".join(parts)
 
 
 def unframe(blob: bytes) -> Iterator[tuple[int, str, bytes]]:

@@ -21,6 +21,7 @@ Definitions (also in docs of the API):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 from application.projections.facts import LOST_OUTCOMES, DisputeFacts
 from application.projections.model import Touch
@@ -32,24 +33,33 @@ from application.projections.records import (
 )
 
 _NOTHING = SellerCounts()
+#: The facts a seller's counts are made of: equal fields, equal contribution.
+_COUNTED = itemgetter(*(
+    DisputeFacts._fields.index(name)
+    for name in (
+        "shipped_at", "deadline_missed", "auto_cancelled", "disputed", "intervention_reason",
+        "intervention_outcome", "refunded", "rating",
+    )
+))
 
 
 def contribution(facts: DisputeFacts | None) -> SellerCounts:
     if facts is None:
         return _NOTHING
     shipped = facts.shipped_at is not None
+    rating = facts.rating
     return SellerCounts(
-        orders=1,
-        shipped=int(shipped),
-        late=int(facts.deadline_missed),
-        dispatch_settled=int(shipped or facts.deadline_missed),
-        auto_cancelled=int(facts.auto_cancelled),
-        disputes=int(facts.disputed),
-        interventions=int(facts.intervention_reason is not None),
-        interventions_lost=int(facts.intervention_outcome in LOST_OUTCOMES),
-        refunded=int(facts.refunded),
-        rating_sum=facts.rating or 0,
-        reviews=int(facts.rating is not None),
+        1,
+        int(shipped),
+        int(facts.deadline_missed),
+        int(shipped or facts.deadline_missed),
+        int(facts.auto_cancelled),
+        int(facts.disputed),
+        int(facts.intervention_reason is not None),
+        int(facts.intervention_outcome in LOST_OUTCOMES),
+        int(facts.refunded),
+        rating or 0,
+        int(rating is not None),
     )
 
 
@@ -65,18 +75,35 @@ class Scorecard:
 
     def changes(self, version: int, touched: Sequence[Touch]) -> ScorecardChanges:
         out = ScorecardChanges(version)
+        deltas: dict[str, list[SellerCounts]] = {}
         for t in touched:
-            after = t.after
+            after, before = t.after, t.before
             seller = after.seller_id
-            now, then = contribution(after), contribution(t.before)
-            if now != then:  # most events leave the seller's counts as they were
-                delta = now.minus(then)
-                out.sellers[seller] = out.sellers.get(seller, _NOTHING).plus(delta)
-            old, new = pending_ship_by(t.before), pending_ship_by(after)
+            # Most events leave the seller's counts as they were.
+            if before is None:
+                delta = contribution(after)
+            elif _COUNTED(before) != _COUNTED(after):
+                delta = contribution(after).minus(contribution(before))
+            else:
+                delta = _NOTHING
+            if delta is not _NOTHING and not delta.is_zero():
+                found = deltas.get(seller)
+                if found is None:
+                    deltas[seller] = [delta]
+                else:
+                    found.append(delta)
+            old, new = pending_ship_by(before), pending_ship_by(after)
             if old != new:
                 out.pending.append(PendingDispatch(after.dispute_id, seller, new))
-            out.samples.extend(
-                ResponseSample(after.dispute_id, version_, seller, micros)
-                for version_, micros in t.responses
-            )
+            if t.responses:
+                out.samples.extend(
+                    ResponseSample(after.dispute_id, version_, seller, micros)
+                    for version_, micros in t.responses
+                )
+        out.sellers = {
+            seller: found[0]
+            if len(found) == 1
+            else SellerCounts._make(map(sum, zip(*found, strict=True)))
+            for seller, found in deltas.items()
+        }
         return out
