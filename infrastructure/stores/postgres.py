@@ -93,10 +93,11 @@ class PostgresStore(SqlWriter):
     # ---- bulk writes: COPY instead of one statement per row -----------------------
 
     def _write_states(self, lane: str, states: Sequence[StateRow]) -> None:
-        copy = sql.SQL("COPY {} (dispute_id, version, position, events) FROM STDIN").format(
-            sql.Identifier(tables.state_table(lane))
-        )
+        copy = sql.SQL(
+            "COPY {} (dispute_id, version, position, events) FROM STDIN (FORMAT BINARY)"
+        ).format(sql.Identifier(tables.state_table(lane)))
         with self._conn.cursor() as cur, cur.copy(copy) as rows:
+            rows.set_types(tables.STATE_PG_TYPES)  # binary: the events' bytes as they are
             for row in states:
                 rows.write_row(row)
 
@@ -114,10 +115,11 @@ class PostgresStore(SqlWriter):
                     " ON COMMIT DELETE ROWS"
                 ).format(sql.Identifier(staging), sql.Identifier(target))
             )
-            copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
                 sql.Identifier(staging), sql.SQL(", ").join(map(sql.Identifier, columns))
             )
             with cur.copy(copy) as rows:
+                rows.set_types(tables.DISPUTE_PG_TYPES)
                 for row in changes.rows:
                     rows.write_row(row)
             updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c != "dispute_id")
@@ -126,6 +128,19 @@ class PostgresStore(SqlWriter):
                 f" SELECT {', '.join(columns)} FROM {staging}"
                 f" ON CONFLICT (dispute_id) DO UPDATE SET {updates}"
             )
+
+    def _insert_rows(
+        self, insert: str, types: Sequence[str], rows: Sequence[Sequence[Any]], conflict: str
+    ) -> None:
+        # One statement over one array per column, not one statement per row.
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in types)
+        with self._conn.cursor() as cur:
+            cur.execute(f"{insert} SELECT * FROM unnest({arrays}) {conflict}", columns)
+
+    def _delete_rows(self, table: str, column: str, values: Sequence[Any]) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(values),))
 
     def _setup_lock(self) -> None:
         self.session.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("setup"),))

@@ -44,6 +44,12 @@ _DISPUTE_TYPES = {
     "next_due_kind": "TEXT",
 }
 DISPUTE_COLUMNS: tuple[str, ...] = DisputeRow._fields
+#: PostgreSQL's names of the columns' types (a binary COPY must name them exactly).
+_PG_TYPES = {"TEXT": "text", "INTEGER": "int4", "BIGINT": "int8"}
+DISPUTE_PG_TYPES: tuple[str, ...] = tuple(
+    _PG_TYPES[_DISPUTE_TYPES.get(column, "TEXT").split()[0]] for column in DISPUTE_COLUMNS
+)
+STATE_PG_TYPES = ("text", "int4", "int8", "bytea")
 SELLER_COLUMNS: tuple[str, ...] = SellerCounts._fields
 
 

@@ -180,51 +180,67 @@ class SqlWriter:
         )
 
     def _write_scorecard(self, changes: ScorecardChanges) -> None:
-        s = self.session
         if changes.sellers:
             t = tables.table("rm_sellers", changes.version)
             columns = tables.SELLER_COLUMNS
-            adds = ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in columns)
-            s.executemany(
-                f"INSERT INTO {t} (seller_id, {', '.join(columns)})"
-                f" VALUES (?, {', '.join('?' * len(columns))})"
-                f" ON CONFLICT (seller_id) DO UPDATE SET {adds}",
+            self._insert_rows(
+                f"INSERT INTO {t} (seller_id, {', '.join(columns)})",
+                ("TEXT", *("BIGINT" for _ in columns)),
                 [(seller, *counts) for seller, counts in changes.sellers.items()],
+                "ON CONFLICT (seller_id) DO UPDATE SET "
+                + ", ".join(f"{c} = {t}.{c} + excluded.{c}" for c in columns),
             )
         pending = tables.table("rm_seller_pending", changes.version)
         upserts = [(p.dispute_id, p.seller_id, p.ship_by) for p in changes.pending if p.ship_by]
-        deletes = [(p.dispute_id,) for p in changes.pending if p.ship_by is None]
+        deletes = [p.dispute_id for p in changes.pending if p.ship_by is None]
         if deletes:
-            s.executemany(f"DELETE FROM {pending} WHERE dispute_id = ?", deletes)
+            self._delete_rows(pending, "dispute_id", deletes)
         if upserts:
-            s.executemany(
-                f"INSERT INTO {pending} (dispute_id, seller_id, ship_by) VALUES (?, ?, ?)"
-                " ON CONFLICT (dispute_id) DO UPDATE SET ship_by = excluded.ship_by",
+            self._insert_rows(
+                f"INSERT INTO {pending} (dispute_id, seller_id, ship_by)",
+                ("TEXT", "TEXT", "BIGINT"),
                 upserts,
+                "ON CONFLICT (dispute_id) DO UPDATE SET ship_by = excluded.ship_by",
             )
         if changes.samples:
-            s.executemany(
+            self._insert_rows(
                 f"INSERT INTO {tables.table('rm_response_times', changes.version)}"
-                " (dispute_id, version, seller_id, micros) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (dispute_id, version) DO NOTHING",
-                [(x.dispute_id, x.version, x.seller_id, x.micros) for x in changes.samples],
+                " (dispute_id, version, seller_id, micros)",
+                ("TEXT", "INTEGER", "TEXT", "BIGINT"),
+                changes.samples,
+                "ON CONFLICT (dispute_id, version) DO NOTHING",
             )
 
     def _write_metrics(self, changes: MetricsChanges) -> None:
-        s = self.session
         if changes.statuses:
             t = tables.table("rm_status_counts", changes.version)
-            s.executemany(
-                f"INSERT INTO {t} (status, n) VALUES (?, ?)"
-                f" ON CONFLICT (status) DO UPDATE SET n = {t}.n + excluded.n",
+            self._insert_rows(
+                f"INSERT INTO {t} (status, n)",
+                ("TEXT", "BIGINT"),
                 list(changes.statuses.items()),
+                f"ON CONFLICT (status) DO UPDATE SET n = {t}.n + excluded.n",
             )
         if changes.resolutions:
-            s.executemany(
-                f"INSERT INTO {tables.table('rm_resolutions', changes.version)}"
-                " (dispute_id, micros) VALUES (?, ?) ON CONFLICT (dispute_id) DO NOTHING",
-                [(r.dispute_id, r.micros) for r in changes.resolutions],
+            t = tables.table("rm_resolutions", changes.version)
+            self._insert_rows(
+                f"INSERT INTO {t} (dispute_id, micros)",
+                ("TEXT", "BIGINT"),
+                changes.resolutions,
+                "ON CONFLICT (dispute_id) DO NOTHING",
             )
+
+    def _insert_rows(
+        self, insert: str, types: Sequence[str], rows: Sequence[Sequence[Any]], conflict: str
+    ) -> None:
+        """``insert`` (``INSERT INTO t (columns)``) of every row, then ``conflict``.
+
+        ``types``: the columns' SQL types, for a store that sends the rows as arrays.
+        """
+        values = ", ".join("?" * len(types))
+        self.session.executemany(f"{insert} VALUES ({values}) {conflict}", rows)
+
+    def _delete_rows(self, table: str, column: str, values: Sequence[Any]) -> None:
+        self.session.executemany(f"DELETE FROM {table} WHERE {column} = ?", [(v,) for v in values])
 
     # ---- rebuilds -------------------------------------------------------------------
 
