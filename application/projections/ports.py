@@ -158,6 +158,14 @@ class ReadModelStore(Protocol):
         """Sleep until new events may have been recorded, at most ``timeout`` seconds."""
         ...
 
+    @property
+    def overlap_writes(self) -> bool:
+        """Whether a long catch-up should write each batch through a ``clone`` in a
+        thread while it folds the next: worth it when the database works in a
+        process of its own (PostgreSQL), not when its work holds this process's
+        interpreter lock row by row (SQLite)."""
+        ...
+
     def clone(self) -> ReadModelStore:
         """Another connection to the same store (for a writer thread); no locks held."""
         ...

@@ -68,13 +68,15 @@ def rebuild(
         if status == BUILDING:
             log.info("projections.rebuild_started", lane=lane, versions=versions,
                      position=engine.position)
-            writer = store.clone()  # the database writes batch k while Python folds k+1
+            # Where it pays, the database writes batch k while Python folds k+1.
+            writer = store.clone() if store.overlap_writes else None
             try:
                 events = engine.run(
                     batch_size, until_caught_up=True, on_batch=on_batch, writer=writer
                 )
             finally:
-                writer.close()
+                if writer is not None:
+                    writer.close()
             for model in models:
                 store.finish_build(model.name, versions[model.name])
             log.info("projections.rebuild_built", lane=lane, versions=versions,

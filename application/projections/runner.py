@@ -94,15 +94,17 @@ class Projector:
         return sum(engine.step(self.batch_size) for engine in self.engines.values())
 
     def catch_up(self) -> int:
-        """Run every live lane to the head, writing through a second connection while
-        the next batch is folded (for a backlog: a first start, a long stop)."""
+        """Run every live lane to the head (for a backlog: a first start, a long stop),
+        writing through a second connection while the next batch is folded where
+        that pays (``ReadModelStore.overlap_writes``)."""
         total = 0
         for engine in list(self.engines.values()):
-            writer = self.store.clone()
+            writer = self.store.clone() if self.store.overlap_writes else None
             try:
                 total += engine.run(self.batch_size, until_caught_up=False, writer=writer)
             finally:
-                writer.close()
+                if writer is not None:
+                    writer.close()
         return total
 
     def reset(self) -> None:

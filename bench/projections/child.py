@@ -68,12 +68,13 @@ def main(argv: list[str] | None = None) -> None:
                     if time.perf_counter() > deadline:
                         break
             else:
-                writer = store.clone()
+                writer = store.clone() if store.overlap_writes else None  # as a rebuild does
                 try:
                     events = engine.run(args.batch_size, stop=args.stop,
                                         until_caught_up=False, writer=writer)
                 finally:
-                    writer.close()
+                    if writer is not None:
+                        writer.close()
             position = engine.position
             for model, version in models:
                 store.drop_version(model.name, version)

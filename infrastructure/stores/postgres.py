@@ -184,6 +184,10 @@ class PostgresStore(SqlWriter):
         for _ in self._conn.notifies(timeout=timeout, stop_after=1):
             pass
 
+    @property
+    def overlap_writes(self) -> bool:
+        return True  # the server writes batch k while this process folds k+1
+
     def clone(self) -> PostgresStore:
         return PostgresStore(
             self._conninfo, self.application_name, channel=None, events_table=self._events_table
