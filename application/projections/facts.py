@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from application.projections.records import to_micros
+from application.projections.records import EPOCH, MICROSECOND, to_micros
 from domain.dispute import Dispute
 from domain.policy import Policy
 
@@ -61,17 +61,21 @@ def facts_of(
     d: Dispute, policy: Policy, dispute_id: str | None = None, known: DisputeFacts | None = None
 ) -> DisputeFacts:
     """``dispute_id``: ``str(d.id)`` when the caller has it; ``known``: earlier facts of
-    the same dispute, whose fields an order never changes are taken as they are."""
+    the same dispute, whose fields an order never changes are taken as they are, and
+    whose flags read off the history (which only grows) are kept once set."""
     due = d.next_deadline(policy)
     intervention = d.intervention
-    disputed = False
-    resolved_at = None
-    for kind, at in d.history:
-        if not disputed and kind in DISPUTE_EVENTS:
-            disputed = True
-        if resolved_at is None and kind in RESOLVING_EVENTS:
-            resolved_at = to_micros(at)
-    requested_at = to_micros(intervention["requested_at"]) if intervention else None
+    disputed = known is not None and known.disputed
+    resolved_at = None if known is None else known.resolved_at
+    if not disputed or resolved_at is None:
+        for kind, at in d.history:
+            if not disputed and kind in DISPUTE_EVENTS:
+                disputed = True
+            if resolved_at is None and kind in RESOLVING_EVENTS:
+                resolved_at = (at - EPOCH) // MICROSECOND
+    requested_at = (
+        (intervention["requested_at"] - EPOCH) // MICROSECOND if intervention else None
+    )
     shipment = d.shipment
     review = d.review
     refund = d.refund
@@ -94,17 +98,17 @@ def facts_of(
         *fixed,
         d.status,
         placed_at,
-        to_micros(d.ship_by),  # a ruling may extend it
+        (d.ship_by - EPOCH) // MICROSECOND,  # a ruling may extend it
         auto_cancel_at,
-        to_micros(d.modified_on),
+        (d.modified_on - EPOCH) // MICROSECOND,
         d.version,
         d.policy_version,
-        to_micros(shipment["shipped_at"]) if shipment else None,
+        (shipment["shipped_at"] - EPOCH) // MICROSECOND if shipment else None,
         refund["status"] if refund else None,
         intervention["reason"] if intervention else None,
         requested_at,
         requested_at if d.awaiting_ruling else None,
-        to_micros(due.at) if due else None,
+        (due.at - EPOCH) // MICROSECOND if due else None,
         due.kind if due else None,
         intervention["outcome"] if intervention else None,
         d.deadline_missed,
