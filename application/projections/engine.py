@@ -93,7 +93,7 @@ def _dispute_uuid(originator_id: object) -> UUID:
 
 
 class StateCache:
-    """A bounded LRU of live aggregates, keyed by the dispute's id as the log gives it.
+    """A bounded LRU of live aggregates, keyed as ``_fold`` groups a batch.
 
     ``get`` makes an entry the most recent; ``put`` of a key just read keeps it
     there, a new key becomes the most recent. ``trim`` evicts the least recent
@@ -219,25 +219,32 @@ class CatchUp:
         return prefix, prefix[-1].id if prefix else self.position
 
     def _fold(self, notifications: Sequence[LogEntry], position: int) -> BatchWrite:
+        # Grouped by the dispute's id as the log gives it: text (SQLite) as it is,
+        # a UUID (PostgreSQL) by its integer, which hashes and compares in C.
         grouped: dict[object, list[LogEntry]] = {}
         for notification in notifications:
             if notification.topic in DISPUTE_TOPICS:  # not the policy ledger
-                items = grouped.get(notification.originator_id)
+                raw_id: object = notification.originator_id
+                if type(raw_id) is UUID:
+                    raw_id = raw_id.int
+                items = grouped.get(raw_id)
                 if items is None:
-                    grouped[notification.originator_id] = [notification]
+                    grouped[raw_id] = [notification]
                 else:
                     items.append(notification)
 
         cache = self.cache
         entries = [(raw_id, items, cache.get(raw_id)) for raw_id, items in grouped.items()]
         # Disputes not in memory: their ids converted once, their states read at once.
-        ids = {raw_id: _dispute_uuid(raw_id) for raw_id, _, entry in entries if entry is None}
+        ids = {
+            raw_id: _dispute_uuid(items[0].originator_id)
+            for raw_id, items, entry in entries
+            if entry is None
+        }
+        keys = {raw_id: str(dispute_id) for raw_id, dispute_id in ids.items()}
         loaded = (
-            {
-                row.dispute_id: row
-                for row in self.store.load_states(self.lane, [str(i) for i in ids.values()])
-            }
-            if ids
+            {row.dispute_id: row for row in self.store.load_states(self.lane, list(keys.values()))}
+            if keys
             else {}
         )
 
@@ -255,8 +262,7 @@ class CatchUp:
                 dispute_id: UUID = aggregate.id
                 key = before.dispute_id
             else:
-                dispute_id = ids[raw_id]
-                key = str(dispute_id)
+                dispute_id, key = ids[raw_id], keys[raw_id]
                 row = loaded.get(key)
                 if row is not None:
                     aggregate = self._replay(key, row.events)
