@@ -72,7 +72,8 @@ def rebuild(
             writer = store.clone() if store.overlap_writes else None
             try:
                 events = engine.run(
-                    batch_size, until_caught_up=True, on_batch=on_batch, writer=writer
+                    batch_size, until_caught_up=True, on_batch=on_batch, writer=writer,
+                    release=True,
                 )
             finally:
                 if writer is not None:

@@ -143,7 +143,7 @@ class Projector:
                 default=0,
             )
             if build.position < ahead:
-                build.run(self.batch_size, stop=ahead, until_caught_up=False)
+                build.run(self.batch_size, stop=ahead, until_caught_up=False, release=True)
             self.store.switch(lane, retire=retire)
             emptied = {v.lane for v in current if v.name in names} - staying
             for old in emptied:
@@ -160,7 +160,7 @@ class Projector:
         if live.position < build.position:
             live.run(self.batch_size, stop=build.position, until_caught_up=False)
         elif build.position < live.position:
-            build.run(self.batch_size, stop=live.position, until_caught_up=False)
+            build.run(self.batch_size, stop=live.position, until_caught_up=False, release=True)
         self.store.switch(lane, retire=retire, merge_into=target, position=live.position)
         self.store.drop_lane(lane)
         log.info(

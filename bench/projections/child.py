@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
                 writer = store.clone() if store.overlap_writes else None  # as a rebuild does
                 try:
                     events = engine.run(args.batch_size, stop=args.stop,
-                                        until_caught_up=False, writer=writer)
+                                        until_caught_up=False, writer=writer, release=True)
                 finally:
                     if writer is not None:
                         writer.close()
