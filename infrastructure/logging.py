@@ -20,7 +20,6 @@ so they do not install handlers of their own.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sys
 import threading
@@ -86,8 +85,14 @@ class _NamedWriteLogger(structlog.WriteLogger):
         self.name = name or "disputedesk"
 
     def msg(self, message: str) -> None:
-        with contextlib.suppress(ValueError, OSError):
-            super().msg(message)
+        # structlog's own msg() adds a lock and a retry on EINTR: the stream's writer
+        # keeps each write whole under its own lock, and Python retries EINTR itself
+        # (PEP 475). Every line is written and flushed at once, as before.
+        try:
+            self._write(message + "\n")
+            self._flush()
+        except (ValueError, OSError):
+            pass
 
     log = debug = info = warn = warning = msg
     fatal = failure = err = error = critical = exception = msg

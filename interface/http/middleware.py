@@ -22,6 +22,7 @@ from interface.http.errors import render_exception
 REQUEST_ID_HEADER = "x-request-id"
 _HEADER_BYTES = REQUEST_ID_HEADER.encode()
 _MAX_ID_LENGTH = 128
+_TAGGED = "request_id_sent"  # in the scope's state: the response carries X-Request-ID
 # Request ids need to be unique, not secret: os.urandom (uuid4) costs ~90 us a call here.
 _ids = random.Random()
 
@@ -50,11 +51,12 @@ def request_id_of(scope: Scope) -> str:
 async def add_request_id(message: Message, scope: Scope) -> None:
     """``before_send`` hook: every response, routed or not, carries ``X-Request-ID``.
 
-    Routed responses already carry it (:class:`RequestContextMiddleware` adds it);
-    this covers what never reaches a route (404, 405). Async because Litestar would
-    run a sync hook in a worker thread, once per message.
+    Routed responses already carry it (:class:`RequestContextMiddleware` adds it
+    and says so in the scope's state); this covers what never reaches a route
+    (404, 405). Async because Litestar would run a sync hook in a worker thread,
+    once per message.
     """
-    if message["type"] == "http.response.start":
+    if message["type"] == "http.response.start" and not scope.get("state", {}).get(_TAGGED):
         headers = message.get("headers")
         if headers is None or not _has_request_id(headers):
             _append_request_id(message, request_id_of(scope))
@@ -112,6 +114,7 @@ class RequestContextMiddleware:
                 headers = message.get("headers")
                 if headers is None or not _has_request_id(headers):
                     _append_request_id(message, request_id)
+                scope["state"][_TAGGED] = True
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from pathlib import Path
 
 import pytest
 import structlog
@@ -60,3 +62,27 @@ def test_exceptions_still_render() -> None:
         hot_logger("disputedesk.http").error("failed", exc_info=True)
     line = json.loads(stream.getvalue())
     assert "ValueError: boom" in line["exception"]
+
+
+def test_lines_from_many_threads_stay_whole_and_a_closed_stream_breaks_nobody(
+    tmp_path: Path,
+) -> None:
+    with (tmp_path / "server.log").open("w") as stream:
+        configure_logging("json", stream=stream)
+        log = hot_logger("disputedesk.http")
+
+        def write(thread: int) -> None:
+            for index in range(300):
+                log.info("http.request", thread=thread, index=index, path="/x" * 40)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    lines = [json.loads(line) for line in (tmp_path / "server.log").read_text().splitlines()]
+    assert len(lines) == 8 * 300
+    assert {(line["thread"], line["index"]) for line in lines} == {
+        (n, i) for n in range(8) for i in range(300)
+    }
+    log.info("http.request", after="close")  # the stream is closed: no error reaches us
