@@ -1,4 +1,4 @@
-"""HTTP benchmark, one bounded run (< 2 minutes): ``python -m bench.http [--duration S]``.
+"""HTTP benchmark, one bounded run (about 2 minutes): ``python -m bench.http [--duration S]``.
 
 Measures, with real uvicorn processes on 127.0.0.1 and 32 concurrent keep-alive
 connections from an aiohttp load generator:
@@ -14,6 +14,10 @@ connections from an aiohttp load generator:
     thread pool with none of the API's features (``bench.http.floor_app``);
 (h) (c) on PostgreSQL: the POST on the 1-worker server of (d), against the same
     command called directly on the same database.
+
+(a) and (b) run in turns, ``--pairs`` times each (3 by default), both servers up
+at once, and their median runs are compared: the machine's speed drifts by tens
+of percent within minutes, and turns expose both to the same drift.
 
 Prints the ratios against the targets and writes bench/results/http.json.
 """
@@ -185,6 +189,17 @@ def _nth(requests: list[Request], index: int) -> Request:
     return requests[index % len(requests)]
 
 
+def median_run(runs: list[LoadResult]) -> LoadResult:
+    """The run with the median rate (of an even number, the lower middle one)."""
+    return sorted(runs, key=lambda run: run.rps)[(len(runs) - 1) // 2]
+
+
+def runs_note(runs: list[LoadResult]) -> str:
+    if len(runs) < 2:
+        return ""
+    return f"   (median of {len(runs)}: " + ", ".join(f"{run.rps:.0f}" for run in runs) + ")"
+
+
 def line(name: str, result: LoadResult) -> str:
     return (f"  {name:<44} {result.rps:>8.0f} rps   p50 {result.p50_ms:6.2f} ms   "
             f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}")
@@ -214,6 +229,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per run")
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--disputes", type=int, default=200, help="cases for the POST runs")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="runs of (a) and (b), in turns; their medians are compared")
     parser.add_argument("--pin", type=int, default=None, metavar="CPU",
                         help="run every server on this CPU only and the load generator on the "
                         "others (steadier figures; pinned, a GIL-bound server served about a "
@@ -255,22 +272,25 @@ def main() -> None:
         direct = direct_contacts(sqlite_url, direct_ids, args.duration, work / "direct.log")
         direct_read = direct_reads(sqlite_url, read_id, min(args.duration, 3.0))
 
-        port = free_port()
-        with server(uvicorn_argv("bench.http.bare_app:app", port, factory=False), env, work, port,
-                    log) as base:
-            bare_request = Request("GET", f"{base}/bare", {})
-            bare = run_load(lambda _i: bare_request, **load)
-            thread_request = Request("GET", f"{base}/bare-thread", {})
-            bare_thread = run_load(lambda _i: thread_request, **load)
-        print(line("(a) bare Litestar handler", bare), flush=True)
-        print(line("(f) the same in the thread pool", bare_thread), flush=True)
-
-        port = free_port()
+        port, bare_port = free_port(), free_port()
         app_env = {**env, "DISPUTEDESK_DATABASE_URL": sqlite_url}
-        with server(uvicorn_argv("interface.http.app:app_from_env", port, factory=True), app_env,
-                    work, port, log) as base:
-            read = run_load(case_read(base, read_id, buyer_token), **load)
-            print(line("(b) GET /v1/disputes/{id} (SQLite)", read), flush=True)
+        with server(uvicorn_argv("bench.http.bare_app:app", bare_port, factory=False), env, work,
+                    bare_port, log) as bare_base, \
+                server(uvicorn_argv("interface.http.app:app_from_env", port, factory=True),
+                       app_env, work, port, log) as base:
+            # (a) and (b) in turns, so that both see the machine as it is over the same minute.
+            bare_request = Request("GET", f"{bare_base}/bare", {})
+            pairs = [(run_load(lambda _i: bare_request, **load),
+                      run_load(case_read(base, read_id, buyer_token), **load))
+                     for _ in range(args.pairs)]
+            bare_runs, read_runs = [a for a, _ in pairs], [b for _, b in pairs]
+            bare, read = median_run(bare_runs), median_run(read_runs)
+            print(line("(a) bare Litestar handler", bare) + runs_note(bare_runs), flush=True)
+            thread_request = Request("GET", f"{bare_base}/bare-thread", {})
+            bare_thread = run_load(lambda _i: thread_request, **load)
+            print(line("(f) the same in the thread pool", bare_thread), flush=True)
+            print(line("(b) GET /v1/disputes/{id} (SQLite)", read) + runs_note(read_runs),
+                  flush=True)
             health_request = Request("GET", f"{base}/health", {})
             health = run_load(lambda _i: health_request, **load)
             print(line("(e) GET /health, same server", health), flush=True)
@@ -329,6 +349,7 @@ def main() -> None:
 
     results["a_bare"] = bare.as_dict()
     results["b_case_read_sqlite"] = read.as_dict()
+    results["a_b_pairs"] = [{"a": a.as_dict(), "b": b.as_dict()} for a, b in pairs]
     results["c_post_seller_contacts_sqlite"] = post.as_dict()
     results["c_direct_contact_seller"] = direct
     results["e_health_same_server"] = health.as_dict()
