@@ -16,21 +16,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+
+from application.projections.ports import Stored
 
 _HEAD = struct.Struct(">IHI")  # originator_version, topic length, state length
-
-
-class Stored(Protocol):
-    """An event as the store holds it (a notification, or a stored event)."""
-
-    @property
-    def originator_version(self) -> int: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def state(self) -> bytes: ...
-
 
 _TOPICS: dict[str, bytes] = {}  # each topic encoded once
 

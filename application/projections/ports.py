@@ -35,19 +35,24 @@ from application.projections.records import (
 from domain.policy import Policy
 
 
-class LogEntry(Protocol):
-    """One notification of the log (eventsourcing's ``Notification`` is one)."""
+class Stored(Protocol):
+    """An event as the store holds it (a notification, or a stored event)."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def originator_id(self) -> UUID | str: ...
     @property
     def originator_version(self) -> int: ...
     @property
     def topic(self) -> str: ...
     @property
     def state(self) -> bytes: ...
+
+
+class LogEntry(Stored, Protocol):
+    """One notification of the log (eventsourcing's ``Notification`` is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def originator_id(self) -> UUID | str: ...
 
 
 class NotificationLog(Protocol):
