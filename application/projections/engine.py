@@ -82,6 +82,18 @@ def _young_gc_only() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def overlapping_writer(store: ReadModelStore) -> Iterator[ReadModelStore | None]:
+    """The ``writer`` for a long :meth:`CatchUp.run`: a second connection where the
+    database works while Python folds (``store.overlap_writes``), else None."""
+    writer = store.clone() if store.overlap_writes else None
+    try:
+        yield writer
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def _dispute_uuid(originator_id: object) -> UUID:
     """A dispute's id however the log gave it (SQLite keeps a UUID as 32 hex digits).
 

@@ -21,6 +21,7 @@ from application.projections.engine import (
     DEFAULT_CACHE_SIZE,
     CatchUp,
     Progress,
+    overlapping_writer,
 )
 from application.projections.model import ReadModel
 from application.projections.ports import EventSource, ReadModelStore
@@ -69,15 +70,11 @@ def rebuild(
             log.info("projections.rebuild_started", lane=lane, versions=versions,
                      position=engine.position)
             # Where it pays, the database writes batch k while Python folds k+1.
-            writer = store.clone() if store.overlap_writes else None
-            try:
+            with overlapping_writer(store) as writer:
                 events = engine.run(
                     batch_size, until_caught_up=True, on_batch=on_batch, writer=writer,
                     release=True,
                 )
-            finally:
-                if writer is not None:
-                    writer.close()
             for model in models:
                 store.finish_build(model.name, versions[model.name])
             log.info("projections.rebuild_built", lane=lane, versions=versions,

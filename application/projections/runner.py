@@ -20,7 +20,12 @@ from collections.abc import Sequence
 import structlog
 
 from application.projections.catalog import READ_MODELS
-from application.projections.engine import DEFAULT_BATCH_SIZE, DEFAULT_CACHE_SIZE, CatchUp
+from application.projections.engine import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CACHE_SIZE,
+    CatchUp,
+    overlapping_writer,
+)
 from application.projections.model import ReadModel
 from application.projections.ports import EventSource, ReadModelStore
 from application.projections.records import CURRENT, READY, VersionInfo
@@ -99,12 +104,8 @@ class Projector:
         that pays (``ReadModelStore.overlap_writes``)."""
         total = 0
         for engine in list(self.engines.values()):
-            writer = self.store.clone() if self.store.overlap_writes else None
-            try:
+            with overlapping_writer(self.store) as writer:
                 total += engine.run(self.batch_size, until_caught_up=False, writer=writer)
-            finally:
-                if writer is not None:
-                    writer.close()
         return total
 
     def reset(self) -> None:

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from application.projections.catalog import READ_MODELS
-from application.projections.engine import CatchUp
+from application.projections.engine import CatchUp, overlapping_writer
 from application.projections.rebuild import rebuild
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -68,13 +68,9 @@ def main(argv: list[str] | None = None) -> None:
                     if time.perf_counter() > deadline:
                         break
             else:
-                writer = store.clone() if store.overlap_writes else None  # as a rebuild does
-                try:
+                with overlapping_writer(store) as writer:  # as a rebuild does
                     events = engine.run(args.batch_size, stop=args.stop,
                                         until_caught_up=False, writer=writer, release=True)
-                finally:
-                    if writer is not None:
-                        writer.close()
             position = engine.position
             for model, version in models:
                 store.drop_version(model.name, version)
