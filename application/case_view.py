@@ -58,6 +58,13 @@ def with_next_actions(fixed: dict[str, Any], actions: list[str]) -> dict[str, An
     return view
 
 
+def view_identity(view: dict[str, Any], role: str) -> tuple[str, int, bool, tuple[str, ...]]:
+    """What a current case view (not an ``as_of`` one) is a function of: the dispute
+    at its version, whether the viewer sees internal events, and the next actions.
+    Two views with the same identity are equal, so an encoding of one serves both."""
+    return (view["id"], view["version"], role in STAFF_ROLES, tuple(view["next_actions"]))
+
+
 def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str, Any]:
     """Everything of the case view but ``next_actions`` (an empty placeholder).
 

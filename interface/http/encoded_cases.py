@@ -1,9 +1,8 @@
 """Case views encoded once: the JSON body and the headers of a case read, kept by
 what they are a function of, so that reading an unchanged case again encodes nothing.
 
-A case view is a function of the dispute (its id and version), the viewer's role
-(which events it sees) and the next actions (the role's, at the time of the read).
-Those four name a body exactly; the headers follow from the version.
+A current case view is a function of what ``view_identity`` (in the application)
+names; that names a body exactly, and the headers follow from the version.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.response.base import ASGIResponse
 
+from application.case_view import view_identity
 from interface.http import schemas
 from interface.http.conditional import etag
 from interface.http.responses import CASE_HEADERS
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _ENCODER = msgspec.json.Encoder()
 
-_Key = tuple[str, int, str, tuple[str, ...]]
+_Key = tuple[str, int, bool, tuple[str, ...]]
 
 
 class EncodedCase(Response[Any]):
@@ -88,7 +88,7 @@ class _Encoded(ASGIResponse):
 
 
 class EncodedCases:
-    """The last few thousand case bodies encoded, by (id, version, role, actions).
+    """The last few thousand case bodies encoded, by their view's identity.
 
     Shared by the event loop and the worker threads of one application.
     """
@@ -100,7 +100,7 @@ class EncodedCases:
 
     def response(self, view: dict[str, Any], role: str) -> EncodedCase:
         """The 200 response of a case read of ``view`` by a viewer with ``role``."""
-        key: _Key = (view["id"], view["version"], role, tuple(view["next_actions"]))
+        key: _Key = view_identity(view, role)
         kept = self._kept.get(key)
         if kept is None:
             body = _ENCODER.encode(schemas.case_view(view))

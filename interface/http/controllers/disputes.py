@@ -138,9 +138,9 @@ class DisputesController(Controller):
             view = await sync_to_thread(_read_case, desk, dispute_id, request.user, as_of)
         if matches_none(if_none_match(request.scope), view["version"]):
             return not_modified(view["version"])
-        request.scope.setdefault("state", {})["dispute_id"] = view["id"]
         if as_of is not None:
             return case_response(request, view)
+        request.scope.setdefault("state", {})["dispute_id"] = view["id"]
         return self.bodies.response(view, request.user.role)
 
     @get(
