@@ -499,9 +499,15 @@ class DisputeDesk(Application[UUID]):
         now = self.clock.now()
         check_instant(placed_at, now, "placed_at")
         dispute_id = dispute_id_for(order_id.strip())
+
+        def again(existing: Dispute) -> tuple[dict[str, Any], bool]:
+            existing.check_same_order(buyer_id=buyer_id, seller_id=seller_id, region=region,
+                                      category=category, amount=amount, placed_at=placed_at)
+            return case_view(existing, actor, self.policy_for(existing), now), False
+
         existing = self._existing(dispute_id)
         if existing is not None:
-            return case_view(existing, actor, self.policy_for(existing), now), False
+            return again(existing)
         if self._policies_changed():
             self._refresh_policies()
         policy = self.policies.in_force(placed_at)
@@ -527,7 +533,7 @@ class DisputeDesk(Application[UUID]):
         except IntegrityError:
             existing = self._existing(dispute_id)
             assert existing is not None
-            return case_view(existing, actor, self.policy_for(existing), now), False
+            return again(existing)
         view = self._with_position(case_view(d, actor, policy, now))
         log.info(
             "dispute.opened",

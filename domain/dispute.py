@@ -33,6 +33,7 @@ from domain.errors import (
     NoPendingRefund,
     NotShipped,
     OrderCancelled,
+    OrderConflict,
     RefundNotAllowed,
     ReturnNotAllowed,
     ReviewWindowClosed,
@@ -96,11 +97,25 @@ def check_instant(value: datetime, now: datetime, field: str) -> datetime:
 
 
 def text(value: str | None, field: str, *, max_length: int = 2000, required: bool = True) -> str:
+    """Free text, trimmed; a NUL is refused (no database can store it in a text column)."""
     cleaned = (value or "").strip()
     if required and not cleaned:
         raise InvalidInput(f"{field} must not be empty", field=field)
     if len(cleaned) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters", field=field)
+    if "\x00" in cleaned:
+        raise InvalidInput(f"{field} must not contain a NUL character", field=field)
+    return cleaned
+
+
+def identifier(value: str | None, field: str, *, max_length: int = 200) -> str:
+    """An id or code that others will look up and filter by: printable characters only."""
+    cleaned = text(value, field, max_length=max_length)
+    if not cleaned.isprintable():
+        raise InvalidInput(
+            f"{field} must contain only printable characters (no control characters)",
+            field=field,
+        )
     return cleaned
 
 
@@ -698,7 +713,7 @@ class Dispute(Aggregate):
         actor: Actor,
         now: datetime,
     ) -> Dispute:
-        order_id = text(order_id, "order_id", max_length=200)
+        order_id = identifier(order_id, "order_id")
         check_instant(placed_at, now, "placed_at")
         ship_by, auto_cancel_at = policy.order_deadlines(region, category, placed_at)
         return cls._create(
@@ -709,8 +724,8 @@ class Dispute(Aggregate):
             actor_role=actor.role,
             actor_id=actor.id,
             order_id=order_id,
-            buyer_id=text(buyer_id, "buyer_id", max_length=200),
-            seller_id=text(seller_id, "seller_id", max_length=200),
+            buyer_id=identifier(buyer_id, "buyer_id"),
+            seller_id=identifier(seller_id, "seller_id"),
             region=region,
             category=category,
             amount=amount.amount,
@@ -720,6 +735,33 @@ class Dispute(Aggregate):
             auto_cancel_at=auto_cancel_at,
             policy_version=policy.version,
         )
+
+    def check_same_order(
+        self,
+        *,
+        buyer_id: str,
+        seller_id: str,
+        region: str,
+        category: str,
+        amount: Money,
+        placed_at: datetime,
+    ) -> None:
+        """An order placed again must be the order on record: a retry, not a different order."""
+        given = {
+            "buyer_id": buyer_id.strip(),
+            "seller_id": seller_id.strip(),
+            "region": region,
+            "category": category,
+            "amount": amount,
+            "placed_at": placed_at,
+        }
+        differ = [field for field, value in given.items() if getattr(self, field) != value]
+        if differ:
+            raise OrderConflict(
+                f"order {self.order_id} is already recorded with another "
+                f"{', '.join(differ)}; an order's details cannot change",
+                field=differ[0],
+            )
 
     def _record(
         self, event_class: type[Dispute.Event], actor: Actor, at: datetime, now: datetime, **kw: Any
@@ -746,8 +788,8 @@ class Dispute(Aggregate):
     ) -> None:
         check_instant(shipped_at, now, "shipped_at")
         self._not_before_order(shipped_at, "shipped_at")
-        carrier = text(carrier, "carrier", max_length=100)
-        tracking_number = text(tracking_number, "tracking_number", max_length=100)
+        carrier = identifier(carrier, "carrier", max_length=100)
+        tracking_number = identifier(tracking_number, "tracking_number", max_length=100)
         self._can_ship()
         self._record(
             self.OrderShipped,
@@ -852,7 +894,7 @@ class Dispute(Aggregate):
         now: datetime,
     ) -> None:
         one_of(outcome, OUTCOMES, "outcome")
-        reason_code = text(reason_code, "reason_code", max_length=100)
+        reason_code = identifier(reason_code, "reason_code", max_length=100)
         note = text(note, "note", max_length=5000, required=False) or None
         self._can_rule()
         amount: Decimal | None = None
@@ -953,8 +995,8 @@ class Dispute(Aggregate):
         self._record(self.RefundIssued, actor, now, now, amount=value)
 
     def ship_return(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
-        carrier = text(carrier, "carrier", max_length=100)
-        tracking_number = text(tracking_number, "tracking_number", max_length=100)
+        carrier = identifier(carrier, "carrier", max_length=100)
+        tracking_number = identifier(tracking_number, "tracking_number", max_length=100)
         self._can_ship_return()
         self._record(
             self.ReturnShipped, actor, now, now, carrier=carrier, tracking_number=tracking_number

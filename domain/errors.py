@@ -46,6 +46,10 @@ class CaseClosed(TransitionRefused):
     code = "case-closed"
 
 
+class OrderConflict(TransitionRefused):
+    code = "order-conflict"
+
+
 class OrderCancelled(TransitionRefused):
     code = "order-cancelled"
 

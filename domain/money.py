@@ -36,10 +36,10 @@ class Money:
             raise InvalidMoney(f"{field} must be a finite number, got {amount!r}", field=field)
         if value < 0:
             raise InvalidMoney(f"{field} must not be negative, got {amount!r}", field=field)
+        if value > MAX_AMOUNT:  # before quantize, which cannot hold more digits than its context
+            raise InvalidMoney(f"{field} is implausibly large: {amount!r}", field=field)
         if value != value.quantize(_CENT):
             raise InvalidMoney(f"{field} has more than two decimal places: {amount!r}", field=field)
-        if value > MAX_AMOUNT:
-            raise InvalidMoney(f"{field} is implausibly large: {amount!r}", field=field)
         if not isinstance(currency, str) or not _CURRENCY.match(currency):
             raise InvalidMoney(
                 f'currency must be a three-letter ISO 4217 code such as "USD", got {currency!r}',

@@ -38,6 +38,7 @@ from interface.http.middleware import RequestContextMiddleware, add_request_id
 from interface.http.openapi import ClosedStructSchemaPlugin
 from interface.http.runtime import freeze_startup_heap
 from interface.http.schemas import prepare_struct_types
+from interface.http.strict_body import strict_json_body
 
 API_VERSION = "1"
 log = get_logger("disputedesk.http")
@@ -128,6 +129,7 @@ def create_app(
         ],
         exception_handlers=exception_handlers(),
         plugins=[ClosedStructSchemaPlugin()],
+        before_request=strict_json_body,
         before_send=[add_request_id],
         on_startup=[open_idempotency, start_background, *on_startup],
         on_shutdown=[stop_background, read_models.close, *on_shutdown, close_idempotency],

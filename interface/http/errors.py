@@ -24,6 +24,7 @@ from domain.errors import (
 from domain.policy import PolicyError, UnknownCategory, UnknownRegion
 from infrastructure.logging import get_logger
 from infrastructure.outages import STORE_OUTAGES
+from interface.http.request_ids import request_id_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://disputedesk.invalid/problems/"
@@ -86,7 +87,7 @@ def problem_response(
     instance = None
     if request is not None:
         instance = request.url.path
-        request_id = request.scope.get("state", {}).get("request_id")
+        request_id = request_id_of(request.scope)
     problem = Problem(
         type=PROBLEM_BASE + (code or _HTTP_CODES.get(status, "error")),
         title=_title(status),

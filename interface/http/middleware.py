@@ -6,7 +6,6 @@ logged and carry ``X-Request-ID`` like any other.
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
@@ -18,34 +17,12 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from domain.dispute import Actor, dispute_id_for
 from infrastructure.logging import hot_logger
 from interface.http.errors import render_exception
+from interface.http.request_ids import REQUEST_ID_HEADER, request_id_of
 
-REQUEST_ID_HEADER = "x-request-id"
 _HEADER_BYTES = REQUEST_ID_HEADER.encode()
-_MAX_ID_LENGTH = 128
 _TAGGED = "request_id_sent"  # in the scope's state: the response carries X-Request-ID
-# Request ids need to be unique, not secret: os.urandom (uuid4) costs ~90 us a call here.
-_ids = random.Random()
 
 log = hot_logger("disputedesk.http")
-
-
-def _incoming_request_id(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
-            text = value.decode("latin-1").strip()
-            if 0 < len(text) <= _MAX_ID_LENGTH and text.isascii() and text.isprintable():
-                return text
-            return None
-    return None
-
-
-def request_id_of(scope: Scope) -> str:
-    state: dict[str, Any] = scope.setdefault("state", {})
-    request_id = state.get("request_id")
-    if not isinstance(request_id, str):
-        request_id = _incoming_request_id(scope) or f"{_ids.getrandbits(128):032x}"
-        state["request_id"] = request_id
-    return request_id
 
 
 async def add_request_id(message: Message, scope: Scope) -> None:
@@ -60,6 +37,8 @@ async def add_request_id(message: Message, scope: Scope) -> None:
         headers = message.get("headers")
         if headers is None or not _has_request_id(headers):
             _append_request_id(message, request_id_of(scope))
+        if scope["type"] == ScopeType.HTTP:  # no route ran, so no middleware logged it
+            _log_request(scope, message["status"], None, request_id=request_id_of(scope))
 
 
 def _has_request_id(headers: Any) -> bool:
@@ -129,16 +108,22 @@ class RequestContextMiddleware:
                 asgi_response = response.to_asgi_response(app=None, request=request)
                 await asgi_response(scope, receive, send_wrapper)
         finally:
-            actor = scope.get("user")
-            is_actor = isinstance(actor, Actor)
-            log.info(
-                "http.request",
-                method=scope.get("method"),
-                path=scope.get("path"),
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                role=actor.role if is_actor else None,
-                sub=actor.id if is_actor else None,
-                dispute_id=_dispute_id(scope),
-            )
+            _log_request(scope, status, round((time.perf_counter() - started) * 1000, 3))
             structlog.contextvars.reset_contextvars(**tokens)
+
+
+def _log_request(scope: Scope, status: int, duration_ms: float | None, **extra: str) -> None:
+    """The one ``http.request`` line of a request (no duration where no route timed it)."""
+    actor = scope.get("user")
+    is_actor = isinstance(actor, Actor)
+    log.info(
+        "http.request",
+        method=scope.get("method"),
+        path=scope.get("path"),
+        status=status,
+        duration_ms=duration_ms,
+        role=actor.role if is_actor else None,
+        sub=actor.id if is_actor else None,
+        dispute_id=_dispute_id(scope),
+        **extra,
+    )

@@ -65,18 +65,40 @@ def encode_cursor(position: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _storable(value: Any) -> bool:
+    """Whether every part of a position fits a database column (64-bit, no NUL)."""
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return True
+    if isinstance(value, int):
+        return value in _INT64
+    if isinstance(value, str):
+        return "\x00" not in value
+    return False
+
+
 def decode_cursor(cursor: str | None) -> Any:
     """The position a cursor names, or ``None`` for the first page."""
     if cursor is None or cursor == "":
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        position = msgspec.json.decode(raw)
+        readable = _storable(position)
+    except (binascii.Error, ValueError, msgspec.DecodeError, RecursionError):
+        readable = False
+    if not readable:
         raise ValidationException(
             "cursor is not one this API returned",
             extra=[{"key": "cursor", "message": "not a cursor this API returned"}],
-        ) from None
+        )
+    return position
 
 
 def take_page(rows: Sequence[T], limit: int, position: Callable[[T], Any]) -> Page[T]:

@@ -35,6 +35,7 @@ from domain.errors import (
     NoPendingRefund,
     NotShipped,
     OrderCancelled,
+    OrderConflict,
     RefundNotAllowed,
     ReturnNotAllowed,
     ReviewWindowClosed,
@@ -725,7 +726,9 @@ def test_refund_request_checks_the_amount(amount: str, currency: str, message: s
     assert new_events(d) == []
 
 
-@pytest.mark.parametrize("amount", ["1.001", "12.5x", "-1.00", "NaN"])
+@pytest.mark.parametrize(
+    "amount", ["1.001", "12.5x", "-1.00", "NaN", "9" * 40, "1e40", "1" * 30 + ".5"]
+)
 def test_refund_amounts_must_be_valid_money(amount: str) -> None:
     with pytest.raises(InvalidMoney, match="amount"):
         Money.of(amount, "USD")
@@ -1141,3 +1144,37 @@ def test_an_open_intervention_leaves_the_queue_when_the_order_auto_cancels() -> 
     assert not d.awaiting_ruling
     with pytest.raises(OrderCancelled):
         d.rule("refund_full", "late", None, None, None, MODERATOR, d.auto_cancel_at)
+
+
+# ---- ids and text ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["order_id", "buyer_id", "seller_id"])
+@pytest.mark.parametrize("value", ["a\x00b", "a\nb", "tab\there", "\x7f", "a\u2028b"])
+def test_ids_are_printable_text(field: str, value: str) -> None:
+    ids = {"order_id": "order-1", "buyer_id": BUYER.id, "seller_id": SELLER.id, field: value}
+    with pytest.raises(InvalidInput, match=r"printable|NUL") as error:
+        Dispute.place(region="US", category="general", amount=Money.of("1.00", "USD"),
+                      placed_at=PLACED, policy=POLICY, actor=PLATFORM, now=PLACED, **ids)
+    assert error.value.field == field
+
+
+def test_free_text_keeps_its_lines_but_never_a_nul() -> None:
+    d = given(*story())
+    d.contact_seller("line one\nline two", "chat", BUYER, MONDAY)
+    assert new_events(d) == ["SellerContacted"]
+    with pytest.raises(InvalidInput, match="NUL"):
+        d.contact_seller("where\x00is it", "chat", BUYER, MONDAY)
+    assert new_events(d) == []
+
+
+def test_an_order_placed_again_must_be_the_same_order() -> None:
+    d = given(*story())
+    same = {"buyer_id": BUYER.id, "seller_id": SELLER.id, "region": "US",
+            "category": "general", "amount": Money.of("25", "USD")}
+    d.check_same_order(placed_at=PLACED.astimezone(UTC), **same)  # same instant, other offset
+    with pytest.raises(OrderConflict, match="seller_id, amount") as error:
+        d.check_same_order(placed_at=PLACED, **{**same, "seller_id": "s-9",
+                                                "amount": Money.of("26.00", "USD")})
+    assert error.value.field == "seller_id"
+    assert new_events(d) == []

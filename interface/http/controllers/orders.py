@@ -35,8 +35,10 @@ class OrdersController(Controller):
         summary="Record a placed order (opens its case)",
         description="Records OrderPlaced; the case's deadlines follow the policy in force at "
         "`placed_at`. 201 with the case (its `id` is the dispute id) and a `Location`; the "
-        "same order again is 200 with the same case, recording nothing. `placed_at` more "
-        "than 5 minutes in the future, or without a UTC offset, is 422. "
+        "same order again is 200 with the same case, recording nothing; the same `order_id` "
+        "with other details (buyer, seller, region, category, amount or `placed_at`) is 409. "
+        "`placed_at` more than 5 minutes in the future, or without a UTC offset, is 422. Ids "
+        "must be printable text (no control characters), or 422. "
         + roles_note("place_order"),
         response_headers=[
             ETAG_HEADER,
@@ -44,7 +46,7 @@ class OrdersController(Controller):
         ],
         responses={
             200: ResponseSpec(CaseView, description="The order was already recorded: its case"),
-            **problem_responses(400, 401, 403, 422),
+            **problem_responses(400, 401, 403, 409, 422),
         },
     )
     def place_order(

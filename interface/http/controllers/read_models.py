@@ -22,7 +22,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.types import Guard
 from msgspec import Meta, Struct
 
@@ -169,34 +169,38 @@ MinPosition = Annotated[
 ]
 
 
+#: Ids and codes are printable text (the domain refuses anything else), so a value
+#: with a control character can name nothing: it is a malformed parameter.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
 StatusFilter = Annotated[
     str | None,
-    QueryParameter(name="status", required=False, max_length=40,
+    QueryParameter(name="status", required=False, pattern=PRINTABLE, max_length=40,
                    description="Only cases in this status."),
 ]
 RegionFilter = Annotated[
     str | None,
-    QueryParameter(name="region", required=False, max_length=200,
+    QueryParameter(name="region", required=False, pattern=PRINTABLE, max_length=200,
                    description="Only orders of this region, e.g. US."),
 ]
 SellerFilter = Annotated[
     str | None,
-    QueryParameter(name="seller_id", required=False, max_length=200,
+    QueryParameter(name="seller_id", required=False, pattern=PRINTABLE, max_length=200,
                    description="Only this seller's orders."),
 ]
 BuyerFilter = Annotated[
     str | None,
-    QueryParameter(name="buyer_id", required=False, max_length=200,
+    QueryParameter(name="buyer_id", required=False, pattern=PRINTABLE, max_length=200,
                    description="Only this buyer's orders."),
 ]
 OrderFilter = Annotated[
     str | None,
-    QueryParameter(name="order_id", required=False, max_length=200,
+    QueryParameter(name="order_id", required=False, pattern=PRINTABLE, max_length=200,
                    description="Only this order."),
 ]
 ReasonFilter = Annotated[
     str | None,
-    QueryParameter(name="reason", required=False, max_length=40,
+    QueryParameter(name="reason", required=False, pattern=PRINTABLE, max_length=40,
                    description="Only interventions with this reason."),
 ]
 MinAgeHours = Annotated[
@@ -356,7 +360,7 @@ class ReadModelsController(Controller):
         self,
         read_models: NamedDependency[ReadModelQueries],
         actor: NamedDependency[Actor],
-        seller_id: FromPath[str],
+        seller_id: Annotated[str, PathParameter(pattern=PRINTABLE, max_length=200)],
         min_position: MinPosition = None,
     ) -> Response[Scorecard]:
         card = read_models.scorecard(actor, seller_id, min_position=min_position)
