@@ -46,13 +46,18 @@ def resolve_secret(settings: Settings) -> str:
         return settings.secret
     path = settings.var_dir / DEV_SECRET_FILE
     secret = _read_or_create(path)
-    log.warning(
-        "auth.development_secret",
-        path=str(path),
-        detail="DISPUTEDESK_SECRET is unset: tokens are signed with a development key; "
-        "set DISPUTEDESK_SECRET in production",
-    )
+    if path not in _warned:  # once per process: serve and its app both ask
+        _warned.add(path)
+        log.warning(
+            "auth.development_secret",
+            path=str(path),
+            detail="DISPUTEDESK_SECRET is unset: tokens are signed with a development key; "
+            "set DISPUTEDESK_SECRET in production",
+        )
     return secret
+
+
+_warned: set[Path] = set()
 
 
 def _read_or_create(path: Path) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from litestar.testing import TestClient
+from structlog.testing import capture_logs
 
 from infrastructure.settings import Settings
 from interface.http.auth import issue_token, resolve_secret
@@ -123,10 +124,13 @@ def test_issue_token_claims() -> None:
 
 def test_development_secret_is_made_once_with_private_permissions(tmp_path: Path) -> None:
     settings = Settings.from_env({}, cwd=tmp_path)
-    first = resolve_secret(settings)
-    path = tmp_path / "var" / "dev-secret"
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert resolve_secret(settings) == first
+    with capture_logs() as logs:
+        first = resolve_secret(settings)
+        path = tmp_path / "var" / "dev-secret"
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert resolve_secret(settings) == first
+    warnings = [line for line in logs if line["event"] == "auth.development_secret"]
+    assert len(warnings) == 1  # serve and its app both ask: one warning
     assert len(first) >= 32
     configured = Settings.from_env({"DISPUTEDESK_SECRET": "configured"}, cwd=tmp_path)
     assert resolve_secret(configured) == "configured"
