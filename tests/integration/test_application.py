@@ -24,6 +24,7 @@ from domain.errors import (
     InvalidInput,
     InvalidRating,
     OrderCancelled,
+    OrderConflict,
 )
 from domain.money import Money
 from infrastructure.bootstrap import build_application
@@ -111,11 +112,13 @@ def test_place_order_opens_the_case_once(app: DisputeDesk, manual_clock: ManualC
     assert view["amount"] == {"amount": "25.00", "currency": "USD"}
     assert view["version"] == 1 and view["policy_version"] == "2026-11-default"
 
+    placed_at = manual_clock.now()
     manual_clock.advance(timedelta(minutes=1))
-    again, created_again = place(app, amount=usd("99.00"))
+    again, created_again = place(app, placed_at=placed_at)
     assert created_again is False
     assert again["id"] == view["id"] and again["version"] == 1
-    assert again["amount"] == {"amount": "25.00", "currency": "USD"}
+    with pytest.raises(OrderConflict, match="amount"):
+        place(app, placed_at=placed_at, amount=usd("99.00"))
     assert types(app, UUID(view["id"])) == ["OrderPlaced"]
 
 
@@ -484,6 +487,7 @@ def test_a_restart_sees_everything(
     database_url: str, manual_clock: ManualClock
 ) -> None:
     first = build(database_url, manual_clock)
+    placed_at = manual_clock.now()
     dispute = opened(first)
     manual_clock.set(la(11, 25, 9))
     first.contact_seller(dispute, message="hello", channel="chat", actor=BUYER)
@@ -498,7 +502,7 @@ def test_a_restart_sees_everything(
         assert [r["type"] for r in before] == ["OrderPlaced", "DeadlineMissed", "SellerContacted"]
         assert second.case(dispute, BUYER) == view_before
         assert second.current_policy().version == "2026-11-default"
-        view, created = place(second)
+        view, created = place(second, placed_at=placed_at)
         assert created is False and view["version"] == 3
         view = second.respond(dispute, message="sorry", actor=SELLER)
         assert view["version"] == 4 and view["status"] == "seller_responded"
