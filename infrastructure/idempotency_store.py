@@ -168,7 +168,11 @@ class PostgresIdempotencyStore:
             max_size=max_size,
             open=True,
             name="idempotency",
-            timeout=10.0,
+            # With its 3 tries, about 5 s before a request hears the store is down
+            # (as the event store's bounded waits); a lost connection is retried for
+            # 5 s, not psycopg_pool's 5 minutes of growing back-off.
+            timeout=1.5,
+            reconnect_timeout=5.0,
             check=ConnectionPool.check_connection,
         )
         with self._pool.connection() as conn, conn.transaction():

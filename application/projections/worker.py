@@ -3,13 +3,18 @@ runner or as a standby.
 
 It holds the ``runner`` lock while active (a PostgreSQL advisory lock, or a
 file lock on SQLite); a second worker waits as a standby and takes over when
-the first stops or dies. Any failure (a lost connection, a terminated backend,
-a locked database) is logged, the store is reopened and the worker carries on
-from the stored position after a short back-off: it never stalls silently.
+the first stops or dies. Whoever runs a worker decides whether it may wait:
+``run(standby=False)`` gives up at once, returning ``Outcome.OTHER_ACTIVE``,
+when another worker holds the lock (``disputedesk project --once``).
+
+Any failure (a lost connection, a terminated backend, a locked database) is
+logged, the store is reopened and the worker carries on from the stored
+position after a short back-off: it never stalls silently.
 """
 
 from __future__ import annotations
 
+import enum
 import threading
 from collections.abc import Callable
 
@@ -22,6 +27,14 @@ from application.projections.runner import RUNNER_LOCK, Projector
 log = structlog.get_logger("disputedesk.projections")
 
 MAX_BACKOFF = 10.0
+
+
+class Outcome(enum.Enum):
+    """How ``Worker.run`` ended."""
+
+    STOPPED = "stopped"  # ``stop`` was set
+    CAUGHT_UP = "caught_up"  # ``once``: the views reached the head of the log
+    OTHER_ACTIVE = "other_active"  # ``standby=False``: another worker holds the lock
 
 
 class Worker:
@@ -45,8 +58,15 @@ class Worker:
         self.log = log.bind(worker=name)
         self.active = threading.Event()
 
-    def run(self, stop: threading.Event, *, once: bool = False) -> None:
-        """Follow until ``stop`` is set (``once``: until caught up with the head)."""
+    def run(
+        self, stop: threading.Event, *, once: bool = False, standby: bool = True
+    ) -> Outcome:
+        """Follow until ``stop`` is set (``once``: until caught up with the head).
+
+        ``standby``: while another worker holds the runner lock, wait for it to
+        stop and then take over (the default); if False, return
+        ``Outcome.OTHER_ACTIVE`` instead, without projecting anything.
+        """
         store: ReadModelStore | None = None
         projector: Projector | None = None
         backoff = 0.5
@@ -58,6 +78,8 @@ class Worker:
                         store = self.open_store()
                     if projector is None:
                         if not store.try_lock(RUNNER_LOCK):
+                            if not standby:
+                                return Outcome.OTHER_ACTIVE
                             if not standby_logged:
                                 self.log.info("projections.standby",
                                               detail="another worker is active")
@@ -78,7 +100,7 @@ class Worker:
                     backoff = 0.5
                     if n == 0:
                         if once:
-                            return
+                            return Outcome.CAUGHT_UP
                         if store.notifies:
                             store.wait_for_events(self.poll_interval)
                         else:
@@ -99,6 +121,7 @@ class Worker:
                     backoff = min(backoff * 2, MAX_BACKOFF)
                     if store is None and not stop.is_set():
                         self.log.info("projections.reconnecting")
+            return Outcome.STOPPED
         finally:
             self.active.clear()
             if store is not None:

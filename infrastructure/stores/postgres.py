@@ -29,6 +29,12 @@ from infrastructure.stores.writer import SqlWriter
 WRITER_APPLICATION_NAME = "disputedesk-projections"
 COPY_THRESHOLD = 200  # rows: below this, plain statements are as quick
 READER_APPLICATION_NAME = "disputedesk-read-models"
+#: The readers' pool: how long a query waits for a connection before the store
+#: is reported unavailable (s; psycopg_pool's default is 30), and how long a lost
+#: connection is retried in the background before the next query starts afresh
+#: (psycopg_pool's default, 5 minutes, lets its back-off grow to minutes).
+READER_POOL_TIMEOUT = 5.0
+READER_RECONNECT_TIMEOUT = 5.0
 
 
 def lock_key(name: str) -> int:
@@ -210,6 +216,8 @@ class PostgresReader(SqlReader):
             check=ConnectionPool.check_connection,
             open=True,
             name="disputedesk-read-models",
+            timeout=READER_POOL_TIMEOUT,
+            reconnect_timeout=READER_RECONNECT_TIMEOUT,
         )
         super().__init__(self._session, (psycopg.OperationalError, psycopg.InterfaceError))
 

@@ -3,7 +3,9 @@
 - ``disputedesk project``: follow the event log forever (the worker for
   PostgreSQL deployments; on SQLite ``serve`` already runs one in-process).
   Two workers may run: one is active, the other waits as a standby.
-- ``--once``: catch up with the head, then exit.
+- ``--once``: catch up with the head, then exit. If another worker is active
+  (``serve``, or another ``project``), it keeps the views current: say so and
+  exit with status 1 rather than wait for it as a standby.
 - ``--rebuild NAME`` (disputes, scorecard, metrics or all): build a new version
   from zero while the current one keeps serving, then switch to it.
 - ``--status``: the versions, their lanes and positions.
@@ -32,6 +34,7 @@ from application.disputes import DisputeDesk
 from application.projections import engine
 from application.projections.catalog import ALL, READ_MODELS
 from application.projections.rebuild import RebuildError, rebuild
+from application.projections.worker import Outcome
 from infrastructure.settings import Settings
 from infrastructure.stores.runtime import make_worker, projection_source, store_opener
 from interface.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, open_application, settings_of
@@ -41,7 +44,11 @@ NAMES = ", ".join([*READ_MODELS, ALL])
 
 def project(
     ctx: typer.Context,
-    once: bool = typer.Option(False, "--once", help="Catch up with the head, then exit."),
+    once: bool = typer.Option(
+        False, "--once",
+        help="Catch up with the head, then exit (status 0). If another worker is running "
+        "the projections, exit at once with status 1: they are being kept current by it.",
+    ),
     batch_size: int = typer.Option(
         engine.DEFAULT_BATCH_SIZE, "--batch-size", min=1, max=100_000,
         help="Events per transaction.",
@@ -52,7 +59,13 @@ def project(
     ),
     status: bool = typer.Option(False, "--status", help="Show versions and positions."),
 ) -> None:
-    """Run the read-model projections (or rebuild one)."""
+    """Run the read-model projections (or rebuild one).
+
+    Without --once, follow the log until stopped; while another worker is active,
+    wait as its standby. Exit status: 0 done; 1 with --once when another worker is
+    running the projections, or when the store cannot be opened or a rebuild
+    fails; 2 bad usage.
+    """
     settings = settings_of(ctx)
     if rebuild_name is not None and rebuild_name not in (*READ_MODELS, ALL):
         fail(f"--rebuild takes one of {NAMES}; got {rebuild_name!r}", USAGE_ERROR)
@@ -77,7 +90,13 @@ def _follow(desk: DisputeDesk, settings: Settings, batch_size: int, once: bool) 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     worker = make_worker(desk, settings, batch_size=batch_size, name="project")
-    worker.run(stop, once=once)
+    # Following forever, wait as a standby; catching up once, never wait for another.
+    if worker.run(stop, once=once, standby=not once) is Outcome.OTHER_ACTIVE:
+        fail(
+            "another worker is running the projections; they are being kept current by it, "
+            "so --once has nothing to do",
+            RUNTIME_ERROR,
+        )
 
 
 def _status(desk: DisputeDesk, settings: Settings) -> None:

@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from interface.cli import app
@@ -161,3 +163,11 @@ def test_serve_runs_workers_on_postgres(
         "app": "interface.http.app:app_from_env", "factory": True, "workers": 2,
         "host": "127.0.0.1", "port": 8000, "log_config": None, "access_log": False,
     }]
+
+
+def test_project_help_documents_the_exit_status_of_once() -> None:
+    group: Any = typer.main.get_command(app)
+    project = group.commands["project"]
+    (once,) = [param for param in project.params if param.name == "once"]
+    assert "status 1" in once.help and "another worker" in once.help
+    assert "Exit status" in project.help and "1 with --once" in project.help

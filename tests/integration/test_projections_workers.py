@@ -17,12 +17,14 @@ import pytest
 from application.disputes import DisputeDesk
 from application.projections.queries import ReadModelQueries
 from application.projections.rebuild import rebuild
+from application.projections.runner import RUNNER_LOCK
 from application.projections.source import ApplicationSource
+from application.projections.worker import Outcome
 from bench.projections.generate import generate
 from infrastructure.clock import ManualClock
 from infrastructure.stores import open_reader
 from infrastructure.stores.postgres import WRITER_APPLICATION_NAME
-from infrastructure.stores.runtime import start_projections
+from infrastructure.stores.runtime import make_worker, start_projections
 from tests.conftest import reset_postgres
 from tests.integration.test_projections_support import (
     MODERATOR,
@@ -208,3 +210,74 @@ def test_a_rebuild_by_the_cli_while_requests_are_served(
     finally:
         reader.close()
         stop_projections()
+
+
+ANOTHER_WORKER = (
+    "disputedesk: another worker is running the projections; they are being kept current "
+    "by it, so --once has nothing to do"
+)
+
+
+def test_project_once_exits_1_at_once_while_another_worker_holds_the_projections(
+    app: DisputeDesk, database_url: str, tmp_path: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    view = place(app, "o-1")
+    log = tmp_path / "once.log"
+    with opened_store(app, database_url) as other:
+        assert other.try_lock(RUNNER_LOCK)  # the active worker (`serve`'s, or a `project`)
+        once = cli(database_url, "project", "--once", log_file=log)
+        processes.append(once)
+        try:
+            status = once.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pytest.fail("`project --once` waited as a standby instead of exiting:\n"
+                        + log.read_text()[-2000:])
+        assert status == 1, log.read_text()
+        assert log.read_text().splitlines()[-1] == ANOTHER_WORKER
+        assert logged(log, "projections.standby") == 0
+        assert logged(log, "projections.active") == 0
+        assert live_position(app, database_url) < view["position"]  # it projected nothing
+
+    # With the other worker gone, the same command catches up and exits 0.
+    again = cli(database_url, "project", "--once", log_file=log)
+    processes.append(again)
+    assert again.wait(timeout=30) == 0, log.read_text()
+    assert live_position(app, database_url) >= view["position"]
+
+
+def test_a_worker_that_may_not_wait_gives_up_one_that_may_waits_and_takes_over(
+    app: DisputeDesk, database_url: str,
+) -> None:
+    view = place(app, "o-1")
+    settings = settings_for(database_url)
+    with opened_store(app, database_url) as other:
+        assert other.try_lock(RUNNER_LOCK)
+        started = time.monotonic()
+        outcome = make_worker(app, settings, name="once").run(
+            threading.Event(), once=True, standby=False
+        )
+        assert outcome is Outcome.OTHER_ACTIVE
+        assert time.monotonic() - started < 5
+        assert live_position(app, database_url) < view["position"]
+
+        # standby=True (the default): it waits for the active worker, then takes over.
+        worker = make_worker(app, settings, name="standby")
+        worker.standby_interval = 0.05
+        stop = threading.Event()
+        outcomes: list[Outcome] = []
+        thread = threading.Thread(
+            target=lambda: outcomes.append(worker.run(stop, once=True)), daemon=True
+        )
+        thread.start()
+        try:
+            time.sleep(0.5)
+            assert thread.is_alive() and not worker.active.is_set()
+            other.unlock(RUNNER_LOCK)
+            thread.join(timeout=10)
+            assert not thread.is_alive()
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+    assert outcomes == [Outcome.CAUGHT_UP]
+    assert live_position(app, database_url) >= view["position"]

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
 from application.disputes import DisputeDesk
+from infrastructure.bootstrap import HEALTH_TIMEOUT, check_event_store
 from infrastructure.logging import get_logger
 from interface.http.auth import PUBLIC
 from interface.http.routes import get
@@ -26,12 +27,13 @@ class HealthController(Controller):
         security=[{}],
         summary="Liveness and store reachability",
         description="200 `{\"status\": \"ok\", \"store\": \"ok\"}` when the event store "
-        "answers, else 503 with `\"store\": \"unavailable\"`. No token needed.",
+        "answers, else 503 with `\"store\": \"unavailable\"` (a database that does not "
+        f"answer is reported within about {HEALTH_TIMEOUT:g} s). No token needed.",
         responses={503: ResponseSpec(Health, description="The event store does not answer")},
     )
     def health(self, desk: NamedDependency[DisputeDesk]) -> Response[Health]:
         try:
-            desk.recorder.max_notification_id()
+            check_event_store(desk, timeout=HEALTH_TIMEOUT)
         except Exception as error:  # any failure of the store means "unavailable"
             log.warning(
                 "health.store_unavailable", error=str(error), error_type=type(error).__name__
