@@ -22,6 +22,7 @@ _BASE_FIELDS = frozenset(
         "actor_role",
         "actor_id",
         "policy_version",
+        "request",
     }
 )
 

@@ -231,7 +231,7 @@ class OrderLife:
                 if row["type"] == "DeadlineMissed":
                     self.missed = True
             self.version = rows[-1]["sequence"]
-            self.see(self.app.case(self.id, self.actors[role]), role, at)
+            self.see(self.app.case_as_answered(self.id, self.actors[role]), role, at)
         self.run.clock.set(t)
 
     def see(self, view: dict[str, Any], role: str, at: datetime) -> None:
@@ -255,7 +255,7 @@ class OrderLife:
         (a command, a sweep) replaced it, and only ``review`` depends on the time.
         """
         if self.view_role != role or (action == "review" and self.view_at != t):
-            self.see(self.app.case(self.id, self.actors[role]), role, t)
+            self.see(self.app.case_as_answered(self.id, self.actors[role]), role, t)
         actions: list[str] = self.view["next_actions"]
         return actions
 
@@ -275,7 +275,7 @@ class OrderLife:
             view = command(self.actors[role])
         except DomainError as exc:
             self.run.tally.refused[f"{role}.{action}: {exc.code}"] += 1
-            self.see(self.app.case(self.id, self.actors[role]), role, t)
+            self.see(self.app.case_as_answered(self.id, self.actors[role]), role, t)
             return None
         self._recorded(view, role, t, event_type)
         return view

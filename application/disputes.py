@@ -30,6 +30,7 @@ from application.turns import Turns
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
 from domain.errors import (
     ConcurrentModification,
+    Contention,
     DisputeNotFound,
     DomainError,
     InvalidInput,
@@ -37,14 +38,13 @@ from domain.errors import (
 )
 from domain.money import Money
 from domain.policy import Policy, PolicyError
+from domain.requests import RequestStamp
 
 log = structlog.get_logger("disputedesk.application")
 
 MAX_ATTEMPTS = 50
 #: Disputes whose last read state (and fixed case views) ``case()`` keeps.
 READ_CACHE_SIZE = 4096
-#: Disputes kept, as this process last saved them, for the next command on them.
-COMMAND_CACHE_SIZE = 1024
 
 #: Which roles may run each command; the HTTP guards read this same table.
 COMMAND_ROLES: Mapping[str, frozenset[str]] = {
@@ -64,7 +64,9 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "review": frozenset({"buyer"}),
     "add_note": frozenset({"moderator"}),
     "close": frozenset({"moderator", "platform"}),
-    "view": frozenset({"buyer", "seller", "moderator", "platform"}),
+    "view": frozenset({"buyer", "seller", "moderator"}),
+    # A replayed command answers with the case again, whoever sent it.
+    "view_outcome": frozenset({"buyer", "seller", "moderator", "platform"}),
     "history": frozenset({"moderator"}),
     "as_of": frozenset({"moderator"}),
     "publish_policy": frozenset({"analyst"}),
@@ -167,7 +169,6 @@ class DisputeDesk(Application[UUID]):
         self.policies = PolicyVersions()
         self._reads: dict[UUID, _Read] = {}
         self._reads_lock = threading.Lock()
-        self._saved: dict[UUID, Dispute] = {}
         self._ensure_policy(default_policy)
 
     def close(self) -> None:
@@ -230,12 +231,21 @@ class DisputeDesk(Application[UUID]):
             return
 
     @_in_turn
-    def publish_policy(self, document: Mapping[str, Any], actor: Actor) -> dict[str, Any]:
+    def publish_policy(
+        self,
+        document: Mapping[str, Any],
+        actor: Actor,
+        request: RequestStamp | None = None,
+    ) -> dict[str, Any]:
+        """Publish a new version. A request that already published it (its retry)
+        gets the document again."""
         self._require("publish_policy", actor)
         policy = Policy.from_document(document)
         now = self.clock.now()
         for attempt in range(MAX_ATTEMPTS):
             ledger = self._refresh_policies() or PolicyLedger.start(now)
+            if request is not None and ledger.requests.outcome(request) is not None:
+                return policy.to_document()
             if self.policies.get(policy.version) is not None:
                 raise PolicyAlreadyPublished(
                     f"policy version {policy.version!r} is already published; "
@@ -249,7 +259,7 @@ class DisputeDesk(Application[UUID]):
                         f"({policy.effective_from.isoformat()} < {now.isoformat()})"
                     ]
                 )
-            ledger.publish(policy, actor.role, actor.id, now)
+            ledger.publish(policy, actor.role, actor.id, now, request)
             try:
                 self.save(ledger)
             except IntegrityError:
@@ -258,7 +268,7 @@ class DisputeDesk(Application[UUID]):
             self.policies.load(ledger)
             log.info("policy.published", version=policy.version, actor_id=actor.id)
             return policy.to_document()
-        raise ConcurrentModification("the policy ledger kept changing; try again")
+        raise Contention("the policy ledger kept changing; retry shortly")
 
     def policy(self, version: str) -> Policy | None:
         found = self.policies.get(version)
@@ -300,7 +310,6 @@ class DisputeDesk(Application[UUID]):
             if pending:
                 with self._turns:
                     self.save(*pending.values())
-                self._keep_saved(*pending.values())
         finally:
             self._batch.pending = None
 
@@ -336,7 +345,6 @@ class DisputeDesk(Application[UUID]):
             log.info("dispute.commit_confirmed", dispute_id=str(d.id), events=len(events))
         else:
             self._batch.position = max((r.notification.id for r in recordings), default=None)
-        self._keep_saved(d)
         return events
 
     def _already_recorded(self, events: list[Any]) -> bool:
@@ -376,47 +384,6 @@ class DisputeDesk(Application[UUID]):
         self._check_visible(d, actor)
         return d
 
-    def _load_for_command(self, dispute_id: UUID, actor: Actor) -> tuple[Dispute, bool]:
-        """The dispute to act on, this thread's own to change; and whether it is unverified.
-
-        The dispute this process last saved is taken (no other command can
-        have it meanwhile) instead of reading and replaying the whole history,
-        whose cost grows with it. It is brought up to date with the events
-        recorded after it by any process: one indexed query, usually empty.
-        When commands take turns (SQLite) no command of this process can have
-        written since, so the query is skipped and the copy is *unverified*:
-        if another process did write, saving conflicts with its events (the
-        store keeps one event per version) and the command starts again from
-        the store.
-        """
-        if self._pending() is not None:
-            return self._load(dispute_id, actor), False
-        with self._reads_lock:
-            d = self._saved.pop(dispute_id, None)
-        unverified = False
-        if d is None:
-            d = self._stored(dispute_id)
-        elif isinstance(self._turns, Turns):  # commands take turns
-            unverified = True
-        else:
-            newer = list(self.events.get(dispute_id, gt=d.version))
-            if newer:
-                d = _project(d, newer)
-        self._check_visible(d, actor)
-        return d, unverified
-
-    def _keep_saved(self, *disputes: Dispute) -> None:
-        """Keep disputes just saved, as they now are on record, for the next command.
-
-        Every save of a dispute passes here, so a kept copy is never older than
-        what this process wrote.
-        """
-        with self._reads_lock:
-            for d in disputes:
-                if len(self._saved) >= COMMAND_CACHE_SIZE and d.id not in self._saved:
-                    del self._saved[next(iter(self._saved))]
-                self._saved[d.id] = d
-
     def _stored(self, dispute_id: UUID, **get: Any) -> Dispute:
         """The dispute from the event store (``get``: the repository's options)."""
         try:
@@ -435,30 +402,34 @@ class DisputeDesk(Application[UUID]):
         actor: Actor,
         act: Callable[[Dispute, Policy, datetime], object],
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
-        """Load, record what fell due, act, save; retry when another writer won."""
+        """Load, record what fell due, act, save; retry when another writer won.
+
+        Each attempt starts from the store: the dispute it changes is this call's
+        alone. A request already carried out (its stamp is in the events) is not
+        run again: its outcome is returned, marked ``replayed``.
+        """
         self._require(command, actor)
         for attempt in range(MAX_ATTEMPTS):
-            d, unverified = self._load_for_command(dispute_id, actor)
+            d = self._load(dispute_id, actor)
+            if request is not None:
+                done = d.carried_out(request)
+                if done is not None:
+                    return self._replayed(d, done, actor)
             if expected_version is not None and d.version != expected_version:
-                if unverified:
-                    d, unverified = self._load(dispute_id, actor), False
-                if d.version != expected_version:
-                    raise ConcurrentModification(
-                        f"the dispute is at version {d.version}, not {expected_version}"
-                    )
+                raise ConcurrentModification(
+                    f"the dispute is at version {d.version}, not {expected_version}"
+                )
             now = self.clock.now()
             policy = self.policy_for(d)
             first_new = len(d.pending_events)
             d.record_due(policy, now)
-            act(d, policy, now)
+            with d.serving(request):
+                act(d, policy, now)
             try:
                 events = self._save_dispute(d, first_new)
             except IntegrityError:
-                if unverified:  # another process wrote since we saved it: again, from the store
-                    log.info("dispute.reloaded", dispute_id=str(d.id), command=command,
-                             reason="written by another process")
-                    continue
                 if expected_version is not None:
                     raise ConcurrentModification(
                         "the dispute changed while this command ran"
@@ -477,7 +448,27 @@ class DisputeDesk(Application[UUID]):
                     version=event.originator_version,
                 )
             return self._with_position(case_view(d, actor, policy, now))
-        raise ConcurrentModification("the dispute kept changing; try again")
+        raise Contention("the dispute kept changing; retry shortly")
+
+    def _replayed(self, d: Dispute, version: int, actor: Actor) -> dict[str, Any]:
+        """The case as a request already carried out left it (``next_actions`` as of now)."""
+        at = d if version == d.version else self._stored(d.id, version=version)
+        view = case_view(at, actor, self.policy_for(at), self.clock.now())
+        view["position"] = None
+        view["replayed"] = True
+        log.info("dispute.request_replayed", dispute_id=str(d.id), version=version,
+                 actor_role=actor.role, actor_id=actor.id)
+        return view
+
+    def case_as_answered(
+        self, dispute_id: UUID, actor: Actor, version: int | None = None
+    ) -> dict[str, Any]:
+        """The case as a command of ``actor`` answers it (at ``version``, or now), with
+        ``next_actions`` as of now: what a replayed command returns. Unlike :meth:`case`
+        open to every role that runs commands on cases (the platform included)."""
+        self._require("view_outcome", actor)
+        d = self._load(dispute_id, actor, version=version)
+        return case_view(d, actor, self.policy_for(d), self.clock.now())
 
     # ---- commands -------------------------------------------------------------
 
@@ -493,14 +484,22 @@ class DisputeDesk(Application[UUID]):
         amount: Money,
         placed_at: datetime,
         actor: Actor,
+        request: RequestStamp | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Open the case for an order. Returns (case view, created?)."""
+        """Open the case for an order. Returns (case view, created?).
+
+        A request that already opened it (its retry) answers as it did: created.
+        """
         self._require("place_order", actor)
         now = self.clock.now()
         check_instant(placed_at, now, "placed_at")
         dispute_id = dispute_id_for(order_id.strip())
 
         def again(existing: Dispute) -> tuple[dict[str, Any], bool]:
+            if request is not None:
+                done = existing.carried_out(request)
+                if done is not None:
+                    return self._replayed(existing, done, actor), True
             existing.check_same_order(buyer_id=buyer_id, seller_id=seller_id, region=region,
                                       category=category, amount=amount, placed_at=placed_at)
             return case_view(existing, actor, self.policy_for(existing), now), False
@@ -526,8 +525,10 @@ class DisputeDesk(Application[UUID]):
             policy=policy,
             actor=actor,
             now=now,
+            request=request,
         )
-        d.record_due(policy, now)
+        with d.serving(request):
+            d.record_due(policy, now)
         try:
             self._save_dispute(d)
         except IntegrityError:
@@ -566,6 +567,7 @@ class DisputeDesk(Application[UUID]):
         shipped_at: datetime,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "ship",
@@ -573,6 +575,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.ship(carrier, tracking_number, shipped_at, actor, now),
             expected_version,
+            request,
         )
 
     def deliver(
@@ -582,6 +585,7 @@ class DisputeDesk(Application[UUID]):
         delivered_at: datetime,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "deliver",
@@ -589,6 +593,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.deliver(delivered_at, actor, now),
             expected_version,
+            request,
         )
 
     def contact_seller(
@@ -599,6 +604,7 @@ class DisputeDesk(Application[UUID]):
         channel: str,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "contact_seller",
@@ -606,6 +612,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.contact_seller(message, channel, actor, now),
             expected_version,
+            request,
         )
 
     def respond(
@@ -616,6 +623,7 @@ class DisputeDesk(Application[UUID]):
         promised_ship_date: date | None = None,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "respond",
@@ -623,6 +631,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.respond(message, promised_ship_date, p, actor, now),
             expected_version,
+            request,
         )
 
     def add_evidence(
@@ -634,6 +643,7 @@ class DisputeDesk(Application[UUID]):
         reference: str | None = None,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "add_evidence",
@@ -641,6 +651,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.add_evidence(kind, description, reference, actor, now),
             expected_version,
+            request,
         )
 
     def request_intervention(
@@ -652,6 +663,7 @@ class DisputeDesk(Application[UUID]):
         evidence_ids: list[str] | None = None,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "request_intervention",
@@ -661,6 +673,7 @@ class DisputeDesk(Application[UUID]):
                 reason, statement, list(evidence_ids or []), actor, now
             ),
             expected_version,
+            request,
         )
 
     def rule(
@@ -674,6 +687,7 @@ class DisputeDesk(Application[UUID]):
         note: str | None = None,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "rule",
@@ -683,6 +697,7 @@ class DisputeDesk(Application[UUID]):
                 outcome, reason_code, refund_amount, new_ship_by, note, actor, now
             ),
             expected_version,
+            request,
         )
 
     def request_refund(
@@ -693,6 +708,7 @@ class DisputeDesk(Application[UUID]):
         amount: Money | None = None,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "request_refund",
@@ -700,6 +716,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.request_refund(amount, reason, actor, now),
             expected_version,
+            request,
         )
 
     def decide_refund(
@@ -710,6 +727,7 @@ class DisputeDesk(Application[UUID]):
         reason: str | None = None,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "decide_refund",
@@ -717,6 +735,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.decide_refund(approve, reason, actor, now),
             expected_version,
+            request,
         )
 
     def issue_refund(
@@ -726,6 +745,7 @@ class DisputeDesk(Application[UUID]):
         amount: Money,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "issue_refund",
@@ -733,6 +753,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.issue_refund(amount, actor, now),
             expected_version,
+            request,
         )
 
     def ship_return(
@@ -743,6 +764,7 @@ class DisputeDesk(Application[UUID]):
         tracking_number: str,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "ship_return",
@@ -750,10 +772,12 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.ship_return(carrier, tracking_number, actor, now),
             expected_version,
+            request,
         )
 
     def receive_return(
-        self, dispute_id: UUID, *, actor: Actor, expected_version: int | None = None
+        self, dispute_id: UUID, *, actor: Actor, expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "receive_return",
@@ -761,6 +785,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.receive_return(actor, now),
             expected_version,
+            request,
         )
 
     def review(
@@ -771,6 +796,7 @@ class DisputeDesk(Application[UUID]):
         comment: str,
         actor: Actor,
         expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "review",
@@ -778,10 +804,12 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.add_review(rating, comment, p, actor, now),
             expected_version,
+            request,
         )
 
     def add_note(
-        self, dispute_id: UUID, *, text: str, actor: Actor, expected_version: int | None = None
+        self, dispute_id: UUID, *, text: str, actor: Actor, expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "add_note",
@@ -789,10 +817,12 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.add_note(text, actor, now),
             expected_version,
+            request,
         )
 
     def close_case(
-        self, dispute_id: UUID, *, reason: str, actor: Actor, expected_version: int | None = None
+        self, dispute_id: UUID, *, reason: str, actor: Actor, expected_version: int | None = None,
+        request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
             "close",
@@ -800,6 +830,7 @@ class DisputeDesk(Application[UUID]):
             actor,
             lambda d, p, now: d.close(reason, actor, now),
             expected_version,
+            request,
         )
 
     @_in_turn
@@ -833,7 +864,7 @@ class DisputeDesk(Application[UUID]):
                 )
                 rows.append(history_row(event, d.amount.currency))
             return rows
-        raise ConcurrentModification("the dispute kept changing; try again")
+        raise Contention("the dispute kept changing; retry shortly")
 
     # ---- queries --------------------------------------------------------------
 
@@ -912,7 +943,8 @@ class DisputeDesk(Application[UUID]):
         return fresh
 
     def case_for_order(self, order_id: str, actor: Actor) -> dict[str, Any]:
-        return self.case(dispute_id_for(order_id), actor)
+        """The case of an order as ``actor``'s commands see it (the platform included)."""
+        return self.case_as_answered(dispute_id_for(order_id), actor)
 
     def history(self, dispute_id: UUID, actor: Actor) -> list[dict[str, Any]]:
         self._require("history", actor)

@@ -6,6 +6,7 @@ deadlines follow the version in force when it was placed.
 
 from __future__ import annotations
 
+from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -13,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.policy import Policy
+from domain.requests import RequestMemory, RequestStamp
 
 LEDGER_ID: UUID = uuid5(NAMESPACE_URL, "https://disputedesk.invalid/policy-ledger")
 
@@ -25,6 +27,7 @@ class PolicyLedger(Aggregate):
 
         def apply(self, ledger: PolicyLedger) -> None:
             ledger.documents = {}
+            ledger.requests = RequestMemory()
 
     class PolicyPublished(Aggregate.Event):
         TOPIC = "disputedesk:PolicyPublished"
@@ -33,18 +36,30 @@ class PolicyLedger(Aggregate):
         document: dict[str, Any]
         actor_role: str
         actor_id: str
+        #: The publishing request (:class:`RequestStamp`, encoded), when it had a key.
+        request: str | None = field(default=None, kw_only=True)
 
         def apply(self, ledger: PolicyLedger) -> None:
             ledger.documents[self.version] = self.document
+            if self.request is not None:
+                ledger.requests.remember(self.request, self.originator_version, self.timestamp)
 
     if TYPE_CHECKING:
         documents: dict[str, dict[str, Any]]
+        requests: RequestMemory
 
     @classmethod
     def start(cls, now: datetime) -> PolicyLedger:
         return cls._create(cls.Created, id=LEDGER_ID, timestamp=now)
 
-    def publish(self, policy: Policy, actor_role: str, actor_id: str, now: datetime) -> None:
+    def publish(
+        self,
+        policy: Policy,
+        actor_role: str,
+        actor_id: str,
+        now: datetime,
+        request: RequestStamp | None = None,
+    ) -> None:
         self.trigger_event(
             self.PolicyPublished,
             timestamp=now,
@@ -53,6 +68,7 @@ class PolicyLedger(Aggregate):
             document=policy.to_document(),
             actor_role=actor_role,
             actor_id=actor_id,
+            request=request.encode() if request is not None else None,
         )
 
 

@@ -8,7 +8,9 @@ class never orphans a stored event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,6 +42,7 @@ from domain.errors import (
 )
 from domain.money import Money
 from domain.policy import Policy, Rules
+from domain.requests import RequestMemory, RequestStamp
 
 DISPUTE_NAMESPACE = uuid5(NAMESPACE_URL, "https://disputedesk.invalid/orders")
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -134,6 +137,9 @@ class Dispute(Aggregate):
         occurred_at: datetime
         actor_role: str
         actor_id: str
+        #: The request that recorded this event (:class:`RequestStamp`, encoded), if
+        #: it came with an idempotency key; saved in the same transaction as the event.
+        request: str | None = field(default=None, kw_only=True)
 
     # ---- facts ---------------------------------------------------------------
 
@@ -181,6 +187,7 @@ class Dispute(Aggregate):
             d.closed_at = None
             d.close_reason = None
             d.history = []
+            d.requests = RequestMemory()
             d._note(self)
 
     class OrderShipped(Event):
@@ -480,9 +487,33 @@ class Dispute(Aggregate):
         closed_at: datetime | None
         close_reason: str | None
         history: list[tuple[str, datetime]]
+        requests: RequestMemory
 
     def _note(self, event: Dispute.Event) -> None:
         self.history.append((type(event).__name__, event.occurred_at))
+        if event.request is not None:
+            self.requests.remember(event.request, event.originator_version, event.timestamp)
+
+    # ---- requests carried out (idempotency) -----------------------------------
+
+    @contextmanager
+    def serving(self, request: RequestStamp | None) -> Iterator[None]:
+        """Stamp the events recorded inside the block with ``request``."""
+        self._serving = request.encode() if request is not None else None
+        try:
+            yield
+        finally:
+            self._serving = None
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        serving = getattr(self, "_serving", None)
+        if serving is not None:
+            kwargs.setdefault("request", serving)
+        super().trigger_event(event_class, **kwargs)
+
+    def carried_out(self, request: RequestStamp) -> int | None:
+        """The version ``request`` left this case at, if it was already carried out."""
+        return self.requests.outcome(request)
 
     def _decide_refund(self, status: str, at: datetime, by: str) -> None:
         assert self.refund is not None
@@ -712,10 +743,12 @@ class Dispute(Aggregate):
         policy: Policy,
         actor: Actor,
         now: datetime,
+        request: RequestStamp | None = None,
     ) -> Dispute:
         order_id = identifier(order_id, "order_id")
         check_instant(placed_at, now, "placed_at")
         ship_by, auto_cancel_at = policy.order_deadlines(region, category, placed_at)
+        policy.check_currency(region, amount.currency)
         return cls._create(
             cls.OrderPlaced,
             id=dispute_id_for(order_id),
@@ -734,6 +767,7 @@ class Dispute(Aggregate):
             ship_by=ship_by,
             auto_cancel_at=auto_cancel_at,
             policy_version=policy.version,
+            request=request.encode() if request is not None else None,
         )
 
     def check_same_order(

@@ -102,3 +102,13 @@ class ConcurrentModification(DomainError):
     """The dispute changed since the version the caller named (If-Match)."""
 
     code = "precondition-failed"
+
+
+class Contention(DomainError):
+    """Other writers kept winning the race for the same case: retry shortly (HTTP 503).
+
+    Not a refusal of the request: nothing was recorded, and the same request may
+    be sent again (with the same idempotency key).
+    """
+
+    code = "contention"

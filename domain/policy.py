@@ -10,15 +10,18 @@ A policy document (TOML on disk, JSON over the API) has this shape::
     [regions.GB]                                # an ISO code known to `holidays`
     timezone = "Europe/London"                  # required, an IANA name
     holiday_subdivision = "ENG"                 # optional
+    currency = "GBP"                            # optional: the ISO 4217 code orders use
     ship_within_business_days = 3               # optional overrides
     [categories.made_to_order]                  # overrides; may be empty
     ship_within_business_days = 7
 
 The rules for an order are ``defaults``, then the region's overrides, then the
-category's overrides (later wins). ``Policy.from_document`` checks everything
-and reports *all* problems at once, each naming its key path, so a person can
-fix a candidate policy in one pass. Nothing here reads files: callers hand in
-the TOML text or an already-decoded document.
+category's overrides (later wins). A region that names a ``currency`` takes
+orders in that currency only (``Policy.check_currency``); one without takes any.
+``Policy.from_document`` checks everything and reports *all* problems at once,
+each naming its key path, so a person can fix a candidate policy in one pass.
+Nothing here reads files: callers hand in the TOML text or an already-decoded
+document.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from domain.calendar import (
     validate_subdivision,
     validate_timezone,
 )
+from domain.errors import InvalidMoney
+from domain.money import check_currency
 
 __all__ = [
     "BUSINESS_DAY_KEYS",
@@ -73,7 +78,7 @@ MAX_BUSINESS_DAYS = 365
 MAX_REVIEW_WINDOW_DAYS = 3660
 
 TOP_LEVEL_KEYS = ("version", "effective_from", "defaults", "regions", "categories")
-REGION_KEYS = ("timezone", "holiday_subdivision")
+REGION_KEYS = ("timezone", "holiday_subdivision", "currency")
 
 _CATEGORY_NAME = re.compile(r"[a-z0-9_]+")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
@@ -245,7 +250,9 @@ def _format_instant(at: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _region_problems(path: str, code: str, timezone: object, subdivision: object) -> list[str]:
+def _region_problems(
+    path: str, code: str, timezone: object, subdivision: object, currency: object = None
+) -> list[str]:
     problems: list[str] = []
     try:
         validate_country(code)
@@ -266,6 +273,11 @@ def _region_problems(path: str, code: str, timezone: object, subdivision: object
             validate_subdivision(code, subdivision)
         except CalendarError as exc:
             problems.append(f"{path}.holiday_subdivision: {exc}")
+    if currency is not None:
+        try:
+            check_currency(currency, field="currency")
+        except InvalidMoney as exc:
+            problems.append(f"{path}.currency: {exc.detail}")
     return problems
 
 
@@ -310,16 +322,22 @@ class Rules:
 
 @dataclass(frozen=True)
 class RegionPolicy:
-    """A region: its calendar (country, time zone, subdivision) and overrides."""
+    """A region: its calendar (country, time zone, subdivision), overrides and currency.
+
+    ``currency``: the ISO 4217 code of the region's orders (None: any currency).
+    """
 
     code: str
     timezone: str
     holiday_subdivision: str | None = None
     overrides: Mapping[str, RuleValue] = field(default_factory=dict)
+    currency: str | None = None
 
     def __post_init__(self) -> None:
         path = f"regions.{self.code}"
-        problems = _region_problems(path, self.code, self.timezone, self.holiday_subdivision)
+        problems = _region_problems(
+            path, self.code, self.timezone, self.holiday_subdivision, self.currency
+        )
         problems += _override_problems(path, self.overrides)
         if problems:
             raise PolicyError(problems)
@@ -327,17 +345,31 @@ class RegionPolicy:
 
     def __hash__(self) -> int:
         return hash(
-            (self.code, self.timezone, self.holiday_subdivision, frozenset(self.overrides.items()))
+            (
+                self.code,
+                self.timezone,
+                self.holiday_subdivision,
+                frozenset(self.overrides.items()),
+                self.currency,
+            )
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.code, self.timezone, self.holiday_subdivision, dict(self.overrides))
+        args = (
+            self.code,
+            self.timezone,
+            self.holiday_subdivision,
+            dict(self.overrides),
+            self.currency,
+        )
         return (RegionPolicy, args)
 
     def to_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"timezone": self.timezone}
         if self.holiday_subdivision is not None:
             doc["holiday_subdivision"] = self.holiday_subdivision
+        if self.currency is not None:
+            doc["currency"] = self.currency
         doc.update(self.overrides)
         return doc
 
@@ -426,6 +458,23 @@ class Policy:
             calendar.window_end(placed_at, rules.auto_cancel_after_business_days),
         )
 
+    def check_currency(self, region: str, currency: str) -> None:
+        """Refuse an order of ``region`` in another currency than the region's own.
+
+        A region without a ``currency`` takes any. Raises UnknownRegion for a
+        region this policy does not know, and InvalidMoney naming
+        ``amount.currency`` for a currency the region does not take.
+        """
+        try:
+            found = self.regions[region]
+        except KeyError:
+            raise UnknownRegion(region, self.regions) from None
+        if found.currency is not None and currency != found.currency:
+            raise InvalidMoney(
+                f"orders in region {region} are in {found.currency}, not {currency}",
+                field="amount.currency",
+            )
+
     def is_effective_at(self, at: datetime) -> bool:
         return at >= self.effective_from
 
@@ -490,6 +539,7 @@ class Policy:
                     str(code),
                     region_doc.get("timezone"),
                     region_doc.get("holiday_subdivision"),
+                    region_doc.get("currency"),
                 )
                 problems += _override_problems(path, region_doc, extra=REGION_KEYS)
                 region_overrides[str(code)] = _valid_overrides(region_doc)
@@ -529,6 +579,7 @@ class Policy:
                     timezone=region_doc["timezone"],
                     holiday_subdivision=region_doc.get("holiday_subdivision"),
                     overrides=region_overrides[code],
+                    currency=region_doc.get("currency"),
                 )
                 for code, region_doc in regions_doc.items()
             },

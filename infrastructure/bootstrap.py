@@ -7,6 +7,13 @@ psycopg pool as the time to wait for a connection, not to libpq, and its
 recorder tries each read and write up to 10 times, 0.2 s apart. With nothing to
 connect to, every try waited the full 5 s: 10 x 5 s + 9 x 0.2 s, about 52 s,
 for ``GET /health`` and for every command alike.
+
+A database that hangs (the connection stays open, nothing comes back) is another
+matter: a query waits on its socket, and no pool timeout applies to a connection
+already handed out. The connections get TCP keepalives and a
+``tcp_user_timeout`` (``CONNECTION_LIVENESS``), which end them when the path is
+dead; where the peer's kernel still acknowledges, only the caller's own deadline
+helps (``interface/http/deadline.py``; ``GET /health`` abandons its check).
 """
 
 from __future__ import annotations
@@ -21,7 +28,12 @@ from application.ports import Clock
 from domain.policy import Policy, parse_policy
 from infrastructure.clock import SystemClock
 from infrastructure.commit_counter import SQLiteCommitCounter
-from infrastructure.database_url import DatabaseURL, eventsourcing_env, parse_database_url
+from infrastructure.database_url import (
+    CONNECTION_LIVENESS,
+    DatabaseURL,
+    eventsourcing_env,
+    parse_database_url,
+)
 from infrastructure.schema_lock import event_store_setup_lock
 from infrastructure.settings import Settings
 
@@ -81,8 +93,11 @@ def bound_store_waits(app: DisputeDesk, url: DatabaseURL) -> None:
 
     Sets the recorder pool's wait for a connection (``POOL_WAIT``), its libpq
     ``connect_timeout`` (the URL's ``connect_timeout``, default 5 s; without it a
-    host that does not answer holds a pool worker for psycopg's 130 s) and how
-    long it retries a lost connection (``RECONNECT_TIMEOUT``). Nothing on SQLite.
+    host that does not answer holds a pool worker for psycopg's 130 s), TCP
+    keepalives and ``tcp_user_timeout`` (``CONNECTION_LIVENESS``) and how long it
+    retries a lost connection (``RECONNECT_TIMEOUT``). The connections the pool
+    opened while the application was built lack the new parameters: they are
+    replaced (``drain``). Nothing on SQLite.
     """
     recorder = app.recorder
     if not isinstance(recorder, PostgresApplicationRecorder):
@@ -92,6 +107,9 @@ def bound_store_waits(app: DisputeDesk, url: DatabaseURL) -> None:
     pool.reconnect_timeout = RECONNECT_TIMEOUT
     if isinstance(pool.kwargs, dict):
         pool.kwargs["connect_timeout"] = int(url.query.get("connect_timeout", "5"))
+        pool.kwargs.update(CONNECTION_LIVENESS)
+        if not pool.closed:
+            pool.drain()
 
 
 def check_event_store(app: DisputeDesk, timeout: float = HEALTH_TIMEOUT) -> None:
@@ -101,6 +119,10 @@ def check_event_store(app: DisputeDesk, timeout: float = HEALTH_TIMEOUT) -> None
     (waiting at most ``timeout``) runs ``SELECT 1`` under a statement timeout of
     ``timeout``. Then the recorder reads the head of the log (quick, now that
     the database has answered).
+
+    A database that hangs holds this call on its socket for as long as it hangs
+    (no client-side timeout reaches a query in flight): a caller that must answer
+    in time runs it in a thread it can abandon, as ``GET /health`` does.
     """
     recorder = app.recorder
     if isinstance(recorder, PostgresApplicationRecorder):

@@ -29,6 +29,8 @@ import threading
 from collections.abc import Hashable
 from pathlib import Path
 
+from infrastructure.private_files import private_sqlite_file
+
 __all__ = ["SQLiteCommitCounter"]
 
 #: One copy of the header (the first of the two the index begins with).
@@ -40,6 +42,7 @@ WAL_INDEX_VERSION = 3007000
 class SQLiteCommitCounter:
     def __init__(self, path: str | Path, lock_timeout: float = 5.0) -> None:
         self._path = Path(path)
+        private_sqlite_file(self._path)  # the first to open it: a new store is made private
         self._conn = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=lock_timeout
         )

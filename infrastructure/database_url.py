@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from infrastructure.private_files import private_directory
 from infrastructure.settings import SettingsError
 
 __all__ = [
+    "CONNECTION_LIVENESS",
     "DatabaseURL",
     "eventsourcing_env",
     "parse_database_url",
@@ -46,6 +48,22 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 DEFAULT_POSTGRES_HOST = "localhost"
 DEFAULT_POSTGRES_PORT = 5432
 DEFAULT_POSTGRES_USER = "postgres"
+
+#: libpq parameters that make the kernel give up on a connection whose peer has
+#: gone silent (a partition, a host that froze or lost power), so that a query
+#: waiting on it fails (and the pool drops it) instead of waiting for many minutes.
+#: An idle connection is probed after 10 s, every 3 s, and dropped after 3
+#: unanswered probes; data that stays unacknowledged for 10 s drops it too
+#: (``tcp_user_timeout``, in ms). A busy server still acknowledges at once: only a
+#: dead path trips these. A peer whose kernel still acknowledges but sends nothing
+#: is not caught here; the HTTP layer's deadlines answer for it.
+CONNECTION_LIVENESS: dict[str, str] = {
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "3",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+}
 
 
 @dataclass(frozen=True)
@@ -268,7 +286,7 @@ def eventsourcing_env(url: DatabaseURL, *, name: str) -> dict[str, str]:
     if url.kind == "sqlite":
         if url.sqlite_path is None:  # pragma: no cover - parse never builds this
             raise SettingsError(f"{_ENV} names no SQLite file")
-        url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(url.sqlite_path.parent)
         settings = {
             "PERSISTENCE_MODULE": "infrastructure.sqlite_persistence",
             "SQLITE_DBNAME": str(url.sqlite_path),
@@ -304,7 +322,8 @@ def eventsourcing_env(url: DatabaseURL, *, name: str) -> dict[str, str]:
 def psycopg_conninfo(url: DatabaseURL) -> str:
     """A libpq connection string for code that talks to PostgreSQL directly.
 
-    When the URL names a ``schema`` it is put first on the ``search_path``.
+    When the URL names a ``schema`` it is put first on the ``search_path``. The
+    connections notice a dead peer (:data:`CONNECTION_LIVENESS`).
     """
     if url.kind != "postgres":
         raise SettingsError(f"{_ENV} names SQLite, not PostgreSQL: {url.redacted()}")
@@ -314,6 +333,7 @@ def psycopg_conninfo(url: DatabaseURL) -> str:
         "user": url.user or DEFAULT_POSTGRES_USER,
         "dbname": url.dbname or "",
         "connect_timeout": url.query.get("connect_timeout", "5"),
+        **CONNECTION_LIVENESS,
     }
     if url.password:
         params["password"] = url.password

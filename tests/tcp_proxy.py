@@ -17,6 +17,7 @@ Used as a context manager: ``with TcpProxy(upstream_port=5432) as proxy: ...``;
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from types import TracebackType
@@ -112,10 +113,8 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
 
     def close(self) -> None:
@@ -143,8 +142,6 @@ class TcpProxy:
 
 def _reset(sock: socket.socket) -> None:
     """Close with RST rather than FIN, as a host that went away answers."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-    except OSError:
-        pass
     sock.close()

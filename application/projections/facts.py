@@ -87,7 +87,7 @@ def facts_of(
             d.seller_id,
             d.region,
             d.category,
-            f"{d.amount.amount:.2f}",
+            d.amount.amount_text(),
             d.amount.currency,
         )
         placed_at, auto_cancel_at = to_micros(d.placed_at), to_micros(d.auto_cancel_at)

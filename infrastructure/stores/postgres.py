@@ -4,7 +4,9 @@ The writer holds one connection (autocommit, explicit transactions); its named
 locks are session advisory locks, so they vanish with the connection (a killed
 worker, or one whose backend was terminated, holds nothing). It waits for new
 events with LISTEN on the channel eventsourcing NOTIFYs on every insert.
-Readers use a small pool; each read is one REPEATABLE READ, READ ONLY transaction.
+Readers use a small pool; each read is one REPEATABLE READ, READ ONLY transaction,
+each statement bounded by a ``statement_timeout``. Every connection notices a
+dead peer (TCP keepalives, ``tcp_user_timeout``: ``psycopg_conninfo``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from application.projections.records import DisputesChanges, StateRow
+from infrastructure.outages import PSYCOPG_OUTAGES
 from infrastructure.schema_lock import advisory_lock_key
 from infrastructure.stores import tables
 from infrastructure.stores.dialect import POSTGRES, Dialect
@@ -35,6 +38,11 @@ READER_APPLICATION_NAME = "disputedesk-read-models"
 #: (psycopg_pool's default, 5 minutes, lets its back-off grow to minutes).
 READER_POOL_TIMEOUT = 5.0
 READER_RECONNECT_TIMEOUT = 5.0
+#: The readers' ``statement_timeout`` (ms). Their queries serve requests and the
+#: sweeper's pages, by index, in milliseconds; one held longer (by a lock, or a
+#: server that stalls) is reported unavailable rather than holding a worker
+#: thread and a connection. Writers (catch-up, rebuild, ``COPY``) have none.
+READER_STATEMENT_TIMEOUT_MS = 5000
 
 
 def lock_key(name: str) -> int:
@@ -204,6 +212,11 @@ class PostgresStore(SqlWriter):
         self._conn.close()  # session advisory locks go with the session
 
 
+def _configure_reader(conn: psycopg.Connection[Any]) -> None:
+    # A session setting (the connection is in autocommit): kept while pooled.
+    conn.execute(f"SET statement_timeout = {int(READER_STATEMENT_TIMEOUT_MS)}")
+
+
 class PostgresReader(SqlReader):
     """Thread-safe queries over a small connection pool."""
 
@@ -213,13 +226,14 @@ class PostgresReader(SqlReader):
             kwargs={"autocommit": True, "application_name": READER_APPLICATION_NAME},
             min_size=1,
             max_size=max_size,
+            configure=_configure_reader,
             check=ConnectionPool.check_connection,
             open=True,
             name="disputedesk-read-models",
             timeout=READER_POOL_TIMEOUT,
             reconnect_timeout=READER_RECONNECT_TIMEOUT,
         )
-        super().__init__(self._session, (psycopg.OperationalError, psycopg.InterfaceError))
+        super().__init__(self._session, PSYCOPG_OUTAGES)
 
     @contextmanager
     def _session(self) -> Iterator[PostgresSession]:

@@ -4,6 +4,9 @@ Writers take ``BEGIN IMMEDIATE``; readers read in WAL snapshots and never block
 the writer. Named locks are ``flock`` locks on small files next to the views
 file: released by the kernel when a process dies, so a killed worker never
 leaves a stale lock.
+
+The views file, its ``-wal`` and ``-shm`` files and the lock files are private
+(0600), in a directory created 0700 if it is new.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from infrastructure.private_files import PRIVATE_FILE_MODE, private_sqlite_file
+from infrastructure.sqlite_persistence import UnusableStore, check_usable, unusable_store
 from infrastructure.stores.dialect import SQLITE, Dialect, identifier
 from infrastructure.stores.reader import SqlReader
 from infrastructure.stores.session import NestedTransactions, Row
@@ -34,23 +39,43 @@ def views_path(events_path: Path) -> Path:
 
 
 def connect(path: Path, *, cache_kib: int = CACHE_KIB) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
-    )
-    # Switching a new file to WAL needs it alone and does not wait on a busy
-    # handler: another process or thread opening it at that instant retries.
-    for attempt in range(50):
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            break
-        except sqlite3.OperationalError:
-            if attempt == 49:
-                raise
-            time.sleep(0.02)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+    """A connection in WAL mode; UnusableStore when the file cannot serve (not a
+    database, damaged, cannot be opened)."""
+    private_sqlite_file(path)  # a new file (and directory) only its owner may read
+    try:
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False
+        )
+    except sqlite3.Error as error:
+        _raise_if_unusable(path, error)
+        raise
+    try:
+        # Switching a new file to WAL needs it alone and does not wait on a busy
+        # handler: another process or thread opening it at that instant retries.
+        for attempt in range(50):
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if attempt == 49 or unusable_store(path, error) is not None:
+                    raise
+                time.sleep(0.02)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
+    except sqlite3.Error as error:
+        conn.close()
+        _raise_if_unusable(path, error)
+        raise
     return conn
+
+
+def _raise_if_unusable(path: Path, error: sqlite3.Error) -> None:
+    """Raise UnusableStore from ``error`` if it says the file cannot serve."""
+    if isinstance(error, UnusableStore):
+        return  # the caller raises it as it is
+    unusable = unusable_store(path, error)
+    if unusable is not None:
+        raise unusable from error
 
 
 class SQLiteSession(NestedTransactions):
@@ -80,6 +105,11 @@ class SQLiteStore(SqlWriter):
     def __init__(self, path: Path, application_name: str) -> None:
         self.path = path
         self._conn = connect(path)
+        try:
+            check_usable(self._conn, path)  # a read-only file would fail only at a write
+        except BaseException:
+            self._conn.close()
+            raise
         super().__init__(SQLiteSession(self._conn, write=True), application_name)
         self._locks: dict[str, int] = {}
 
@@ -89,7 +119,7 @@ class SQLiteStore(SqlWriter):
     def try_lock(self, name: str) -> bool:
         if name in self._locks:
             return True
-        fd = os.open(self._lock_path(name), os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self._lock_path(name), os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

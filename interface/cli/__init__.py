@@ -8,10 +8,13 @@ and ``common.open_application(settings)``), then add ``foo.register(app)`` below
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 
 import typer
 
+from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import SettingsError
 from interface.cli import common, demo, policy, project, serve, simulate, sweep, token
 
@@ -34,8 +37,17 @@ sweep.register(app)
 
 
 def main() -> None:
+    # Whatever this process creates (stores, their -wal/-shm files, var/, the
+    # development key, lock files), by our code or a library's, only its user may read.
+    os.umask(PRIVATE_UMASK)
     try:
         app()
     except SettingsError as error:
         print(f"disputedesk: {error}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(common.USAGE_ERROR)
+    except sqlite3.Error as error:  # a store that became unusable after it opened
+        problem = common.store_problem(error)
+        if problem is None or problem[1] != common.USAGE_ERROR:
+            raise  # not the file's fault: a bug, shown as one
+        print(f"disputedesk: the store failed: {problem[0]}", file=sys.stderr)
+        sys.exit(common.USAGE_ERROR)

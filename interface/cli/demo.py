@@ -6,9 +6,7 @@ import json
 import sys
 from datetime import datetime, timedelta
 
-import psycopg
 import typer
-from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,12 +21,9 @@ from rich.table import Table
 
 from application.demo import DemoError, DemoSummary, SellerFigures, loaded_orders, run_demo
 from application.demo_profile import DEFAULT_PROFILE
-from application.disputes import DisputeDesk
-from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock, SystemClock
 from infrastructure.logging import configure_logging
-from infrastructure.settings import Settings, SettingsError
-from interface.cli.common import RUNTIME_ERROR, fail, settings_of
+from interface.cli.common import RUNTIME_ERROR, fail, open_application, settings_of
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -51,19 +46,6 @@ def parse_end(text: str | None, now: datetime) -> datetime:
 def say(console: Console, text: str) -> None:
     """One plain line: no markup, no wrapping (it may be copied into a command)."""
     console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def _open(settings: Settings, clock: ManualClock) -> DisputeDesk:
-    try:
-        return build_application(settings, clock=clock)
-    except SettingsError as error:
-        fail(str(error))
-    except (PersistenceError, psycopg.Error, OSError) as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        fail(
-            f"cannot open the event store at {settings.database.redacted()}: {first_line}",
-            RUNTIME_ERROR,
-        )
 
 
 def _seller_rows(table: Table, title: str, sellers: list[SellerFigures]) -> None:
@@ -167,7 +149,7 @@ def demo(
     end_at = parse_end(end, SystemClock().now())
     err = Console(stderr=True)
     clock = ManualClock(end_at)
-    desk = _open(settings, clock)
+    desk = open_application(settings, clock=clock)
     try:
         found = loaded_orders(desk, seed=seed, orders=orders)
         if found and not resume:

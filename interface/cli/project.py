@@ -63,13 +63,14 @@ def project(
 
     Without --once, follow the log until stopped; while another worker is active,
     wait as its standby. Exit status: 0 done; 1 with --once when another worker is
-    running the projections, or when the store cannot be opened or a rebuild
-    fails; 2 bad usage.
+    running the projections, or when the database cannot be reached or a rebuild
+    fails; 2 bad usage, or a store that cannot serve (not a database, damaged,
+    read-only, cannot be created).
     """
     settings = settings_of(ctx)
     if rebuild_name is not None and rebuild_name not in (*READ_MODELS, ALL):
         fail(f"--rebuild takes one of {NAMES}; got {rebuild_name!r}", USAGE_ERROR)
-    desk = open_application(settings)
+    desk = open_application(settings, read_models=True)
     try:
         if status:
             _status(desk, settings)

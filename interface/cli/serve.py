@@ -40,6 +40,10 @@ def serve(
         resolve_secret(settings)  # made once here, before any worker starts
     except SecretError as error:
         fail(str(error))
+    # Open the stores before saying anything: a store that cannot serve is one line.
+    desk = open_application(settings, read_models=True)
+    if workers > 1:
+        desk.close()  # each worker process opens its own
     url = f"http://{host}:{port}"
     typer.echo(f"disputedesk: serving on {url} ({workers} worker{'s' * (workers > 1)}, "
                f"events in {database.redacted()})")
@@ -53,7 +57,6 @@ def serve(
     if workers > 1:
         uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
         return
-    desk = open_application(settings)
     if not desk.has_disputes():
         typer.echo(
             "  the store is empty: load a demo marketplace with\n"

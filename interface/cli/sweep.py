@@ -45,7 +45,7 @@ def sweep(
     """Record each derived event that is due (idempotent; safe beside other sweepers)."""
     settings = settings_of(ctx)
     instant = _instant(now)
-    desk = open_application(settings)
+    desk = open_application(settings, read_models=True)
     try:
         _catch_up_index(desk, settings)
         queries = ReadModelQueries(open_reader(settings.database), desk.clock)

@@ -9,7 +9,14 @@ import typer
 
 from domain.dispute import ROLES
 from interface.cli.common import fail, settings_of
-from interface.http.auth import DEFAULT_TTL, SecretError, issue_token, resolve_secret
+from interface.http.auth import (
+    DEFAULT_TTL,
+    MAX_SUBJECT_LENGTH,
+    SecretError,
+    issue_token,
+    resolve_secret,
+    subject_problem,
+)
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"s": 1, "": 1, "m": 60, "h": 3600, "d": 86400}
@@ -27,7 +34,10 @@ def token(
     ctx: typer.Context,
     role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
     subject: str = typer.Option(
-        ..., "--subject", help="The buyer's or seller's id, or a staff id (the `sub` claim)."
+        ...,
+        "--subject",
+        help="The buyer's or seller's id, or a staff id (the `sub` claim): printable, "
+        f"at most {MAX_SUBJECT_LENGTH} characters.",
     ),
     ttl: str = typer.Option(
         f"{int(DEFAULT_TTL.total_seconds() // 3600)}h",
@@ -39,8 +49,9 @@ def token(
     settings = settings_of(ctx)
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}; got {role!r}")
-    if not subject.strip():
-        fail("--subject must not be empty")
+    problem = subject_problem(subject.strip())
+    if problem is not None:
+        fail(f"--subject: {problem}")
     try:
         lifetime = parse_ttl(ttl)
         secret = resolve_secret(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,9 +20,10 @@ from application.idempotency import IdempotencyKeys, IdempotencyStore
 from application.sweeper import Sweeper, start_sweeping
 from domain.dispute import Actor
 from infrastructure.bootstrap import build_application
-from infrastructure.clock import SystemClock
 from infrastructure.idempotency_store import open_idempotency_store
 from infrastructure.logging import configure_logging, get_logger
+from infrastructure.periodic import every
+from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import Settings
 from interface.http.auth import Auth, resolve_secret
 from interface.http.controllers.deadlines import DeadlinesController
@@ -31,6 +33,7 @@ from interface.http.controllers.orders import OrdersController
 from interface.http.controllers.policies import PoliciesController
 from interface.http.controllers.read_models import ReadModelRoutes
 from interface.http.controllers.simulations import SimulationsController
+from interface.http.deadline import DeadlineMiddleware
 from interface.http.errors import exception_handlers
 from interface.http.guards import actor_of
 from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
@@ -41,6 +44,8 @@ from interface.http.schemas import prepare_struct_types
 from interface.http.strict_body import strict_json_body
 
 API_VERSION = "1"
+#: How often ``serve`` forgets idempotency keys past their retention (s).
+PURGE_INTERVAL = 600.0
 log = get_logger("disputedesk.http")
 
 #: The routes of this module's areas; other areas arrive through ``extra_route_handlers``.
@@ -89,8 +94,17 @@ def create_app(
         if store is None:
             store = open_idempotency_store(settings.database)
             idempotency.owned.append(store)
-        idempotency.keys = IdempotencyKeys(store, SystemClock())
-        purged = idempotency.keys.purge_expired()
+        idempotency.keys = IdempotencyKeys(store, application.clock)
+        idempotency.render_case = lambda dispute_id, version, actor: (
+            application.case_as_answered(dispute_id, actor, version)
+        )
+        purge_idempotency_keys()
+
+    def purge_idempotency_keys() -> None:
+        keys = idempotency.keys
+        if keys is None:
+            return
+        purged = keys.purge_expired()
         if purged:
             log.info("idempotency.purged", keys=purged)
 
@@ -105,6 +119,7 @@ def create_app(
     def start_background() -> None:
         if background:
             stops.append(start_sweeping(provide_sweeper(), sweep_interval))
+            stops.append(every(PURGE_INTERVAL, purge_idempotency_keys, "idempotency-purge"))
 
     def stop_background() -> None:
         while stops:
@@ -124,6 +139,7 @@ def create_app(
         },
         middleware=[
             RequestContextMiddleware,
+            DeadlineMiddleware,
             auth.jwt.middleware,
             DefineMiddleware(IdempotencyMiddleware, state=idempotency),
         ],
@@ -172,6 +188,7 @@ def server_app(application: DisputeDesk, settings: Settings) -> Litestar:
 
 def app_from_env() -> Litestar:
     """The ASGI app factory for ``uvicorn --factory`` (one application per process)."""
+    os.umask(PRIVATE_UMASK)  # what the process creates (the SQLite store) is private
     settings = Settings.from_env()
     configure_logging(settings.log_format)
     return server_app(build_application(settings), settings)

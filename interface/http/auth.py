@@ -2,7 +2,9 @@
 
 Tokens are made by :func:`issue_token` (``disputedesk token``) and checked by
 Litestar's JWT middleware. The signing key is ``DISPUTEDESK_SECRET``; without
-it, a random development key is kept in ``<var_dir>/dev-secret``.
+it, a random development key is kept in ``<var_dir>/dev-secret`` (the directory
+0700, the file 0600). A token's ``sub`` becomes the caller's id: it must pass
+:func:`check_subject`, when the token is made and again on every request.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from domain.dispute import ROLES, Actor
 from infrastructure.logging import get_logger
+from infrastructure.private_files import private_directory
 from infrastructure.settings import Settings
 from interface.http.asgi import header_value
 
@@ -32,6 +35,8 @@ SECURITY_SCHEME = "BearerToken"
 #: Routes with this ``opt`` key set need no token (health, the OpenAPI pages).
 PUBLIC = "exclude_from_auth"
 DEV_SECRET_FILE = "dev-secret"
+#: The longest ``sub`` a token may carry.
+MAX_SUBJECT_LENGTH = 128
 
 log = get_logger("disputedesk.auth")
 
@@ -62,7 +67,7 @@ _warned: set[Path] = set()
 
 def _read_or_create(path: Path) -> str:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
@@ -80,6 +85,29 @@ def _read_or_create(path: Path) -> str:
         raise SecretError(f"cannot keep the development key in {path}: {error}") from None
 
 
+def subject_problem(subject: object) -> str | None:
+    """Why ``subject`` cannot be a token's ``sub`` (None if it can)."""
+    if not isinstance(subject, str):
+        return f"the subject must be a string, not {type(subject).__name__}"
+    if not subject.strip():
+        return "the subject must not be blank"
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        return f"the subject must be at most {MAX_SUBJECT_LENGTH} characters, not {len(subject)}"
+    if not subject.isprintable():
+        return "the subject must contain only printable characters (no control characters)"
+    if subject != subject.strip():
+        return "the subject must not begin or end with spaces"
+    return None
+
+
+def check_subject(subject: str) -> str:
+    """``subject`` if it can be a token's ``sub``; ValueError saying why not."""
+    problem = subject_problem(subject)
+    if problem is not None:
+        raise ValueError(problem)
+    return subject
+
+
 def issue_token(
     secret: str,
     role: str,
@@ -90,13 +118,12 @@ def issue_token(
 ) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
-    if not subject.strip():
-        raise ValueError("subject must not be empty")
+    subject = check_subject(subject.strip())
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
     issued = (now or datetime.now(UTC)).replace(microsecond=0)
     claims = {
-        "sub": subject.strip(),
+        "sub": subject,
         "role": role,
         "iat": int(issued.timestamp()),
         "exp": int((issued + ttl).timestamp()),
@@ -166,6 +193,9 @@ async def _principal(token: Token, _connection: ASGIConnection[Any, Any, Any, An
     role = token.extras.get("role")
     if not isinstance(role, str) or role not in ROLES:
         raise NotAuthorizedException("the token names no known role")
+    problem = subject_problem(token.sub)
+    if problem is not None:
+        raise NotAuthorizedException(f"the token's subject is not acceptable: {problem}")
     return Actor(role, token.sub)
 
 

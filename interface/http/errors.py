@@ -16,6 +16,7 @@ from litestar.types import ExceptionHandlersMap
 from application.disputes import Forbidden
 from domain.errors import (
     ConcurrentModification,
+    Contention,
     DisputeNotFound,
     DomainError,
     InvalidInput,
@@ -114,6 +115,8 @@ def domain_status(error: DomainError) -> int:
         return 409
     if isinstance(error, ConcurrentModification):
         return 412
+    if isinstance(error, Contention):
+        return 503
     if isinstance(error, InvalidInput):
         return 422
     return 422
@@ -121,8 +124,12 @@ def domain_status(error: DomainError) -> int:
 
 def _on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Response[Problem]:
     errors = [FieldError(error.field, error.detail)] if error.field else None
-    return problem_response(request, domain_status(error), error.detail, code=error.code,
-                            errors=errors)
+    status = domain_status(error)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    if status == 503:
+        log.info("http.contention", detail=error.detail)
+    return problem_response(request, status, error.detail, code=error.code, errors=errors,
+                            headers=headers)
 
 
 _PROBLEM_PATH = re.compile(r"^(?P<field>[^\s:]+): (?P<message>.+)$", re.S)
@@ -247,7 +254,14 @@ _DESCRIPTIONS = {
     403: "The token's role may not do this.",
     404: "No such resource, or one that is not the caller's (the two are indistinguishable).",
     409: "The dispute's state does not allow this action; `detail` says why.",
-    412: "`If-Match` no longer matches the dispute's current version.",
+    412: "`If-Match` no longer matches the dispute's current version (only a stale "
+    "`If-Match` is 412).",
+    503: "Retry shortly with the same `Idempotency-Key` (see `Retry-After`): the store is "
+    "unavailable (`unavailable`) or does not answer in time (`store-timeout`), other "
+    "writers kept winning the race for the case (`contention`), or the first attempt "
+    "with this key may still commit (`idempotency-key-in-progress`). Nothing was "
+    "recorded twice.",
+    415: "The body is not JSON (see `Content-Type`); `Accept-Post` says what is.",
     422: "A value is invalid (or the Idempotency-Key was used for another request); "
     "`errors` names the fields.",
 }

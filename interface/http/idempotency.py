@@ -1,44 +1,59 @@
-"""``Idempotency-Key`` on every POST: replay a retry's first response, refuse reuse.
+"""``Idempotency-Key`` on every POST: replay a retry's first outcome, refuse reuse.
 
 The rules live in :mod:`application.idempotency`; this middleware reads the
-request, asks them, and stores or replays whole responses. It runs inside the
-authentication middleware, so keys are scoped by principal (role and subject).
+request and asks them. A request that may run gets its stamp in the scope
+(:func:`request_stamp_of`), which handlers pass to the application so that the
+events it records carry it. After the run the outcome is kept: a case answer
+as (status, dispute, version), rendered again on replay; any other answer
+whole. It runs inside the authentication middleware, so keys are scoped by
+principal (role and subject).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from uuid import UUID
 
 import anyio.to_thread
+import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, HTTPRequestEvent, Message, Receive, ReceiveMessage, Scope, Send
 
 from application.idempotency import (
+    MAX_STORED_BODY,
     POLL_SECONDS,
     WAIT_SECONDS,
+    CaseOutcome,
     Decision,
     IdempotencyKeys,
     InProgress,
     InvalidKey,
     Mismatch,
+    Outcome,
+    Proceed,
     Replay,
     StoredResponse,
     check_key,
     fingerprint,
 )
 from domain.dispute import Actor
+from domain.requests import RequestStamp
 from interface.http.asgi import header_value
 from interface.http.errors import FieldError, problem_response
+from interface.http.responses import CASE_OUTCOME
+from interface.http.schemas import case_view
 
 HEADER = "idempotency-key"
 _HEADER_BYTES = HEADER.encode()
 REPLAYED_HEADER = "idempotent-replayed"
 MAX_BODY = 1024 * 1024
 _KEPT_HEADERS = frozenset({b"content-type", b"location", b"etag", b"vary", b"cache-control"})
+_STAMP = "request_stamp"
 
 IdempotencyKey = Annotated[
     str | None,
@@ -48,12 +63,19 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=255,
         pattern=r"^[!-~]([ -~]*[!-~])?$",
-        description="Any unique string (a UUID). A retry with the same key and body returns "
-        "the first response (with `Idempotent-Replayed: true`) and records nothing new; the "
-        "same key with another body is 422; while the first is still running, 409. Keys are "
-        "kept for 24 hours.",
+        description="Any unique string (a UUID), one per command. A retry with the same key "
+        "and body returns the first outcome (with `Idempotent-Replayed: true`: the same status, "
+        "`ETag` and `version`, the case as that command left it, `next_actions` as of now) and "
+        "records nothing new, whatever failed in between; the same key with another body is "
+        "422; while the first attempt may still commit, the retry waits up to 5 s, then gets "
+        "503 with `Retry-After` (problem type `idempotency-key-in-progress`). Keys are kept "
+        "for 24 hours, then forgotten.",
     ),
 ]
+
+
+#: Renders a kept case outcome again: (dispute id, version, caller) -> the case view.
+CaseRenderer = Callable[[UUID, int, Actor], dict[str, Any]]
 
 
 @dataclass
@@ -61,7 +83,14 @@ class IdempotencyState:
     """Filled in at start-up, once the store is open."""
 
     keys: IdempotencyKeys | None = None
+    render_case: CaseRenderer | None = None
     owned: list[Any] = field(default_factory=list)
+
+
+def request_stamp_of(request: Request[Any, Any, Any]) -> RequestStamp | None:
+    """The stamp the events of this request must carry (None without a key)."""
+    stamp = request.scope.get("state", {}).get(_STAMP)
+    return stamp if isinstance(stamp, RequestStamp) else None
 
 
 class _TooLarge(Exception):
@@ -123,7 +152,7 @@ class IdempotencyMiddleware:
         request_print = fingerprint("POST", path, body)
         decision = await self._begin(keys, principal, key, request_print)
         if isinstance(decision, Replay):
-            await _send_stored(decision.response, send)
+            await self._replay(decision.outcome, actor, send)
             return
         if isinstance(decision, Mismatch):
             await self._problem(
@@ -134,12 +163,16 @@ class IdempotencyMiddleware:
             return
         if isinstance(decision, InProgress):
             await self._problem(
-                scope, receive, send, 409,
-                "a request with this Idempotency-Key is still in progress; retry shortly",
-                code="idempotency-key-in-progress", headers={"Retry-After": "1"},
+                scope, receive, send, 503,
+                "a request with this Idempotency-Key is still in progress; retry shortly "
+                "with the same key",
+                code="idempotency-key-in-progress", headers={"Retry-After": "2"},
             )
             return
-        await self._run(scope, body, receive, send, next_app, keys, principal, key)
+        assert isinstance(decision, Proceed)
+        scope.setdefault("state", {})[_STAMP] = decision.stamp
+        await self._run(scope, body, receive, send, next_app, keys, principal, key,
+                        decision.claim)
 
     async def _begin(
         self, keys: IdempotencyKeys, principal: str, key: str, request_print: str
@@ -161,6 +194,7 @@ class IdempotencyMiddleware:
         keys: IdempotencyKeys,
         principal: str,
         key: str,
+        claim: str,
     ) -> None:
         delivered = False
 
@@ -180,13 +214,26 @@ class IdempotencyMiddleware:
             await next_app(scope, replay_receive, capture)
         except BaseException:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(keys.abandon, principal, key)
+                await anyio.to_thread.run_sync(keys.abandon, principal, key, claim)
             raise
-        stored = _stored(messages)
+        outcome = _outcome(messages, scope.get("state", {}).get(CASE_OUTCOME))
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(keys.finish, principal, key, stored)
+            await anyio.to_thread.run_sync(keys.finish, principal, key, claim, outcome)
         for message in messages:
             await send(message)
+
+    async def _replay(self, outcome: Outcome, actor: Actor, send: Send) -> None:
+        if isinstance(outcome, StoredResponse):
+            await _send_kept(outcome.status, outcome.headers, outcome.body, send)
+            return
+        render = self.state.render_case
+        assert render is not None, "a case outcome is kept only where cases can be rendered"
+        view = await anyio.to_thread.run_sync(
+            render, UUID(outcome.dispute_id), outcome.version, actor
+        )
+        view["position"] = outcome.position
+        body = msgspec.json.encode(case_view(view))
+        await _send_kept(outcome.status, outcome.headers, body, send)
 
     async def _problem(
         self,
@@ -207,7 +254,10 @@ class IdempotencyMiddleware:
         await response.to_asgi_response(app=None, request=request)(scope, receive, send)
 
 
-def _stored(messages: list[Message]) -> StoredResponse:
+def _outcome(
+    messages: list[Message], case: tuple[str, int, int | None] | None
+) -> Outcome | None:
+    """What to keep of a response: a case by name, anything else whole (if not too big)."""
     status = 500
     headers: list[tuple[str, str]] = []
     body = b""
@@ -221,14 +271,19 @@ def _stored(messages: list[Message]) -> StoredResponse:
             ]
         elif message["type"] == "http.response.body":
             body += message.get("body", b"")
+    if case is not None and 200 <= status < 300:
+        dispute_id, version, position = case
+        return CaseOutcome(status, tuple(headers), dispute_id, version, position)
+    if len(body) > MAX_STORED_BODY:
+        return None
     return StoredResponse(status, tuple(headers), body)
 
 
-async def _send_stored(response: StoredResponse, send: Send) -> None:
-    headers = [
-        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
-    ]
-    headers.append((b"content-length", str(len(response.body)).encode()))
+async def _send_kept(
+    status: int, kept_headers: tuple[tuple[str, str], ...], body: bytes, send: Send
+) -> None:
+    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in kept_headers]
+    headers.append((b"content-length", str(len(body)).encode()))
     headers.append((REPLAYED_HEADER.encode(), b"true"))
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body, "more_body": False})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

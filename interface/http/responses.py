@@ -14,6 +14,10 @@ from interface.http import schemas
 from interface.http.conditional import etag
 
 CASE_HEADERS = {"Vary": "Authorization", "Cache-Control": "private, no-cache"}
+REPLAYED_HEADER = "Idempotent-Replayed"
+#: Where a command's case answer names itself for the idempotency key (see
+#: :mod:`interface.http.idempotency`).
+CASE_OUTCOME = "case_outcome"
 
 
 def case_response(
@@ -23,11 +27,19 @@ def case_response(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response[schemas.CaseView]:
-    request.scope.setdefault("state", {})["dispute_id"] = view["id"]
+    """A case answer. For a command, the idempotency key keeps (status, dispute, version);
+    a command the application recognised as already carried out is marked replayed."""
+    state = request.scope.setdefault("state", {})
+    state["dispute_id"] = view["id"]
+    extra = dict(headers or {})
+    if view.pop("replayed", False):
+        extra[REPLAYED_HEADER] = "true"
+    if request.method == "POST":
+        state[CASE_OUTCOME] = (view["id"], view["version"], view.get("position"))
     return Response(
         schemas.case_view(view),
         status_code=status,
-        headers={"ETag": etag(view["version"]), **CASE_HEADERS, **(headers or {})},
+        headers={"ETag": etag(view["version"]), **CASE_HEADERS, **extra},
     )
 
 

@@ -24,12 +24,21 @@ Instant = Annotated[
 DecimalString = Annotated[
     str,
     Meta(
-        description='A decimal string with at most two decimal places, e.g. "12.50" '
-        "(never a JSON number)",
+        description='A plain decimal string, e.g. "12.50" (never a JSON number): digits and '
+        "an optional decimal point, without sign, exponent, spaces or leading zeros, in whole "
+        "minor units of the currency (USD: at most 2 decimal places; JPY: none). Anything "
+        "else is 422.",
         examples=["12.50"],
     ),
 ]
-CurrencyCode = Annotated[str, Meta(description="ISO 4217 code", examples=["USD"])]
+CurrencyCode = Annotated[
+    str,
+    Meta(
+        description="An ISO 4217 currency code in capitals; an order's must be its region's "
+        "(the policy's `regions.<code>.currency`)",
+        examples=["USD"],
+    ),
+]
 
 
 class _Request(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -128,6 +128,7 @@ def test_development_secret_is_made_once_with_private_permissions(tmp_path: Path
         first = resolve_secret(settings)
         path = tmp_path / "var" / "dev-secret"
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
         assert resolve_secret(settings) == first
     warnings = [line for line in logs if line["event"] == "auth.development_secret"]
     assert len(warnings) == 1  # serve and its app both ask: one warning

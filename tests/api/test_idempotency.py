@@ -12,6 +12,8 @@ from litestar.testing import TestClient
 
 from application.disputes import DisputeDesk
 from application.idempotency import (
+    LEASE,
+    CaseOutcome,
     IdempotencyKeys,
     InProgress,
     Mismatch,
@@ -19,7 +21,7 @@ from application.idempotency import (
     Replay,
     StoredResponse,
     fingerprint,
-    is_stored,
+    is_kept,
 )
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
@@ -190,7 +192,12 @@ def test_identical_requests_at_once_record_one_event(
         threading.Timer(0.3, gate.set).start()
         responses = [future.result(timeout=30) for future in futures]
     statuses = sorted(response.status_code for response in responses)
-    assert all(status in (200, 409) for status in statuses), statuses
+    # The others wait for the first, then replay it or hear "in progress" (503).
+    assert all(status in (200, 503) for status in statuses), statuses
+    for response in responses:
+        if response.status_code == 503:
+            assert response.headers["retry-after"]
+            assert response.json()["type"].endswith("/idempotency-key-in-progress")
     successes = [response for response in responses if response.status_code == 200]
     assert successes and len({response.content for response in successes}) == 1
     assert _events(client, case["id"]) == 2
@@ -208,24 +215,34 @@ def test_rules_over_the_store(settings: Settings) -> None:
     store = open_idempotency_store(settings.database)
     keys = IdempotencyKeys(store, clock)
     try:
-        assert keys.begin("buyer:b-1", "k", "print-a") == Proceed()
+        first = keys.begin("buyer:b-1", "k", "print-a")
+        assert isinstance(first, Proceed)
         assert keys.begin("buyer:b-1", "k", "print-a") == InProgress()
         assert keys.begin("buyer:b-1", "k", "print-b") == Mismatch()
-        keys.finish("buyer:b-1", "k", _response())
+        keys.finish("buyer:b-1", "k", first.claim, _response())
         assert keys.begin("buyer:b-1", "k", "print-a") == Replay(_response())
         # A failed request releases its key.
-        assert keys.begin("buyer:b-1", "k2", "p") == Proceed()
-        keys.finish("buyer:b-1", "k2", _response(412))
-        assert keys.begin("buyer:b-1", "k2", "p") == Proceed()
-        keys.abandon("buyer:b-1", "k2")
-        assert keys.begin("buyer:b-1", "k2", "q") == Proceed()
-        # A claim left behind by a request that died is taken over after the lease.
-        clock.advance(timedelta(minutes=2))
-        assert keys.begin("buyer:b-1", "k2", "r") == Proceed()
+        failed = keys.begin("buyer:b-1", "k2", "p")
+        assert isinstance(failed, Proceed)
+        keys.finish("buyer:b-1", "k2", failed.claim, _response(412))
+        again = keys.begin("buyer:b-1", "k2", "p")
+        assert isinstance(again, Proceed)
+        keys.abandon("buyer:b-1", "k2", again.claim)
+        assert isinstance(keys.begin("buyer:b-1", "k2", "q"), Proceed)
+        # A claim left behind by a request that died is taken over after the lease...
+        clock.advance(LEASE + timedelta(seconds=1))
+        taken = keys.begin("buyer:b-1", "k2", "q")
+        assert isinstance(taken, Proceed)
+        # ...and the attempt that died can no longer release or complete it.
+        keys.abandon("buyer:b-1", "k2", "someone-else")
+        assert keys.begin("buyer:b-1", "k2", "q") == InProgress()
+        keys.finish("buyer:b-1", "k2", taken.claim, CaseOutcome(200, (), "d-1", 3, 17))
+        assert keys.begin("buyer:b-1", "k2", "q") == Replay(CaseOutcome(200, (), "d-1", 3, 17))
+        assert store.count() == 2
         # Keys are forgotten after the retention period.
         clock.advance(timedelta(hours=25))
         assert keys.purge_expired() == 2
-        assert keys.begin("buyer:b-1", "k", "print-b") == Proceed()
+        assert isinstance(keys.begin("buyer:b-1", "k", "print-b"), Proceed)
     finally:
         store.close()
 
@@ -243,7 +260,7 @@ def test_only_one_of_many_concurrent_claims_wins(settings: Settings) -> None:
 
         with ThreadPoolExecutor(max_workers=8) as pool:
             decisions = list(pool.map(claim, range(8)))
-        assert decisions.count(Proceed()) == 1
+        assert sum(isinstance(decision, Proceed) for decision in decisions) == 1
         assert decisions.count(InProgress()) == 7
     finally:
         for store in stores:
@@ -257,4 +274,83 @@ def test_fingerprints_and_which_outcomes_are_kept() -> None:
     assert fingerprint("POST", "/a", b"{}") != fingerprint("POST", "/b", b"{}")
     assert fingerprint("POST", "/a", b"not json") != fingerprint("POST", "/a", b"not json!")
     assert [status for status in (200, 201, 400, 401, 403, 404, 409, 412, 422, 500)
-            if is_stored(status)] == [200, 201, 404, 409, 422]
+            if is_kept(status)] == [200, 201, 404, 409, 422]
+
+
+# ---- a command that committed while its key did not (a crash, an outage) -----------------
+
+
+def _lose_the_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process dies after the command committed, before its key was completed:
+    the key stays "in progress" and the client never hears the answer."""
+    monkeypatch.setattr(IdempotencyKeys, "finish", lambda *args, **kwargs: None)
+
+
+def test_a_command_committed_before_a_crash_is_replayed_from_its_events(
+    client: TestClient[Any], case: dict[str, Any], desk: DisputeDesk,
+    manual_clock: ManualClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"/v1/disputes/{case['id']}/notes"
+    headers = {**MODERATOR, "Idempotency-Key": "note-1"}
+    with monkeypatch.context() as crash:
+        _lose_the_outcome(crash)
+        lost = client.post(url, json={"text": "seen once"}, headers=headers)
+    assert lost.status_code == 200  # committed; the client never got this answer
+
+    # While the first attempt might still commit, a retry waits, then hears 503.
+    busy = client.post(url, json={"text": "seen once"}, headers=headers)
+    problem = assert_problem(busy, 503)
+    assert problem["type"].endswith("/idempotency-key-in-progress")
+    assert int(busy.headers["retry-after"]) >= 1
+
+    # After the lease the retry runs, finds its own stamp in the events, and replays.
+    manual_clock.advance(LEASE + timedelta(seconds=1))
+    retry = client.post(url, json={"text": "seen once"}, headers=headers)
+    assert retry.status_code == 200
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["etag"] == lost.headers["etag"]
+    assert retry.json()["version"] == lost.json()["version"]
+    history = client.get(f"/v1/disputes/{case['id']}/history", headers=MODERATOR).json()
+    assert [row["data"].get("text") for row in history["data"]].count("seen once") == 1
+    # ...and the answer is kept now: the next retry is a plain replay.
+    again = client.post(url, json={"text": "seen once"}, headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["version"] == lost.json()["version"]
+
+
+def test_an_order_placed_before_a_crash_replays_its_201(
+    client: TestClient[Any], manual_clock: ManualClock, desk: DisputeDesk,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headers = {**PLATFORM, "Idempotency-Key": "order-lost"}
+    with monkeypatch.context() as crash:
+        _lose_the_outcome(crash)
+        lost = client.post("/v1/orders", json=ORDER, headers=headers)
+    assert lost.status_code == 201
+    manual_clock.advance(LEASE + timedelta(seconds=1))
+    retry = client.post("/v1/orders", json=ORDER, headers=headers)
+    assert retry.status_code == 201
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.json()["id"] == lost.json()["id"]
+    # Without the key, the same order is the plain "already recorded" 200.
+    assert client.post("/v1/orders", json=ORDER, headers=PLATFORM).status_code == 200
+
+
+def test_a_replayed_case_is_rendered_at_its_version_not_stored(
+    client: TestClient[Any], case: dict[str, Any], settings: Settings
+) -> None:
+    first = _contact(client, case, "small")
+    later = client.post(f"/v1/disputes/{case['id']}/notes", json={"text": "after"},
+                        headers=MODERATOR)
+    assert later.json()["version"] == first.json()["version"] + 1
+    retry = _contact(client, case, "small")
+    assert retry.json()["version"] == first.json()["version"]
+    assert retry.headers["etag"] == first.headers["etag"]
+    store = open_idempotency_store(settings.database)
+    try:
+        record = store.reserve("buyer:b-1", "small", "?", "c", datetime.now(UTC),
+                               stale_before=datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    assert record is not None and isinstance(record.outcome, CaseOutcome)
+    assert record.outcome.version == first.json()["version"]

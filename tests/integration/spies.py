@@ -13,9 +13,9 @@ def count_gets(monkeypatch: pytest.MonkeyPatch, owner: Any) -> list[UUID]:
     asked: list[UUID] = []
     get = owner.get
 
-    def counting_get(aggregate_id: UUID, **kwargs: Any) -> Any:
-        asked.append(aggregate_id)
-        return get(aggregate_id, **kwargs)
+    def counting_get(*args: Any, **kwargs: Any) -> Any:
+        asked.append(args[0] if args else kwargs.get("originator_id", kwargs.get("aggregate_id")))
+        return get(*args, **kwargs)
 
     monkeypatch.setattr(owner, "get", counting_get)
     return asked

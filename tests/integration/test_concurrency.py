@@ -19,7 +19,7 @@ import pytest
 
 from application.disputes import DisputeDesk
 from domain.dispute import Actor
-from domain.errors import ConcurrentModification, DomainError
+from domain.errors import ConcurrentModification, Contention, DomainError
 from domain.money import Money
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
@@ -115,7 +115,7 @@ def test_concurrent_commands_leave_a_complete_gap_free_history(
 
     assert outcome.crashed == []
     # These commands are always allowed: the only clean refusal is a lost race.
-    assert all(isinstance(error, ConcurrentModification) for _, error in outcome.refused)
+    assert all(isinstance(error, Contention) for _, error in outcome.refused)
     assert len(outcome.accepted) + len(outcome.refused) == THREADS * COMMANDS
     assert len(outcome.accepted) > 0
 

@@ -62,7 +62,8 @@ def place(app: DisputeDesk, order_id: str, *, buyer: str = "b-1", seller: str = 
           amount: str = "25.00", region: str = "US", category: str = "general") -> Any:
     view, _ = app.place_order(
         order_id=order_id, buyer_id=buyer, seller_id=seller, region=region, category=category,
-        amount=Money.of(amount, "USD"), placed_at=app.clock.now(), actor=PLATFORM,
+        amount=Money.of(amount, app.current_policy().regions[region].currency or "USD"),
+        placed_at=app.clock.now(), actor=PLATFORM,
     )
     return view
 

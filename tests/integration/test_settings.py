@@ -355,6 +355,12 @@ def test_psycopg_conninfo() -> None:
         "dbname": "dd",
         "connect_timeout": "5",
         "options": "-c search_path=tenant_a,public",
+        # A partition that drops packets ends the connection within seconds.
+        "keepalives": "1",
+        "keepalives_idle": "10",
+        "keepalives_interval": "3",
+        "keepalives_count": "3",
+        "tcp_user_timeout": "10000",
     }
     with pytest.raises(SettingsError, match="names SQLite, not PostgreSQL"):
         psycopg_conninfo(parse_database_url("sqlite:////tmp/e.db"))

@@ -73,8 +73,13 @@ def test_given_default_file_when_parsed_then_design_values(policy: Policy) -> No
     assert set(policy.regions) == {"US", "GB", "TH"}
     assert policy.regions["US"].timezone == "America/Los_Angeles"
     assert policy.regions["GB"] == RegionPolicy(
-        "GB", "Europe/London", "ENG", {"ship_within_business_days": 3}
+        "GB", "Europe/London", "ENG", {"ship_within_business_days": 3}, currency="GBP"
     )
+    assert {code: region.currency for code, region in policy.regions.items()} == {
+        "US": "USD",
+        "GB": "GBP",
+        "TH": "THB",
+    }
     assert policy.regions["TH"].timezone == "Asia/Bangkok"
     assert set(policy.categories) == {
         "general",
@@ -193,6 +198,7 @@ def test_given_policy_when_to_document_then_json_serialisable_rfc3339(policy: Po
     assert doc["regions"]["GB"] == {
         "timezone": "Europe/London",
         "holiday_subdivision": "ENG",
+        "currency": "GBP",
         "ship_within_business_days": 3,
     }
     assert "holiday_subdivision" not in doc["regions"]["US"]
@@ -392,6 +398,21 @@ INVALID = [
         "unknown category key",
         set_path("categories.home.review_days", 3),
         "categories.home.review_days: unknown key",
+    ),
+    (
+        "region currency not ISO 4217",
+        set_path("regions.US.currency", "XYZ"),
+        "regions.US.currency: currency 'XYZ' is not an ISO 4217 currency code",
+    ),
+    (
+        "region currency in lower case",
+        set_path("regions.GB.currency", "gbp"),
+        "regions.GB.currency: currency must be a three-letter ISO 4217 code",
+    ),
+    (
+        "region currency not a string",
+        set_path("regions.TH.currency", 764),
+        "regions.TH.currency: currency must be a three-letter ISO 4217 code",
     ),
     ("bad category name", set_path("categories.Made-To-Order", {}), "categories.Made-To-Order:"),
     ("regions not a table", set_path("regions", ["US"]), "regions: must be a table"),

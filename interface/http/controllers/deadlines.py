@@ -51,7 +51,7 @@ class DeadlinesController(Controller):
         "RefundAutoApproved and OrderAutoCancelled, each dated at its own deadline. `now` may "
         "name an earlier instant, never a later one (422). Running it twice records nothing "
         "new; several sweepers at once never record a duplicate. " + roles_note("sweep"),
-        responses=problem_responses(400, 401, 403, 422),
+        responses=problem_responses(400, 401, 403, 415, 422, 503),
     )
     def sweep(
         self,

@@ -26,7 +26,7 @@ from interface.http.conditional import (
 from interface.http.encoded_cases import EncodedCases
 from interface.http.errors import problem_responses
 from interface.http.guards import all_of, requires, roles_note
-from interface.http.idempotency import IdempotencyKey
+from interface.http.idempotency import IdempotencyKey, request_stamp_of
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, page_after
 from interface.http.responses import (
     CASE_HEADERS,
@@ -55,7 +55,7 @@ from interface.http.schemas import (
     history_entries,
 )
 
-COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)
+COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 415, 422, 503)
 NOT_MODIFIED = {304: ResponseSpec(None, description="The client's copy (If-None-Match) is current")}
 
 AS_OF_PATTERN = (
@@ -198,6 +198,7 @@ class DisputesController(Controller):
             channel=data.channel,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -222,6 +223,7 @@ class DisputesController(Controller):
             promised_ship_date=data.promised_ship_date,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -247,6 +249,7 @@ class DisputesController(Controller):
             reference=data.reference,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -273,6 +276,7 @@ class DisputesController(Controller):
             evidence_ids=data.evidence_ids,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -300,6 +304,7 @@ class DisputesController(Controller):
             note=data.note,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -324,6 +329,7 @@ class DisputesController(Controller):
             amount=optional_money(data.amount, "amount"),
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -348,6 +354,7 @@ class DisputesController(Controller):
             reason=data.reason,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -371,6 +378,7 @@ class DisputesController(Controller):
             amount=to_money(data.amount, "amount"),
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -395,6 +403,7 @@ class DisputesController(Controller):
             tracking_number=data.tracking_number,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -412,7 +421,10 @@ class DisputesController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseView]:
         view = desk.receive_return(
-            dispute_id, actor=request.user, expected_version=expected_version(if_match)
+            dispute_id,
+            actor=request.user,
+            expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -437,6 +449,7 @@ class DisputesController(Controller):
             comment=data.comment,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -460,6 +473,7 @@ class DisputesController(Controller):
             text=data.text,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -483,5 +497,6 @@ class DisputesController(Controller):
             reason=data.reason,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)

@@ -15,12 +15,12 @@ from domain.dispute import Actor, dispute_id_for
 from interface.http.conditional import ETAG_HEADER, IfMatch, expected_version
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
-from interface.http.idempotency import IdempotencyKey
+from interface.http.idempotency import IdempotencyKey, request_stamp_of
 from interface.http.responses import case_response, to_money
 from interface.http.routes import post
 from interface.http.schemas import CaseView, Deliver, PlaceOrder, Ship
 
-COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 422)
+COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 415, 422, 503)
 
 
 class OrdersController(Controller):
@@ -46,7 +46,7 @@ class OrdersController(Controller):
         ],
         responses={
             200: ResponseSpec(CaseView, description="The order was already recorded: its case"),
-            **problem_responses(400, 401, 403, 409, 422),
+            **problem_responses(400, 401, 403, 409, 415, 422, 503),
         },
     )
     def place_order(
@@ -65,6 +65,7 @@ class OrdersController(Controller):
             amount=to_money(data.amount, "amount"),
             placed_at=data.placed_at,
             actor=request.user,
+            request=request_stamp_of(request),
         )
         location = f"/v1/disputes/{view['id']}"
         return case_response(
@@ -99,6 +100,7 @@ class OrdersController(Controller):
             shipped_at=data.shipped_at,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)
 
@@ -127,5 +129,6 @@ class OrdersController(Controller):
             delivered_at=data.delivered_at,
             actor=request.user,
             expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
         )
         return case_response(request, view)

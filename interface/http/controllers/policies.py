@@ -13,7 +13,7 @@ from application.disputes import DisputeDesk
 from domain.dispute import Actor
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
-from interface.http.idempotency import IdempotencyKey
+from interface.http.idempotency import IdempotencyKey, request_stamp_of
 from interface.http.routes import get, post
 from interface.http.schemas import PolicyDocument, policy_document
 
@@ -70,7 +70,7 @@ class PoliciesController(Controller):
         description="Validates the whole document and publishes it; orders placed from its "
         "`effective_from` on follow it. Invalid documents are 422 with every problem listed in "
         "`errors`; a version already published is 409. " + roles_note("publish_policy"),
-        responses=problem_responses(400, 401, 403, 409, 422),
+        responses=problem_responses(400, 401, 403, 409, 415, 422, 503),
     )
     def publish(
         self,
@@ -79,7 +79,7 @@ class PoliciesController(Controller):
         request: Request[Actor, Any, Any],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[PolicyDocument]:
-        document = desk.publish_policy(data, request.user)
+        document = desk.publish_policy(data, request.user, request_stamp_of(request))
         return Response(
             policy_document(document),
             status_code=201,

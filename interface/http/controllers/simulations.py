@@ -189,7 +189,7 @@ class SimulationsController(Controller):
         "facts recorded by `as_of` under the policy each order recorded (baseline) and under "
         "the candidate, then compares them. An invalid candidate is 422 with every problem in "
         "`errors`. " + roles_note(_COMMAND),
-        responses=problem_responses(400, 401, 403, 422),
+        responses=problem_responses(400, 401, 403, 415, 422, 503),
     )
     def simulate(
         self,
