@@ -112,7 +112,7 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
             else None
         ),
         "refund": refund,
-        "review": plain(d.review, currency),
+        "review": plain(d.buyer_review, currency),
         "intervention": plain(d.intervention, currency),
         "evidence": [plain(e, currency) for e in d.evidence.values()],
         "deadlines": {

@@ -640,7 +640,7 @@ class OrderLife:
     def after_approval(self, t: datetime, *, return_required: bool) -> None:
         if return_required:
             if self.rng.random() < self.p.ships_return:
-                self.schedule(t + self.hours(self.p.return_ship_hours), self.ship_return)
+                self.schedule(t + self.hours(self.p.return_ship_hours), self.return_goods)
         elif self.rng.random() < self.p.pays_refund:
             self.schedule(t + self.hours(self.p.pay_hours), self.pay)
 
@@ -650,7 +650,7 @@ class OrderLife:
             return
         self.request_refund(t, "The item is not as described; I will send it back.")
 
-    def ship_return(self, t: datetime) -> None:
+    def return_goods(self, t: datetime) -> None:
         self.sweep(t, "buyer")
         carrier, tracking = self.carrier()
         done = self.act(
@@ -658,22 +658,22 @@ class OrderLife:
             "buyer",
             "return_goods",
             "ReturnShipped",
-            lambda a: self.app.ship_return(
+            lambda a: self.app.return_goods(
                 self.id, carrier=carrier, tracking_number=tracking, actor=a
             ),
         )
         if done is not None and self.rng.random() < self.p.receives_return:
             arrival = t + self.days(self.p.return_transit_days)
-            self.schedule(arrival + self.hours(self.p.receipt_hours), self.receive_return)
+            self.schedule(arrival + self.hours(self.p.receipt_hours), self.confirm_return_receipt)
 
-    def receive_return(self, t: datetime) -> None:
+    def confirm_return_receipt(self, t: datetime) -> None:
         self.sweep(t, "seller")
         done = self.act(
             t,
             "seller",
             "confirm_return_receipt",
             "ReturnReceived",
-            lambda a: self.app.receive_return(self.id, actor=a),
+            lambda a: self.app.confirm_return_receipt(self.id, actor=a),
         )
         if done is not None and self.rng.random() < self.p.pays_refund:
             self.schedule(t + self.hours(self.p.pay_hours), self.pay)

@@ -59,8 +59,8 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
     "request_refund": frozenset({"buyer"}),
     "decide_refund": frozenset({"seller"}),
     "issue_refund": frozenset({"platform"}),
-    "ship_return": frozenset({"buyer"}),
-    "receive_return": frozenset({"seller"}),
+    "return_goods": frozenset({"buyer"}),
+    "confirm_return_receipt": frozenset({"seller"}),
     "review": frozenset({"buyer"}),
     "add_note": frozenset({"moderator"}),
     "close": frozenset({"moderator", "platform"}),
@@ -756,7 +756,7 @@ class DisputeDesk(Application[UUID]):
             request,
         )
 
-    def ship_return(
+    def return_goods(
         self,
         dispute_id: UUID,
         *,
@@ -767,23 +767,23 @@ class DisputeDesk(Application[UUID]):
         request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
-            "ship_return",
+            "return_goods",
             dispute_id,
             actor,
-            lambda d, p, now: d.ship_return(carrier, tracking_number, actor, now),
+            lambda d, p, now: d.return_goods(carrier, tracking_number, actor, now),
             expected_version,
             request,
         )
 
-    def receive_return(
+    def confirm_return_receipt(
         self, dispute_id: UUID, *, actor: Actor, expected_version: int | None = None,
         request: RequestStamp | None = None,
     ) -> dict[str, Any]:
         return self._command(
-            "receive_return",
+            "confirm_return_receipt",
             dispute_id,
             actor,
-            lambda d, p, now: d.receive_return(actor, now),
+            lambda d, p, now: d.confirm_return_receipt(actor, now),
             expected_version,
             request,
         )
@@ -802,7 +802,7 @@ class DisputeDesk(Application[UUID]):
             "review",
             dispute_id,
             actor,
-            lambda d, p, now: d.add_review(rating, comment, p, actor, now),
+            lambda d, p, now: d.review(rating, comment, p, actor, now),
             expected_version,
             request,
         )

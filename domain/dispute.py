@@ -182,7 +182,7 @@ class Dispute(Aggregate):
             d.refund = None
             d.refunded_total = Decimal("0.00")
             d.return_ = None
-            d.review = None
+            d.buyer_review = None
             d.cancelled_at = None
             d.closed_at = None
             d.close_reason = None
@@ -383,7 +383,9 @@ class Dispute(Aggregate):
         comment: str
 
         def apply(self, d: Dispute) -> None:
-            d.review = {"rating": self.rating, "comment": self.comment, "at": self.occurred_at}
+            d.buyer_review = {
+                "rating": self.rating, "comment": self.comment, "at": self.occurred_at
+            }
             d._note(self)
 
     class NoteAdded(Event):
@@ -482,7 +484,7 @@ class Dispute(Aggregate):
         refund: dict[str, Any] | None
         refunded_total: Decimal
         return_: dict[str, Any] | None
-        review: dict[str, Any] | None
+        buyer_review: dict[str, Any] | None
         cancelled_at: datetime | None
         closed_at: datetime | None
         close_reason: str | None
@@ -600,7 +602,7 @@ class Dispute(Aggregate):
         Between events only the review window depends on the time, so a reader may
         keep the actions it computed until the time crosses one of these.
         """
-        if role != "buyer" or self.review is not None:
+        if role != "buyer" or self.buyer_review is not None:
             return ()
         return (self._review_closes(policy),)
 
@@ -691,7 +693,7 @@ class Dispute(Aggregate):
         ):
             raise RefundNotAllowed("the goods must be returned and received before the refund")
 
-    def _can_ship_return(self) -> None:
+    def _can_return_goods(self) -> None:
         self._active()
         if self.delivered_at is None:
             raise ReturnNotAllowed("only goods that were delivered can be sent back")
@@ -704,7 +706,7 @@ class Dispute(Aggregate):
         if self.return_ is not None:
             raise ReturnNotAllowed("the goods were already sent back")
 
-    def _can_receive_return(self) -> None:
+    def _can_confirm_return_receipt(self) -> None:
         self._active()
         if self.return_ is None:
             raise ReturnNotAllowed("no return has been shipped")
@@ -712,7 +714,7 @@ class Dispute(Aggregate):
             raise ReturnNotAllowed("the return was already received")
 
     def _can_review(self, policy: Policy, now: datetime) -> None:
-        if self.review is not None:
+        if self.buyer_review is not None:
             raise AlreadyReviewed("the buyer already reviewed this order")
         if now > self._review_closes(policy):
             days = policy.rules_for(self.region, self.category).review_window_days
@@ -1028,19 +1030,19 @@ class Dispute(Aggregate):
             )
         self._record(self.RefundIssued, actor, now, now, amount=value)
 
-    def ship_return(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
+    def return_goods(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
         carrier = identifier(carrier, "carrier", max_length=100)
         tracking_number = identifier(tracking_number, "tracking_number", max_length=100)
-        self._can_ship_return()
+        self._can_return_goods()
         self._record(
             self.ReturnShipped, actor, now, now, carrier=carrier, tracking_number=tracking_number
         )
 
-    def receive_return(self, actor: Actor, now: datetime) -> None:
-        self._can_receive_return()
+    def confirm_return_receipt(self, actor: Actor, now: datetime) -> None:
+        self._can_confirm_return_receipt()
         self._record(self.ReturnReceived, actor, now, now)
 
-    def add_review(
+    def review(
         self, rating: int, comment: str, policy: Policy, actor: Actor, now: datetime
     ) -> None:
         if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
@@ -1169,14 +1171,14 @@ _ACTION_CHECKS: dict[str, tuple[tuple[str, Any], ...]] = {
         ("request_refund", _no_policy(Dispute._can_request_refund)),
         ("request_intervention", _no_policy(Dispute._can_request_intervention)),
         ("add_evidence", _no_policy(Dispute._can_add_evidence)),
-        ("return_goods", _no_policy(Dispute._can_ship_return)),
+        ("return_goods", _no_policy(Dispute._can_return_goods)),
         ("review", Dispute._can_review),
     ),
     "seller": (
         ("ship", _no_policy(Dispute._can_ship)),
         ("respond", _no_policy(Dispute._can_respond)),
         ("decide_refund", _no_policy(Dispute._can_decide_refund)),
-        ("confirm_return_receipt", _no_policy(Dispute._can_receive_return)),
+        ("confirm_return_receipt", _no_policy(Dispute._can_confirm_return_receipt)),
         ("add_evidence", _no_policy(Dispute._can_add_evidence)),
     ),
     "moderator": (

@@ -77,7 +77,7 @@ def facts_of(
         (intervention["requested_at"] - EPOCH) // MICROSECOND if intervention else None
     )
     shipment = d.shipment
-    review = d.review
+    review = d.buyer_review
     refund = d.refund
     if known is None:
         fixed: tuple[object, ...] = (

@@ -59,7 +59,7 @@ def _script(rng: random.Random, buyer: Actor, seller: Actor, lateness: float) ->
 
     def review(offset: timedelta) -> None:
         rating = rng.choice((1, 2, 3, 4, 5, 5, 5, 4))
-        at(offset, lambda d, p, now: d.add_review(rating, "ok", p, buyer, now))
+        at(offset, lambda d, p, now: d.review(rating, "ok", p, buyer, now))
 
     roll = rng.random()
     if roll < 0.55 - lateness:  # on time
@@ -111,8 +111,8 @@ def _script(rng: random.Random, buyer: Actor, seller: Actor, lateness: float) ->
         at(6 * DAY, lambda d, p, now: d.request_refund(None, "damaged", buyer, now))
         if rng.random() < 0.7:
             at(6.5 * DAY, lambda d, p, now: d.decide_refund(True, None, seller, now))
-            at(8 * DAY, lambda d, p, now: d.ship_return("usps", "RT1", buyer, now))
-            at(11 * DAY, lambda d, p, now: d.receive_return(seller, now))
+            at(8 * DAY, lambda d, p, now: d.return_goods("usps", "RT1", buyer, now))
+            at(11 * DAY, lambda d, p, now: d.confirm_return_receipt(seller, now))
             at(
                 11.5 * DAY,
                 lambda d, p, now: d.issue_refund(

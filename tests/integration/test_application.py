@@ -211,11 +211,11 @@ def test_delivered_order_refund_with_return(app: DisputeDesk, manual_clock: Manu
     assert view["deadlines"]["refund_response_due"] == "2026-11-27T23:59:59-08:00"
     view = app.decide_refund(dispute, approve=True, actor=SELLER)
     assert "return_goods" in app.case(dispute, BUYER)["next_actions"]
-    view = app.ship_return(dispute, carrier="USPS", tracking_number="RET-1", actor=BUYER)
+    view = app.return_goods(dispute, carrier="USPS", tracking_number="RET-1", actor=BUYER)
     assert view["status"] == "return_in_transit"
 
     manual_clock.set(la(11, 27, 10))
-    app.receive_return(dispute, actor=SELLER)
+    app.confirm_return_receipt(dispute, actor=SELLER)
     view = app.issue_refund(dispute, amount=usd("25.00"), actor=PLATFORM)
     assert view["status"] == "refunded"
     rows = app.history(dispute, MODERATOR)

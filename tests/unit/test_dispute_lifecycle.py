@@ -170,15 +170,15 @@ def refund_issued(amount: str, at: datetime) -> Step:
 
 
 def return_shipped(at: datetime) -> Step:
-    return lambda d: d.ship_return("USPS", "RET-1", BUYER, at)
+    return lambda d: d.return_goods("USPS", "RET-1", BUYER, at)
 
 
 def return_received(at: datetime) -> Step:
-    return lambda d: d.receive_return(SELLER, at)
+    return lambda d: d.confirm_return_receipt(SELLER, at)
 
 
 def reviewed(at: datetime, rating: int = 4) -> Step:
-    return lambda d: d.add_review(rating, "ok", POLICY, BUYER, at)
+    return lambda d: d.review(rating, "ok", POLICY, BUYER, at)
 
 
 def noted(at: datetime) -> Step:
@@ -806,9 +806,9 @@ def test_issuing_before_the_return_was_received_is_refused() -> None:
 
 def test_return_shipped_then_received_then_refund_issued() -> None:
     d = given(*story(*REFUND_WITH_RETURN))
-    d.ship_return("USPS", "RET-9", BUYER, la(11, 24, 10))
+    d.return_goods("USPS", "RET-9", BUYER, la(11, 24, 10))
     assert d.status == "return_in_transit"
-    d.receive_return(SELLER, la(11, 27, 10))
+    d.confirm_return_receipt(SELLER, la(11, 27, 10))
     d.issue_refund(Money.of("25.00", "USD"), PLATFORM, la(11, 27, 11))
     events = recorded(d)
     assert [type(e).__name__ for e in events] == ["ReturnShipped", "ReturnReceived", "RefundIssued"]
@@ -830,15 +830,15 @@ def test_return_shipped_then_received_then_refund_issued() -> None:
 def test_shipping_a_return_is_refused(steps: tuple[Step, ...], message: str) -> None:
     d = given(*story(*steps))
     with pytest.raises(ReturnNotAllowed, match=message):
-        d.ship_return("USPS", "RET-1", BUYER, la(11, 24, 12))
+        d.return_goods("USPS", "RET-1", BUYER, la(11, 24, 12))
 
 
 def test_receiving_a_return_is_refused_without_one_or_twice() -> None:
     with pytest.raises(ReturnNotAllowed, match="no return has been shipped"):
-        given(*story(*REFUND_WITH_RETURN)).receive_return(SELLER, TUESDAY)
+        given(*story(*REFUND_WITH_RETURN)).confirm_return_receipt(SELLER, TUESDAY)
     received = given(*story(*REFUND_WITH_RETURN, return_shipped(TUESDAY), return_received(TUESDAY)))
     with pytest.raises(ReturnNotAllowed, match="already received"):
-        received.receive_return(SELLER, TUESDAY)
+        received.confirm_return_receipt(SELLER, TUESDAY)
 
 
 # ---- reviews -----------------------------------------------------------------
@@ -847,18 +847,18 @@ def test_receiving_a_return_is_refused_without_one_or_twice() -> None:
 @pytest.mark.parametrize("rating", [1, 5])
 def test_review_records_rating_and_comment(rating: int) -> None:
     d = given(*story(*DELIVERED_STORY))
-    d.add_review(rating, " great ", POLICY, BUYER, MONDAY)
+    d.review(rating, " great ", POLICY, BUYER, MONDAY)
     [event] = recorded(d)
     assert type(event).__name__ == "Reviewed"
     assert (event.rating, event.comment) == (rating, "great")
-    assert d.review is not None and d.review["rating"] == rating
+    assert d.buyer_review is not None and d.buyer_review["rating"] == rating
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1, True, "5", 4.0, None])
 def test_review_refuses_ratings_outside_one_to_five(rating: Any) -> None:
     d = given(*story(*DELIVERED_STORY))
     with pytest.raises(InvalidRating, match="rating must be a whole number from 1 to 5") as error:
-        d.add_review(rating, "x", POLICY, BUYER, MONDAY)
+        d.review(rating, "x", POLICY, BUYER, MONDAY)
     assert error.value.field == "rating"
     assert new_events(d) == []
 
@@ -866,18 +866,18 @@ def test_review_refuses_ratings_outside_one_to_five(rating: Any) -> None:
 def test_review_twice_is_refused() -> None:
     d = given(*story(*DELIVERED_STORY, reviewed(MONDAY)))
     with pytest.raises(AlreadyReviewed, match="already reviewed"):
-        d.add_review(1, "changed my mind", POLICY, BUYER, TUESDAY)
+        d.review(1, "changed my mind", POLICY, BUYER, TUESDAY)
 
 
 def test_review_window_closes_sixty_days_after_delivery_or_order() -> None:
     d = given(*story(*DELIVERED_STORY))
     with pytest.raises(ReviewWindowClosed, match="60 days after delivery"):
-        d.add_review(3, "x", POLICY, BUYER, DELIVERED + timedelta(days=60) + SECOND)
-    d.add_review(3, "x", POLICY, BUYER, DELIVERED + timedelta(days=60))
+        d.review(3, "x", POLICY, BUYER, DELIVERED + timedelta(days=60) + SECOND)
+    d.review(3, "x", POLICY, BUYER, DELIVERED + timedelta(days=60))
     assert new_events(d) == ["Reviewed"]
     never_shipped = given(*story(*CANCELLED))
     with pytest.raises(ReviewWindowClosed, match="60 days after the order"):
-        never_shipped.add_review(1, "x", POLICY, BUYER, PLACED + timedelta(days=60) + SECOND)
+        never_shipped.review(1, "x", POLICY, BUYER, PLACED + timedelta(days=60) + SECOND)
 
 
 # ---- internal notes ----------------------------------------------------------
@@ -940,7 +940,7 @@ def test_after_close_commands_are_refused(command: Step) -> None:
 def test_after_close_notes_and_reviews_are_still_accepted() -> None:
     d = given(*story(closed(MONDAY)))
     d.add_note("closed after a phone call", MODERATOR, TUESDAY)
-    d.add_review(2, "slow", POLICY, BUYER, TUESDAY)
+    d.review(2, "slow", POLICY, BUYER, TUESDAY)
     assert new_events(d) == ["NoteAdded", "Reviewed"]
     assert d.status == "closed"
 

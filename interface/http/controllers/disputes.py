@@ -385,10 +385,10 @@ class DisputesController(Controller):
     @post(
         "/{dispute_id:uuid}/returns",
         summary="The buyer sent the goods back",
-        **_command_doc("ship_return", "Records ReturnShipped, for delivered goods whose "
+        **_command_doc("return_goods", "Records ReturnShipped, for delivered goods whose "
                        "approved refund requires a return."),
     )
-    def ship_return(
+    def return_goods(
         self,
         dispute_id: FromPath[UUID],
         data: JSONBody[ShipReturn],
@@ -397,7 +397,7 @@ class DisputesController(Controller):
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseView]:
-        view = desk.ship_return(
+        view = desk.return_goods(
             dispute_id,
             carrier=data.carrier,
             tracking_number=data.tracking_number,
@@ -410,9 +410,9 @@ class DisputesController(Controller):
     @post(
         "/{dispute_id:uuid}/return-receipts",
         summary="The seller received the returned goods",
-        **_command_doc("receive_return", "Records ReturnReceived. No body."),
+        **_command_doc("confirm_return_receipt", "Records ReturnReceived. No body."),
     )
-    def receive_return(
+    def confirm_return_receipt(
         self,
         dispute_id: FromPath[UUID],
         desk: NamedDependency[DisputeDesk],
@@ -420,7 +420,7 @@ class DisputesController(Controller):
         if_match: IfMatch = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[CaseView]:
-        view = desk.receive_return(
+        view = desk.confirm_return_receipt(
             dispute_id,
             actor=request.user,
             expected_version=expected_version(if_match),
