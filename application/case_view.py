@@ -7,7 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from domain.dispute import INTERNAL_EVENTS, Actor, Dispute
+from domain.dispute import (
+    INTERNAL_EVENTS,
+    Actor,
+    Dispute,
+    Evidence,
+    Intervention,
+    Return,
+    Review,
+    Shipment,
+)
 from domain.money import Money
 from domain.policy import Policy
 
@@ -79,19 +88,19 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
     refund = None
     if d.refund is not None:
         refund = {
-            "status": d.refund["status"],
-            "amount": Money(d.refund["amount"], currency).to_dict(),
-            "reason": d.refund["reason"],
-            "return_required": d.refund["return_required"],
-            "requested_at": iso(d.refund["requested_at"]),
-            "decided_at": iso(d.refund["decided_at"]),
-            "decided_by": d.refund["decided_by"],
+            "status": d.refund.status.value,
+            "amount": Money(d.refund.amount, currency).to_dict(),
+            "reason": d.refund.reason,
+            "return_required": d.refund.return_required,
+            "requested_at": iso(d.refund.requested_at),
+            "decided_at": iso(d.refund.decided_at),
+            "decided_by": d.refund.decided_by,
             "paid_amount": (
-                Money(d.refund["paid_amount"], currency).to_dict()
-                if d.refund["paid_amount"] is not None
+                Money(d.refund.paid_amount, currency).to_dict()
+                if d.refund.paid_amount is not None
                 else None
             ),
-            "return": plain(d.return_, currency),
+            "return": _return_view(d.return_),
             "return_shipping_payer": policy.rules_for(d.region, d.category).return_shipping_payer,
         }
     return {
@@ -102,19 +111,15 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
         "region": d.region,
         "category": d.category,
         "amount": d.amount.to_dict(),
-        "status": d.status,
+        "status": d.status.value,
         "placed_at": iso(d.placed_at),
         "ship_by": iso(d.ship_by),
         "auto_cancel_at": iso(d.auto_cancel_at),
-        "shipment": (
-            {**plain(d.shipment, currency), "delivered_at": iso(d.delivered_at)}
-            if d.shipment is not None
-            else None
-        ),
+        "shipment": _shipment_view(d.shipment, d.delivered_at),
         "refund": refund,
-        "review": plain(d.buyer_review, currency),
-        "intervention": plain(d.intervention, currency),
-        "evidence": [plain(e, currency) for e in d.evidence.values()],
+        "review": _review_view(d.buyer_review),
+        "intervention": _intervention_view(d.intervention),
+        "evidence": [_evidence_view(e) for e in d.evidence.values()],
         "deadlines": {
             "ship_by": iso(d.ship_by) if not d.is_shipped and not d.is_finished else None,
             "seller_response_due": iso(timers.get("SellerResponseOverdue")),
@@ -132,6 +137,60 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
         ],
         "version": d.version,
         "policy_version": d.policy_version,
+    }
+
+
+def _shipment_view(shipment: Shipment | None, delivered_at: datetime | None) -> Any:
+    if shipment is None:
+        return None
+    return {
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "shipped_at": shipment.shipped_at.isoformat(),
+        "delivered_at": iso(delivered_at),
+    }
+
+
+def _return_view(sent_back: Return | None) -> Any:
+    if sent_back is None:
+        return None
+    return {
+        "carrier": sent_back.carrier,
+        "tracking_number": sent_back.tracking_number,
+        "shipped_at": sent_back.shipped_at.isoformat(),
+        "received_at": iso(sent_back.received_at),
+    }
+
+
+def _review_view(review: Review | None) -> Any:
+    if review is None:
+        return None
+    return {"rating": review.rating, "comment": review.comment, "at": review.at.isoformat()}
+
+
+def _intervention_view(intervention: Intervention | None) -> Any:
+    if intervention is None:
+        return None
+    return {
+        "status": intervention.status.value,
+        "requested_at": intervention.requested_at.isoformat(),
+        "reason": intervention.reason,
+        "statement": intervention.statement,
+        "evidence_ids": list(intervention.evidence_ids),
+        "outcome": intervention.outcome,
+        "reason_code": intervention.reason_code,
+        "resolved_at": iso(intervention.resolved_at),
+    }
+
+
+def _evidence_view(evidence: Evidence) -> dict[str, Any]:
+    return {
+        "id": evidence.id,
+        "kind": evidence.kind,
+        "description": evidence.description,
+        "reference": evidence.reference,
+        "added_by": evidence.added_by,
+        "added_at": evidence.added_at.isoformat(),
     }
 
 

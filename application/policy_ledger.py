@@ -1,75 +1,17 @@
-"""Policies are event-sourced: a ledger aggregate records each published version.
+"""The published policy versions as the application reads them.
 
-A published version never changes and never edits the past: an order's
-deadlines follow the version in force when it was placed.
+The ledger aggregate itself is domain (:mod:`domain.policy_ledger`); it is
+re-exported here for the modules that import it from this place.
 """
 
 from __future__ import annotations
 
-from dataclasses import field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-from uuid import NAMESPACE_URL, UUID, uuid5
-
-from eventsourcing.domain import Aggregate
 
 from domain.policy import Policy
-from domain.requests import RequestMemory, RequestStamp
+from domain.policy_ledger import LEDGER_ID, PolicyAlreadyPublished, PolicyLedger
 
-LEDGER_ID: UUID = uuid5(NAMESPACE_URL, "https://disputedesk.invalid/policy-ledger")
-
-
-class PolicyLedger(Aggregate):
-    TOPIC = "disputedesk:PolicyLedger"
-
-    class Created(Aggregate.Created):
-        TOPIC = "disputedesk:PolicyLedger.Started"
-
-        def apply(self, ledger: PolicyLedger) -> None:
-            ledger.documents = {}
-            ledger.requests = RequestMemory()
-
-    class PolicyPublished(Aggregate.Event):
-        TOPIC = "disputedesk:PolicyPublished"
-        version: str
-        effective_from: datetime
-        document: dict[str, Any]
-        actor_role: str
-        actor_id: str
-        #: The publishing request (:class:`RequestStamp`, encoded), when it had a key.
-        request: str | None = field(default=None, kw_only=True)
-
-        def apply(self, ledger: PolicyLedger) -> None:
-            ledger.documents[self.version] = self.document
-            if self.request is not None:
-                ledger.requests.remember(self.request, self.originator_version, self.timestamp)
-
-    if TYPE_CHECKING:
-        documents: dict[str, dict[str, Any]]
-        requests: RequestMemory
-
-    @classmethod
-    def start(cls, now: datetime) -> PolicyLedger:
-        return cls._create(cls.Created, id=LEDGER_ID, timestamp=now)
-
-    def publish(
-        self,
-        policy: Policy,
-        actor_role: str,
-        actor_id: str,
-        now: datetime,
-        request: RequestStamp | None = None,
-    ) -> None:
-        self.trigger_event(
-            self.PolicyPublished,
-            timestamp=now,
-            version=policy.version,
-            effective_from=policy.effective_from,
-            document=policy.to_document(),
-            actor_role=actor_role,
-            actor_id=actor_id,
-            request=request.encode() if request is not None else None,
-        )
+__all__ = ["LEDGER_ID", "PolicyAlreadyPublished", "PolicyLedger", "PolicyVersions"]
 
 
 class PolicyVersions:

@@ -10,13 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from application.simulation_types import Derived, DisputeOutcome, SimulationRequest
 from domain import deadlines
 from domain.money import Money
-
-if TYPE_CHECKING:
-    from application.simulator import Derived, DisputeOutcome, SimulationRequest
 
 MISMATCH_LIMIT = 100
 DEADLINE_MISSED = deadlines.DEADLINE_MISSED

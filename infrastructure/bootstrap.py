@@ -61,10 +61,19 @@ def load_policy(path: Path | None) -> Policy:
 
 
 def build_application(
-    settings: Settings, clock: Clock | None = None, *, serial_commands: bool | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    serial_commands: bool | None = None,
+    read_cache: bool = True,
 ) -> DisputeDesk:
     """``serial_commands``: whether commands take turns; by default on SQLite only
-    (the store admits one writer at a time)."""
+    (the store admits one writer at a time). ``read_cache``: whether case reads
+    keep each case's last state (off changes no answer, only the cost).
+
+    The application's root: the stores and the application. A served process
+    adds its HTTP app and workers on top (``interface.http.app.server_app``).
+    """
     url = parse_database_url(settings.database_url)
     env = eventsourcing_env(url, name=DisputeDesk.name)
     policy = load_policy(settings.policy_path)
@@ -79,6 +88,7 @@ def build_application(
                 serial_commands=(
                     url.sqlite_path is not None if serial_commands is None else serial_commands
                 ),
+                read_cache=read_cache,
             )
     except BaseException:
         if commits is not None:

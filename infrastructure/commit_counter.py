@@ -2,27 +2,29 @@
 
 In WAL mode every commit, by any connection of any process, rewrites the
 header of the WAL index, which SQLite keeps in the ``-shm`` file beside the
-database and every connection maps into memory (its layout is part of SQLite's
-documented file formats: "WAL-mode File Format", section "The WAL-Index
-Header"; it holds a change counter, the last valid frame and the WAL's salts).
-A commit returns only after that header is written, so a copy of it taken
-afterwards differs from one taken before. Reading it from our own read-only
-mapping is a memory copy under the GIL: about 0.1 µs, where ``PRAGMA
-data_version`` costs about 4 µs and, like every SQLite call, releases the GIL.
-Under load each such release in a worker thread means waiting for the event
-loop to hand the GIL back: one query per case read halved the requests a
-server answered (see ``docs/decisions.md``, "Serving").
+database (its layout is in SQLite's "WAL-mode File Format", section "The
+WAL-Index Header": a version, an "initialised" flag, a change counter, the
+last valid frame and the WAL's salts, written twice in a row). A commit
+returns only after that header is written, so a copy of it taken afterwards
+differs from one taken before. Reading it is one ``os.pread`` of 96 bytes,
+several times cheaper than ``PRAGMA data_version``, which, like every SQLite
+call, also takes SQLite's locks (why that matters: ``docs/decisions.md``,
+"Serving").
 
-When the header cannot be mapped (not WAL mode, an unexpected layout), the
-counter falls back to ``PRAGMA data_version`` on a connection of its own,
-which changes whenever another connection commits. Our connection stays open
-for the counter's life: SQLite never truncates or deletes the ``-shm`` file of
-a database that a connection still has open.
+That layout belongs to SQLite's VFS, not to its public interface, so it is
+only trusted while it looks as expected: both copies of the header equal,
+the known version, the "initialised" flag set. Whenever it does not (a short
+or unreadable file, another layout, a header being rewritten), the answer of
+that call comes from ``PRAGMA data_version`` on a connection of our own, as it
+does outside WAL mode. The file is read, never mapped: a mapping of a file
+someone truncated kills the process with SIGBUS, a read just comes back short.
+(SQLite's own connections do map it: a ``-shm`` truncated under a process that
+uses the store kills that process inside SQLite, whatever this module does.)
 """
 
 from __future__ import annotations
 
-import mmap
+import os
 import sqlite3
 import struct
 import threading
@@ -33,10 +35,23 @@ from infrastructure.private_files import private_sqlite_file
 
 __all__ = ["SQLiteCommitCounter"]
 
-#: One copy of the header (the first of the two the index begins with).
+#: One copy of the header; the index begins with two.
 WAL_INDEX_HEADER_SIZE = 48
 #: ``iVersion`` of every WAL index since SQLite 3.7.0.
 WAL_INDEX_VERSION = 3007000
+_VERSION = struct.pack("=I", WAL_INDEX_VERSION)
+_IS_INIT_OFFSET = 12
+
+
+def _valid_header(data: bytes) -> bool:
+    """Both copies of the header present, equal, of the known version, initialised."""
+    size = WAL_INDEX_HEADER_SIZE
+    return (
+        len(data) == 2 * size
+        and data[:4] == _VERSION
+        and data[_IS_INIT_OFFSET] == 1
+        and data[:size] == data[size:]
+    )
 
 
 class SQLiteCommitCounter:
@@ -47,38 +62,48 @@ class SQLiteCommitCounter:
             path, check_same_thread=False, isolation_level=None, timeout=lock_timeout
         )
         self._lock = threading.Lock()
-        self._header: mmap.mmap | None = None
+        self._shm: int | None = None  # a read-only descriptor of the -shm file
 
     @property
     def reads_memory(self) -> bool:
-        """Whether stamps come from the mapped WAL index (no query)."""
-        return self._header is not None
+        """Whether stamps come from the WAL index's header (no query) while it looks right."""
+        return self._shm is not None
 
     def peek(self) -> Hashable | None:
-        """The stamp when it is read from memory; None when only a query could tell."""
-        header = self._header
-        if header is None:
+        """The stamp when the WAL index's header tells it; None when only a query could."""
+        shm = self._shm
+        if shm is None:
             return None
         try:
-            return header[:WAL_INDEX_HEADER_SIZE]
-        except ValueError:  # closed meanwhile
+            data = os.pread(shm, 2 * WAL_INDEX_HEADER_SIZE, 0)
+        except (OSError, ValueError):  # closed meanwhile, or unreadable
             return None
+        if not _valid_header(data):
+            return None
+        return data[:WAL_INDEX_HEADER_SIZE]
 
     def stamp(self) -> Hashable | None:
         """Equal stamps: nothing was committed in between. None: cannot tell."""
-        if self._header is not None:
-            return self.peek()
+        found = self.peek()
+        if found is not None:
+            return found
         with self._lock:
             try:
                 (version,) = self._conn.execute("PRAGMA data_version").fetchone()
-                if self._header is None:
-                    self._header = self._map_wal_index()
+                if self._shm is None:
+                    self._shm = self._open_wal_index()
             except sqlite3.Error:
                 return None  # closed, or the file is unreadable: the caller asks the store
-        return int(version) if self._header is None else self.peek()
+        # The index may have just been opened: a stamp of the kind later calls give.
+        found = self.peek()
+        if found is not None:
+            return found
+        # A stamp of another kind than the last one differs from it: the caller
+        # then asks the store, which is always correct.
+        return ("data_version", int(version))
 
-    def _map_wal_index(self) -> mmap.mmap | None:
-        """The WAL index's header, mapped read-only; None unless the store is in WAL mode.
+    def _open_wal_index(self) -> int | None:
+        """A read-only descriptor of the WAL index; None unless the store is in WAL mode.
 
         Called after a read on our connection, which opened the index if there is one.
         """
@@ -86,19 +111,21 @@ class SQLiteCommitCounter:
         if str(mode).lower() != "wal":
             return None
         try:
-            with open(f"{self._path}-shm", "rb") as shm:
-                header = mmap.mmap(shm.fileno(), WAL_INDEX_HEADER_SIZE, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):
+            shm = os.open(f"{self._path}-shm", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
             return None
-        version, _, _, is_init = struct.unpack_from("=IIIB", header)
-        if version != WAL_INDEX_VERSION or not is_init:
-            header.close()
+        try:
+            data = os.pread(shm, 2 * WAL_INDEX_HEADER_SIZE, 0)
+        except OSError:
+            data = b""
+        if not _valid_header(data):
+            os.close(shm)
             return None
-        return header
+        return shm
 
     def close(self) -> None:
         with self._lock:
-            header, self._header = self._header, None
-            if header is not None:
-                header.close()
+            shm, self._shm = self._shm, None
+            if shm is not None:
+                os.close(shm)
             self._conn.close()

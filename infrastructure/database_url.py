@@ -26,7 +26,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from infrastructure.private_files import private_directory
-from infrastructure.settings import SettingsError
+from infrastructure.settings_errors import SettingsError
 
 __all__ = [
     "CONNECTION_LIVENESS",

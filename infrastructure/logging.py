@@ -20,11 +20,10 @@ so they do not install handlers of their own.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
-import time
-from datetime import UTC, datetime
 from typing import IO, Any
 
 import msgspec
@@ -74,36 +73,41 @@ class _CurrentStderr:
 _STDERR = _CurrentStderr()
 
 
-class _NamedWriteLogger(structlog.WriteLogger):
-    """A plain line writer that knows its name, so ``add_logger_name`` works.
+class _QuietStream:
+    """The stream structlog's lines go to: like stdlib logging, a closed or broken
+    stream never breaks the caller."""
 
-    Like stdlib logging, it never lets a closed or broken stream break the caller.
-    """
-
-    def __init__(self, file: IO[str], name: str | None) -> None:
-        super().__init__(file)  # type: ignore[arg-type]  # any text stream works
-        self.name = name or "disputedesk"
-
-    def msg(self, message: str) -> None:
-        # structlog's own msg() adds a lock and a retry on EINTR: the stream's writer
-        # keeps each write whole under its own lock, and Python retries EINTR itself
-        # (PEP 475). Every line is written and flushed at once, as before.
-        try:
-            self._write(message + "\n")
-            self._flush()
-        except (ValueError, OSError):
-            pass
-
-    log = debug = info = warn = warning = msg
-    fatal = failure = err = error = critical = exception = msg
-
-
-class _NamedWriteLoggerFactory:
     def __init__(self, file: IO[str]) -> None:
         self._file = file
 
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except (ValueError, OSError):
+            return 0
+
+    def flush(self) -> None:
+        with contextlib.suppress(ValueError, OSError):
+            self._file.flush()
+
+
+class _NamedWriteLogger(structlog.WriteLogger):
+    """structlog's line writer, with the name ``add_logger_name`` reads."""
+
+    def __init__(self, file: _QuietStream, name: str) -> None:
+        super().__init__(file)  # type: ignore[arg-type]  # any object with write and flush
+        self.name = name
+
+
+class _NamedWriteLoggerFactory(structlog.WriteLoggerFactory):
+    """``WriteLoggerFactory`` that names each logger after ``get_logger``'s argument."""
+
+    def __init__(self, file: IO[str]) -> None:
+        super().__init__()
+        self._stream = _QuietStream(file)  # one stream, so one lock for every logger
+
     def __call__(self, *args: Any) -> _NamedWriteLogger:
-        return _NamedWriteLogger(self._file, str(args[0]) if args else None)
+        return _NamedWriteLogger(self._stream, str(args[0]) if args else "disputedesk")
 
 
 def _resolve_format(fmt: str | None, stream: IO[str]) -> str:
@@ -123,53 +127,6 @@ def _resolve_level(level: str | int) -> int:
     if value is None:
         raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING or ERROR")
     return value
-
-
-class _UtcStamp:
-    """``timestamp``: ISO 8601 in UTC with a ``Z``, exactly as structlog's ``TimeStamper(
-    fmt="iso", utc=True)`` writes it, at a fraction of the cost (the seconds part is
-    formatted once per second)."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
-
-    def __call__(self, _logger: Any, _name: str, event_dict: Any) -> Any:
-        now = time.time()
-        second = int(now)
-        micros = int((now - second) * 1_000_000)
-        if second != self._second:
-            # A racing thread can only write the same pair for the same second.
-            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-            self._second = second
-        prefix = self._prefix
-        if micros:
-            event_dict["timestamp"] = f"{prefix}.{micros:06d}Z"
-        else:  # datetime.isoformat() leaves out a zero fraction
-            event_dict["timestamp"] = prefix + "Z"
-        return event_dict
-
-
-_RARE_KEYS = ("positional_args", "stack_info", "exc_info")
-_positional = structlog.stdlib.PositionalArgumentsFormatter()
-_stack_info = structlog.processors.StackInfoRenderer()
-_unicode = structlog.processors.UnicodeDecoder()
-
-
-def _json_ready(logger: Any, name: str, event_dict: Any) -> Any:
-    """What ``PositionalArgumentsFormatter``, ``StackInfoRenderer``, ``UnicodeDecoder``
-    and ``format_exc_info`` do, with one look at the keys for the usual event (none of
-    them applies)."""
-    for key in _RARE_KEYS:
-        if key in event_dict:
-            event_dict = _positional(logger, name, event_dict)
-            event_dict = _stack_info(logger, name, event_dict)
-            event_dict = _unicode(logger, name, event_dict)
-            return structlog.processors.format_exc_info(logger, name, event_dict)
-    for key, value in event_dict.items():
-        if type(value) is bytes:
-            event_dict[key] = value.decode("utf-8", "replace")
-    return event_dict
 
 
 def _shared_processors() -> list[Processor]:
@@ -207,7 +164,6 @@ def configure_logging(
             return
 
         renderer: Processor
-        stamp: _UtcStamp | None = None
         final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
         if resolved_fmt == "json":
             final += [structlog.processors.format_exc_info]
@@ -234,15 +190,11 @@ def configure_logging(
         adopt_stdlib_loggers()
 
         if resolved_fmt == "json":
-            # structlog's own events skip stdlib logging altogether: one write per line.
-            # The same fields as _shared_processors() + format_exc_info, computed faster.
-            stamp = _UtcStamp()
+            # structlog's own events skip stdlib logging altogether: one write per line,
+            # with the fields of the stdlib path (_shared_processors + format_exc_info).
             processors: list[Processor] = [
-                structlog.contextvars.merge_contextvars,
-                structlog.stdlib.add_logger_name,
-                structlog.stdlib.add_log_level,
-                stamp,
-                _json_ready,
+                *_shared_processors(),
+                structlog.processors.format_exc_info,
                 structlog.processors.JSONRenderer(serializer=_json),
             ]
             factory: Any = _NamedWriteLoggerFactory(out)
@@ -262,46 +214,12 @@ def configure_logging(
             # Not cached, so that reconfiguring also reaches module-level loggers.
             cache_logger_on_first_use=False,
         )
-        global _json_lines
-        _json_lines = (
-            _JsonLines(processors, factory, wrapper, resolved_level, stamp)
-            if resolved_fmt == "json"
-            else None
-        )
         _state = state
 
 
 def get_logger(name: str, **initial_values: Any) -> structlog.stdlib.BoundLogger:
     """A structlog logger named ``name`` (use ``__name__``)."""
     return structlog.stdlib.get_logger(name, **initial_values)
-
-
-class _JsonLines:
-    """The json configuration :func:`configure_logging` installed, for :class:`_HotLogger`."""
-
-    def __init__(
-        self, processors: list[Processor], factory: Any, wrapper: Any, level: int, stamp: Any
-    ) -> None:
-        self.processors = processors
-        self.chain = tuple(processors)
-        self.factory = factory
-        self.wrapper = wrapper
-        self.level = level
-        self.stamp = stamp
-
-    def current(self) -> bool:
-        """Whether structlog still runs this configuration (not another, e.g. in tests)."""
-        config = structlog.get_config()
-        processors = config["processors"]
-        return (
-            processors is self.processors
-            and tuple(processors) == self.chain  # capture_logs() changes the list in place
-            and config["logger_factory"] is self.factory
-            and config["wrapper_class"] is self.wrapper
-        )
-
-
-_json_lines: _JsonLines | None = None
 
 
 class _HotLogger:
@@ -318,7 +236,6 @@ class _HotLogger:
         self._name = name
         self._key: tuple[Any, ...] | None = None
         self._bound: Any = None
-        self._writer: tuple[_JsonLines, Any] | None = None
 
     def _logger(self) -> Any:
         config = structlog.get_config()
@@ -334,34 +251,14 @@ class _HotLogger:
             self._bound, self._key = bound, key
         return bound
 
-    def _emit(self, method: str, level: int, event: str, fields: dict[str, Any]) -> None:
-        lines = _json_lines
-        if lines is None or not lines.current():
-            getattr(self._logger(), method)(event, **fields)
-            return
-        # The json chain of configure_logging, step by step, without structlog's
-        # per-call machinery: the same line, in the same key order.
-        if level < lines.level:
-            return
-        fields["event"] = event
-        event_dict = structlog.contextvars.merge_contextvars(None, method, fields)
-        writer = self._writer
-        if writer is None or writer[0] is not lines:
-            writer = self._writer = (lines, lines.factory(self._name))
-        event_dict["logger"] = writer[1].name
-        event_dict["level"] = method
-        event_dict = lines.stamp(None, method, event_dict)
-        event_dict = _json_ready(None, method, event_dict)
-        writer[1].msg(_json(event_dict))
-
     def info(self, event: str, **fields: Any) -> None:
-        self._emit("info", logging.INFO, event, fields)
+        self._logger().info(event, **fields)
 
     def warning(self, event: str, **fields: Any) -> None:
-        self._emit("warning", logging.WARNING, event, fields)
+        self._logger().warning(event, **fields)
 
     def error(self, event: str, **fields: Any) -> None:
-        self._emit("error", logging.ERROR, event, fields)
+        self._logger().error(event, **fields)
 
 
 def hot_logger(name: str) -> _HotLogger:

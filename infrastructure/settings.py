@@ -20,19 +20,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from infrastructure.database_url import DatabaseURL
+from infrastructure.database_url import DatabaseURL, parse_database_url
+from infrastructure.settings_errors import SettingsError
 
 __all__ = ["LOG_FORMATS", "Settings", "SettingsError"]
 
 LOG_FORMATS = ("console", "json")
 DEFAULT_DATABASE_URL = "sqlite:///./var/disputedesk.db"
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or wrong; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +46,6 @@ class Settings:
 
         ``cwd`` (default: the current directory) anchors relative paths and ``var/``.
         """
-        from infrastructure.database_url import parse_database_url
-
         env = os.environ if environ is None else environ
         base = (cwd if cwd is not None else Path.cwd()).absolute()
 
@@ -98,8 +91,6 @@ class Settings:
     @property
     def database(self) -> DatabaseURL:
         """``database_url`` parsed."""
-        from infrastructure.database_url import parse_database_url
-
         return parse_database_url(self.database_url, cwd=self.var_dir.parent)
 
     def __repr__(self) -> str:

@@ -21,10 +21,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -38,60 +36,32 @@ from application.projections.history import frame_all, unframe
 from application.projections.model import ReadModel, Touch
 from application.projections.ports import EventSource, LogEntry, ReadModelStore
 from application.projections.records import BatchWrite, StateRow
+from application.projections.tuning import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CACHE_SIZE,
+    GC_EVERY_BATCHES,
+    Entry,
+    Progress,
+    StateCache,
+    overlapping_writer,
+    young_gc_only,
+)
 from domain.dispute import EVENT_TYPES, Dispute, new_dispute
 
 log = structlog.get_logger("disputedesk.projections")
 
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_CACHE_SIZE",
+    "DISPUTE_TOPICS",
+    "CatchUp",
+    "Entry",
+    "Progress",
+    "StateCache",
+    "overlapping_writer",
+]
+
 DISPUTE_TOPICS = frozenset(get_topic(cls) for cls in EVENT_TYPES.values())
-DEFAULT_BATCH_SIZE = 2000
-DEFAULT_CACHE_SIZE = 20_000
-#: A run collects garbage cycles this seldom: folding makes almost none (a few
-#: dozen objects per 200,000 events), and each collection walks every young
-#: survivor, so collecting after every batch cost 6% of a rebuild.
-GC_EVERY_BATCHES = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Reported after every batch."""
-
-    position: int
-    processed: int  # notifications read by this run so far
-    elapsed: float
-
-
-#: A live dispute: the aggregate and its facts.
-Entry = tuple[Dispute, DisputeFacts]
-
-
-@contextlib.contextmanager
-def _young_gc_only() -> Iterator[None]:
-    """No automatic collections while a long run goes on.
-
-    With tens of thousands of cached aggregates (millions of objects) Python's
-    full collections, triggered by the churn of a catch-up, cost more than the
-    projection itself; the run collects the young generations every few
-    batches and leaves the old one alone (the cache frees by reference counting).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def overlapping_writer(store: ReadModelStore) -> Iterator[ReadModelStore | None]:
-    """The ``writer`` for a long :meth:`CatchUp.run`: a second connection where the
-    database works while Python folds (``store.overlap_writes``), else None."""
-    writer = store.clone() if store.overlap_writes else None
-    try:
-        yield writer
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 def _dispute_uuid(originator_id: object) -> UUID:
@@ -102,40 +72,6 @@ def _dispute_uuid(originator_id: object) -> UUID:
     if isinstance(originator_id, UUID):
         return originator_id
     return UUID(str(originator_id))
-
-
-class StateCache:
-    """A bounded LRU of live aggregates, keyed as ``_fold`` groups a batch.
-
-    ``get`` makes an entry the most recent; ``put`` of a key just read keeps it
-    there, a new key becomes the most recent. ``trim`` evicts the least recent
-    entries, by batch rather than by ``put``.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[object, Entry] = OrderedDict()
-
-    def get(self, key: object) -> Entry | None:
-        item = self._items.get(key)
-        if item is not None:
-            self._items.move_to_end(key)
-        return item
-
-    def put(self, key: object, entry: Entry) -> None:
-        self._items[key] = entry
-
-    def trim(self, room: int = 0) -> None:
-        """Evict down to the capacity, less ``room`` for entries about to be put."""
-        items = self._items
-        while items and len(items) > self.capacity - room:
-            items.popitem(last=False)
-
-    def clear(self) -> None:
-        self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 class CatchUp:
@@ -393,14 +329,14 @@ class CatchUp:
 
         ``release``: the caller is done with this engine; its cached aggregates
         are dropped before the garbage collector is back on, which spares a
-        full collection over them (0.3 to 0.9 s after 20,000 disputes).
+        full collection over them (most of a second after tens of thousands of disputes).
         """
         started = time.monotonic()
         total = batches = 0
         if writer is not None:
             # Disputes of the batch in flight must still be cached when the next is folded.
             self.cache.capacity = max(self.cache.capacity, batch_size + 1)
-        with _young_gc_only(), ThreadPoolExecutor(1, thread_name_prefix="rm-writer") as pool:
+        with young_gc_only(), ThreadPoolExecutor(1, thread_name_prefix="rm-writer") as pool:
             in_flight: tuple[Future[None], BatchWrite] | None = None
             try:
                 while should_stop is None or not should_stop():

@@ -74,7 +74,7 @@ def facts_of(
             if resolved_at is None and kind in RESOLVING_EVENTS:
                 resolved_at = (at - EPOCH) // MICROSECOND
     requested_at = (
-        (intervention["requested_at"] - EPOCH) // MICROSECOND if intervention else None
+        (intervention.requested_at - EPOCH) // MICROSECOND if intervention else None
     )
     shipment = d.shipment
     review = d.buyer_review
@@ -96,26 +96,26 @@ def facts_of(
         placed_at, auto_cancel_at = known.placed_at, known.auto_cancel_at
     return DisputeFacts._make((
         *fixed,
-        d.status,
+        d.status.value,
         placed_at,
         (d.ship_by - EPOCH) // MICROSECOND,  # a ruling may extend it
         auto_cancel_at,
         (d.modified_on - EPOCH) // MICROSECOND,
         d.version,
         d.policy_version,
-        (shipment["shipped_at"] - EPOCH) // MICROSECOND if shipment else None,
-        refund["status"] if refund else None,
-        intervention["reason"] if intervention else None,
+        (shipment.shipped_at - EPOCH) // MICROSECOND if shipment else None,
+        refund.status.value if refund else None,
+        intervention.reason if intervention else None,
         requested_at,
         requested_at if d.awaiting_ruling else None,
         (due.at - EPOCH) // MICROSECOND if due else None,
         due.kind if due else None,
-        intervention["outcome"] if intervention else None,
+        intervention.outcome if intervention else None,
         d.deadline_missed,
         d.cancelled_at is not None,
         disputed,
         d.refunded_total > 0,
-        review["rating"] if review else None,
+        review.rating if review else None,
         resolved_at,
     ))
 

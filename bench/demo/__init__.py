@@ -1,6 +1,6 @@
 """Benchmark of the demo marketplace generator against the raw write rate.
 
-``python -m bench.demo --orders 20000`` loads the demo (``application.demo``,
+``python -m bench.demo --orders 20000`` loads the demo (``interface.demo``,
 through the real commands) into a fresh SQLite file and a fresh PostgreSQL
 database, and in the same run saves as many pre-built ``OrderPlaced``
 aggregates with one ``save()`` per batch (the raw write rate of the store).
@@ -28,13 +28,13 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from application.demo import PLATFORM, run_demo
-from application.demo_profile import DEFAULT_PROFILE
 from domain.dispute import Dispute
 from domain.money import Money
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
+from interface.demo.profile import DEFAULT_PROFILE
+from interface.demo.scenario import PLATFORM, run_demo
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "demo.json"
 END = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # fixed, so every run loads the same data

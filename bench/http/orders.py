@@ -17,9 +17,9 @@ def place_orders(desk: DisputeDesk, prefix: str, count: int) -> list[str]:
     """Place ``count`` orders of BUYER, placed an hour ago; returns their dispute ids."""
     placed_at = datetime.now(UTC) - timedelta(hours=1)
     ids = []
-    with desk.batch():
+    with desk.batch() as batch:
         for index in range(count):
-            view, _ = desk.place_order(
+            view, _ = batch.place_order(
                 order_id=f"{prefix}-{index}", buyer_id=BUYER.id, seller_id=f"s-{index % 10}",
                 region="US", category="general", amount=Money.of("25.00", "USD"),
                 placed_at=placed_at, actor=PLATFORM,

@@ -100,7 +100,7 @@ def _script(rng: random.Random, buyer: Actor, seller: Actor, lateness: float) ->
             at(
                 7 * DAY + 2 * HOUR,
                 lambda d, p, now: d.issue_refund(
-                    Money(d.refund["amount"], d.amount.currency), PLATFORM, now
+                    Money(d.refund.amount, d.amount.currency), PLATFORM, now
                 )
                 if d.refund
                 else None,
@@ -116,7 +116,7 @@ def _script(rng: random.Random, buyer: Actor, seller: Actor, lateness: float) ->
             at(
                 11.5 * DAY,
                 lambda d, p, now: d.issue_refund(
-                    Money(d.refund["amount"], d.amount.currency), PLATFORM, now
+                    Money(d.refund.amount, d.amount.currency), PLATFORM, now
                 )
                 if d.refund
                 else None,

@@ -71,12 +71,12 @@ def run(store: str, url: str, orders: int, due: int) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         for start in range(0, orders, 2000):
-            with app.batch():
+            with app.batch() as batch:
                 for n in range(start, min(start + 2000, orders)):
                     # the first `due` orders were placed ten days ago: they auto-cancel
                     # at the end of today; the others are an hour old
                     placed = NOW - (timedelta(days=10) if n < due else timedelta(hours=1))
-                    app.place_order(
+                    batch.place_order(
                         order_id=f"bench-{n}", buyer_id=f"b-{n % 5000}",
                         seller_id=f"s-{n % 300}", region="US", category="general",
                         amount=Money.of("20.00", "USD"), placed_at=placed, actor=PLATFORM,

@@ -14,9 +14,6 @@ from infrastructure.log_reader import log_reader_for
 from infrastructure.settings import Settings
 from infrastructure.stores import open_store
 
-_running: dict[int, Callable[[], None]] = {}
-_guard = threading.Lock()
-
 
 def event_table_of(app: DisputeDesk) -> tuple[str | None, str | None]:
     """(NOTIFY channel, ``schema.table``) of a PostgreSQL event store; (None, None) else."""
@@ -67,34 +64,50 @@ def make_worker(
 def start_projections(
     app: DisputeDesk, settings: Settings, *, batch_size: int = DEFAULT_BATCH_SIZE
 ) -> Callable[[], None]:
-    """Follow the event log in a background thread of this process.
+    """Follow the event log in a background thread of this process; returns ``stop``.
 
-    Returns a function that stops the thread (call it at shutdown). Idempotent
-    per application object: a second call while it runs returns a function that
-    does nothing. If another process (``disputedesk project``) is the active
-    worker, this one waits as a standby.
+    If another process (``disputedesk project``) is the active worker, this one
+    waits as a standby. Each call starts a worker: the caller that owns the
+    process's workers (:class:`Projections`) calls it once.
     """
-    key = id(app)
-    with _guard:
-        if key in _running:
-            return _nothing
-        stop_worker = start_worker(
-            projection_source(app),
-            store_opener(app, settings),
-            batch_size=batch_size,
-            poll_interval=0.2,
-            name="serve",
-        )
-
-        def stop() -> None:
-            with _guard:
-                if _running.get(key) is stop:
-                    del _running[key]
-            stop_worker()
-
-        _running[key] = stop
-        return stop
+    return start_worker(
+        projection_source(app),
+        store_opener(app, settings),
+        batch_size=batch_size,
+        poll_interval=0.2,
+        name="serve",
+    )
 
 
-def _nothing() -> None:
-    return None
+class Projections:
+    """This process's projection worker, owned by whoever composes the process.
+
+    :meth:`start` is idempotent (a second call while it runs does nothing) and
+    :meth:`stop` ends it; nothing is kept anywhere but in this object.
+    """
+
+    def __init__(
+        self, app: DisputeDesk, settings: Settings, *, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> None:
+        self._app = app
+        self._settings = settings
+        self._batch_size = batch_size
+        self._stop: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._stop is not None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._stop is None:
+                self._stop = start_projections(
+                    self._app, self._settings, batch_size=self._batch_size
+                )
+
+    def stop(self) -> None:
+        with self._lock:
+            stop, self._stop = self._stop, None
+        if stop is not None:
+            stop()

@@ -19,11 +19,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from application.demo import DemoError, DemoSummary, SellerFigures, loaded_orders, run_demo
-from application.demo_profile import DEFAULT_PROFILE
 from infrastructure.clock import ManualClock, SystemClock
 from infrastructure.logging import configure_logging
 from interface.cli.common import RUNTIME_ERROR, fail, open_application, settings_of
+from interface.demo.profile import DEFAULT_PROFILE
+from interface.demo.scenario import DemoError, DemoSummary, SellerFigures, loaded_orders, run_demo
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 

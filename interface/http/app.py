@@ -1,4 +1,10 @@
-"""The Litestar application: routes, auth, errors, idempotency, OpenAPI."""
+"""The Litestar application: routes, auth, errors, idempotency, OpenAPI.
+
+With :func:`infrastructure.bootstrap.build_application` this is the composition
+root of a served process (:func:`app_from_env`, ``serve``): the application,
+then the HTTP app and the workers it owns (projections, the sweeper, the purge
+of idempotency keys), each started at start-up and stopped at shutdown.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from infrastructure.logging import configure_logging, get_logger
 from infrastructure.periodic import every
 from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import Settings
+from infrastructure.stores.runtime import Projections
 from interface.http.auth import Auth, resolve_secret
 from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
@@ -75,18 +82,22 @@ def create_app(
     idempotency_store: IdempotencyStore | None = None,
     background: bool = False,
     sweep_interval: float = 5.0,
+    projections: Projections | None = None,
 ) -> Litestar:
     """The HTTP API over one shared application.
 
     Handlers get ``desk`` (the application) and ``actor`` (the caller) injected.
     The idempotency store opens at start-up on the events' database, unless one
     is given; the application is the caller's to close (pass ``on_shutdown``).
-    ``background``: at start-up, begin following the event log (projections) and
-    sweeping deadlines every ``sweep_interval`` seconds, as ``serve`` does.
+    At start-up the app begins following the event log (``projections``, this
+    process's projection worker, built here unless given); they stop at
+    shutdown. ``background``: also sweep deadlines every ``sweep_interval``
+    seconds and purge expired idempotency keys, as ``serve`` does.
     """
     prepare_struct_types()  # before any worker thread converts a response
     auth = Auth.build(resolve_secret(settings))
     idempotency = IdempotencyState()
+    projections = projections or Projections(application, settings)
     read_models = ReadModelRoutes(settings, application)
 
     def open_idempotency() -> None:
@@ -117,6 +128,8 @@ def create_app(
         return sweepers[0]
 
     def start_background() -> None:
+        read_models.queries()  # sets the read-model store up before the worker starts
+        projections.start()
         if background:
             stops.append(start_sweeping(provide_sweeper(), sweep_interval))
             stops.append(every(PURGE_INTERVAL, purge_idempotency_keys, "idempotency-purge"))
@@ -124,6 +137,7 @@ def create_app(
     def stop_background() -> None:
         while stops:
             stops.pop()()
+        projections.stop()
 
     def close_idempotency() -> None:
         idempotency.keys = None

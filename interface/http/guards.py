@@ -1,4 +1,4 @@
-"""Role checks, all built from the application's ``COMMAND_ROLES`` table."""
+"""Role checks, all built from the one access table (``domain.dispute.access``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from application.disputes import COMMAND_ROLES
 from domain.dispute import Actor
+from domain.dispute.access import COMMAND_ROLES
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:

@@ -3,11 +3,9 @@
 A server builds most of its heap at start-up (routes, schemas, the policy,
 calendars, the store's connections) and keeps it for its whole life. Python's
 full garbage collections walk every tracked object each time: with that heap
-they paused every thread for tens of milliseconds, which set the 99th
-percentile latency of every route (76 ms against a median of 11 ms for a case
-read at 32 connections). Freezing the start-up heap takes it out of those
-walks (19 ms); nothing that was garbage at start-up is kept, as a collection
-runs first.
+they paused every thread and set the 99th percentile latency of every route.
+Freezing the start-up heap takes it out of those walks; nothing that was
+garbage at start-up is kept, as a collection runs first.
 """
 
 from __future__ import annotations

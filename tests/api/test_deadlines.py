@@ -28,7 +28,7 @@ def wait_for_index(client: TestClient[Any], position: int) -> None:
 def test_the_sweep_records_a_missed_deadline_dated_at_the_deadline(
     client: TestClient[Any], case: dict[str, Any], manual_clock: ManualClock
 ) -> None:
-    wait_for_index(client, case["version"])
+    wait_for_index(client, case["position"])
     manual_clock.advance(timedelta(days=5))  # past Tuesday 23:59:59 in Los Angeles
 
     response = sweep(client)
@@ -49,7 +49,7 @@ def test_the_sweep_records_a_missed_deadline_dated_at_the_deadline(
 def test_sweeping_twice_records_nothing_new(
     client: TestClient[Any], case: dict[str, Any], manual_clock: ManualClock
 ) -> None:
-    wait_for_index(client, case["version"])
+    wait_for_index(client, case["position"])
     manual_clock.advance(timedelta(days=5))
     assert len(sweep(client).json()["recorded"]) == 1
     deadline = time.monotonic() + 5
@@ -66,7 +66,7 @@ def test_sweeping_twice_records_nothing_new(
 def test_now_may_be_earlier_but_never_later(
     client: TestClient[Any], case: dict[str, Any], manual_clock: ManualClock
 ) -> None:
-    wait_for_index(client, case["version"])
+    wait_for_index(client, case["position"])
     manual_clock.advance(timedelta(days=30))
     earlier = sweep(client, {"now": "2026-11-25T12:00:00Z"})
     assert [r["type"] for r in earlier.json()["recorded"]] == ["DeadlineMissed"]

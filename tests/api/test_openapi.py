@@ -87,3 +87,49 @@ def test_the_interactive_page_is_served(client: TestClient[Any]) -> None:
     response = client.get("/schema")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
+
+
+#: Each operation's ``operationId``: a command's is its action, a read's says what it gets.
+OPERATION_IDS = {
+    ("post", "/v1/orders"): "placeOrder",
+    ("post", "/v1/orders/{order_id}/shipments"): "ship",
+    ("post", "/v1/orders/{order_id}/deliveries"): "deliver",
+    ("get", "/v1/disputes"): "listDisputes",
+    ("get", "/v1/disputes/{dispute_id}"): "getDispute",
+    ("get", "/v1/disputes/{dispute_id}/history"): "getHistory",
+    ("post", "/v1/disputes/{dispute_id}/seller-contacts"): "contactSeller",
+    ("post", "/v1/disputes/{dispute_id}/seller-responses"): "respond",
+    ("post", "/v1/disputes/{dispute_id}/evidence"): "addEvidence",
+    ("post", "/v1/disputes/{dispute_id}/interventions"): "requestIntervention",
+    ("post", "/v1/disputes/{dispute_id}/rulings"): "rule",
+    ("post", "/v1/disputes/{dispute_id}/refund-requests"): "requestRefund",
+    ("post", "/v1/disputes/{dispute_id}/refund-decisions"): "decideRefund",
+    ("post", "/v1/disputes/{dispute_id}/refunds"): "issueRefund",
+    ("post", "/v1/disputes/{dispute_id}/returns"): "returnGoods",
+    ("post", "/v1/disputes/{dispute_id}/return-receipts"): "confirmReturnReceipt",
+    ("post", "/v1/disputes/{dispute_id}/reviews"): "review",
+    ("post", "/v1/disputes/{dispute_id}/notes"): "addNote",
+    ("post", "/v1/disputes/{dispute_id}/close"): "close",
+    ("get", "/v1/moderation/queue"): "getModerationQueue",
+    ("get", "/v1/sellers/{seller_id}/scorecard"): "getScorecard",
+    ("get", "/v1/metrics"): "getMetrics",
+    ("get", "/v1/policies/current"): "getCurrentPolicy",
+    ("get", "/v1/policies/{version}"): "getPolicy",
+    ("post", "/v1/policies"): "publishPolicy",
+    ("post", "/v1/deadlines/sweep"): "sweep",
+    ("post", "/v1/simulations"): "simulate",
+    ("get", "/health"): "getHealth",
+}
+
+
+def test_each_operation_is_named_for_what_it_does(client: TestClient[Any]) -> None:
+    paths = _document(client)["paths"]
+    named = {
+        (method, path): operation["operationId"]
+        for path, item in paths.items()
+        for method, operation in item.items()
+        if (method, path) in OPERATION_IDS
+    }
+    assert named == OPERATION_IDS
+    every = [op["operationId"] for item in paths.values() for op in item.values()]
+    assert len(every) == len(set(every))  # unique, as OpenAPI requires

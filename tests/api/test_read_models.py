@@ -17,6 +17,7 @@ from domain.dispute import Actor
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
 from infrastructure.stores import open_store
+from interface.http.app import create_app
 from tests.api.conftest import (
     ANALYST,
     BUYER,
@@ -40,7 +41,7 @@ SCORECARD_FIELDS = {
 def settle(client: TestClient[Any], desk: DisputeDesk) -> None:
     """Wait (through the API) until the read models hold every event recorded so far.
 
-    The first read-model request starts this process's projection worker.
+    The app's projection worker starts with the app.
     """
     head = desk.recorder.max_notification_id()
     response = client.get(f"/v1/metrics?min_position={head}", headers=MODERATOR)
@@ -182,20 +183,20 @@ def test_a_client_reads_its_own_write_with_min_position(
 
 
 def test_a_read_model_that_lags_behind_is_a_503(
-    client: TestClient[Any], desk: DisputeDesk, settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    desk: DisputeDesk, settings: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(queries_module, "WAIT_TIMEOUT", 0.3)
     blocker = open_store(settings.database, application_name=desk.name)
-    try:
-        assert blocker.try_lock(RUNNER_LOCK)  # no worker of this process may project now
-        order(client, "o-1")
-        head = desk.recorder.max_notification_id()
-        behind = client.get(f"/v1/disputes?min_position={head}", headers=MODERATOR)
-        assert_problem(behind, 503)
-        assert behind.headers["Retry-After"] == "1"
-        assert behind.json()["type"].endswith("read-model-behind")
-    finally:
-        blocker.close()
-    monkeypatch.undo()
-    settle(client, desk)  # the standby takes over once the lock is free
+    assert blocker.try_lock(RUNNER_LOCK)  # taken first: the app's worker can only stand by
+    with TestClient(create_app(desk, settings)) as client:
+        try:
+            order(client, "o-1")
+            head = desk.recorder.max_notification_id()
+            behind = client.get(f"/v1/disputes?min_position={head}", headers=MODERATOR)
+            assert_problem(behind, 503)
+            assert behind.headers["Retry-After"] == "1"
+            assert behind.json()["type"].endswith("read-model-behind")
+        finally:
+            blocker.close()
+        monkeypatch.undo()
+        settle(client, desk)  # the standby takes over once the lock is free

@@ -512,13 +512,13 @@ def test_a_restart_sees_everything(
 
 def test_batch_saves_many_commands_at_once(app: DisputeDesk) -> None:
     start = app.recorder.max_notification_id() or 0
-    with app.batch():
-        ids = [opened(app, f"order-{n}") for n in range(5)]
-        app.ship(ids[0], carrier="UPS", tracking_number="1", shipped_at=app.clock.now(),
-                 actor=PLATFORM)
-        app.contact_seller(ids[1], message="hi", channel="chat", actor=BUYER)
-        assert app.case(ids[1], BUYER)["status"] == "awaiting_seller"  # seen inside the batch
-        again, created = place(app, "order-2")
+    with app.batch() as batch:
+        ids = [opened(batch, f"order-{n}") for n in range(5)]
+        batch.ship(ids[0], carrier="UPS", tracking_number="1", shipped_at=app.clock.now(),
+                   actor=PLATFORM)
+        batch.contact_seller(ids[1], message="hi", channel="chat", actor=BUYER)
+        assert batch.case(ids[1], BUYER)["status"] == "awaiting_seller"  # seen inside the batch
+        again, created = place(batch, "order-2")
         assert created is False and again["id"] == str(ids[2])
         assert (app.recorder.max_notification_id() or 0) == start  # nothing saved yet
     assert (app.recorder.max_notification_id() or 0) == start + 7
@@ -529,9 +529,9 @@ def test_batch_saves_many_commands_at_once(app: DisputeDesk) -> None:
 
 def test_a_batch_that_raises_saves_nothing(app: DisputeDesk) -> None:
     start = app.recorder.max_notification_id() or 0
-    with pytest.raises(InvalidRating), app.batch():
-        dispute = opened(app, "order-9")
-        app.review(dispute, rating=0, comment="x", actor=BUYER)
+    with pytest.raises(InvalidRating), app.batch() as batch:
+        dispute = opened(batch, "order-9")
+        batch.review(dispute, rating=0, comment="x", actor=BUYER)
     assert (app.recorder.max_notification_id() or 0) == start
     with pytest.raises(DisputeNotFound):
         app.case(dispute_id_for("order-9"), MODERATOR)

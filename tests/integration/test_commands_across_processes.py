@@ -101,8 +101,8 @@ def test_what_this_process_saved_any_other_way_is_what_the_next_command_starts_f
     if writer == "sweep":
         assert desk.record_due(dispute_id)
     else:
-        with desk.batch():
-            _contact(desk, dispute_id, "in a batch")
+        with desk.batch() as batch:
+            _contact(batch, dispute_id, "in a batch")
     view = _contact(desk, dispute_id, "after")
 
     history = desk.history(dispute_id, MODERATOR)

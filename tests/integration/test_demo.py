@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from application.demo import DemoError, DemoSummary, loaded_orders, order_id, run_demo
-from application.demo_profile import DEFAULT_PROFILE, DemoProfile
 from application.disputes import DisputeDesk
 from domain.deadlines import DERIVED_TYPES
 from domain.dispute import EVENT_TYPES, STATUSES, Actor, dispute_id_for
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
+from interface.demo.profile import DEFAULT_PROFILE, DemoProfile
+from interface.demo.scenario import DemoError, DemoSummary, loaded_orders, order_id, run_demo
 
 END = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # Thanksgiving; Veterans Day is in the window
 MODERATOR = Actor("moderator", "auditor")

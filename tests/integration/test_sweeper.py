@@ -17,8 +17,8 @@ from domain.errors import InvalidInput
 from domain.money import Money
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
-from infrastructure.memory_due_index import MemoryDueIndex
 from infrastructure.settings import Settings
+from tests.fakes.memory_due_index import MemoryDueIndex
 
 PLATFORM = Actor("platform", "platform-1")
 MODERATOR = Actor("moderator", "mod-1")

@@ -391,7 +391,7 @@ def test_respond_clears_the_pending_contact() -> None:
     assert event.promised_ship_date == "2026-11-24"
     assert d.contact_pending_since is None
     assert d.responded is True
-    assert d.last_response is not None and d.last_response["contact_at"] == MONDAY
+    assert d.last_response is not None and d.last_response.contact_at == MONDAY
     assert d.pending_deadlines(POLICY) == []
 
 
@@ -438,7 +438,7 @@ def test_each_evidence_kind_is_recorded(kind: str, actor: Actor) -> None:
     assert (event.kind, event.description, event.reference) == (
         kind, "a photo of the box", "s3://x",
     )
-    assert d.evidence["ev-3"]["added_by"] == actor.role
+    assert d.evidence["ev-3"].added_by == actor.role
 
 
 def test_evidence_ids_are_unique_and_unknown_kinds_refused() -> None:
@@ -491,7 +491,7 @@ def test_intervention_is_allowed_after_the_seller_responded() -> None:
         "not_shipped", "still nothing", [ev],
     )
     assert d.status == "under_review"
-    assert d.intervention is not None and d.intervention["status"] == "open"
+    assert d.intervention is not None and d.intervention.status == "open"
 
 
 def test_intervention_is_allowed_after_the_response_is_overdue() -> None:
@@ -558,9 +558,9 @@ def test_ruling_refund_full_approves_the_whole_amount() -> None:
         "refund_full", "late_dispatch", "sorry",
     )
     assert event.refund_amount == Decimal("25.00") and event.new_ship_by is None
-    assert d.intervention is not None and d.intervention["status"] == "resolved"
+    assert d.intervention is not None and d.intervention.status == "resolved"
     assert d.refund is not None
-    assert (d.refund["status"], d.refund["amount"], d.refund["return_required"]) == (
+    assert (d.refund.status, d.refund.amount, d.refund.return_required) == (
         "approved", Decimal("25.00"), False,
     )
 
@@ -576,7 +576,7 @@ def test_ruling_refund_partial_records_the_amount() -> None:
     d.rule("refund_partial", "late", Money.of("10.50", "USD"), None, None, MODERATOR, RULED_AT)
     [event] = recorded(d)
     assert event.outcome == "refund_partial" and event.refund_amount == Decimal("10.50")
-    assert d.refund is not None and d.refund["amount"] == Decimal("10.50")
+    assert d.refund is not None and d.refund.amount == Decimal("10.50")
 
 
 @pytest.mark.parametrize(
@@ -656,7 +656,7 @@ def test_ruling_claim_rejected_has_no_refund_and_no_new_deadline() -> None:
     [event] = recorded(d)
     assert (event.outcome, event.refund_amount, event.new_ship_by) == ("claim_rejected", None, None)
     assert d.refund is None and d.intervention is not None
-    assert d.intervention["outcome"] == "claim_rejected"
+    assert d.intervention.outcome == "claim_rejected"
 
 
 # ---- refunds -----------------------------------------------------------------
@@ -748,7 +748,7 @@ def test_seller_approves_a_refund() -> None:
     [event] = recorded(d)
     assert type(event).__name__ == "RefundApproved" and event.reason is None
     assert d.refund is not None
-    assert (d.refund["status"], d.refund["decided_by"]) == ("approved", "seller")
+    assert (d.refund.status, d.refund.decided_by) == ("approved", "seller")
 
 
 def test_seller_denies_a_refund_and_must_say_why() -> None:
@@ -758,7 +758,7 @@ def test_seller_denies_a_refund_and_must_say_why() -> None:
     d.decide_refund(False, "item was used", SELLER, TUESDAY)
     [event] = recorded(d)
     assert type(event).__name__ == "RefundDenied" and event.reason == "item was used"
-    assert d.refund is not None and d.refund["status"] == "denied"
+    assert d.refund is not None and d.refund.status == "denied"
 
 
 def test_deciding_without_a_pending_request_is_refused() -> None:
@@ -813,7 +813,7 @@ def test_return_shipped_then_received_then_refund_issued() -> None:
     events = recorded(d)
     assert [type(e).__name__ for e in events] == ["ReturnShipped", "ReturnReceived", "RefundIssued"]
     assert (events[0].carrier, events[0].tracking_number) == ("USPS", "RET-9")
-    assert d.return_ is not None and d.return_["received_at"] == la(11, 27, 10)
+    assert d.return_ is not None and d.return_.received_at == la(11, 27, 10)
     assert d.status == "refunded"
 
 
@@ -851,7 +851,7 @@ def test_review_records_rating_and_comment(rating: int) -> None:
     [event] = recorded(d)
     assert type(event).__name__ == "Reviewed"
     assert (event.rating, event.comment) == (rating, "great")
-    assert d.buyer_review is not None and d.buyer_review["rating"] == rating
+    assert d.buyer_review is not None and d.buyer_review.rating == rating
 
 
 @pytest.mark.parametrize("rating", [0, 6, -1, True, "5", 4.0, None])
@@ -993,7 +993,7 @@ def test_derived_events_carry_their_facts() -> None:
     approved.record_due(POLICY, REFUND_DUE_TUESDAY)
     assert recorded(approved)[0].amount == Decimal("25.00")
     assert approved.refund is not None
-    assert (approved.refund["status"], approved.refund["decided_by"]) == ("approved", "policy")
+    assert (approved.refund.status, approved.refund.decided_by) == ("approved", "policy")
 
 
 def test_auto_cancel_refunds_the_full_amount() -> None:
@@ -1002,7 +1002,7 @@ def test_auto_cancel_refunds_the_full_amount() -> None:
     [event] = recorded(d)
     assert event.refund_amount == Decimal("25.00")
     assert d.status == "cancelled" and d.cancelled_at == AUTO_CANCEL
-    assert d.refund is not None and d.refund["paid_amount"] == Decimal("25.00")
+    assert d.refund is not None and d.refund.paid_amount == Decimal("25.00")
 
 
 def test_auto_cancel_carries_the_remaining_refund() -> None:

@@ -42,6 +42,7 @@ class DeadlinesController(Controller):
 
     @post(
         "/sweep",
+        operation_id="sweep",
         guards=[requires("sweep")],
         status_code=200,
         sync_to_thread=True,

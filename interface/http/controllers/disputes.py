@@ -112,6 +112,7 @@ class DisputesController(Controller):
 
     @get(
         "/{dispute_id:uuid}",
+        operation_id="getDispute",
         guards=[all_of(requires("view"), requires("as_of", when=_asks_as_of))],
         summary="The case view",
         description="Status, deadlines, shipment, refund, review, evidence, the timeline and "
@@ -145,6 +146,7 @@ class DisputesController(Controller):
 
     @get(
         "/{dispute_id:uuid}/history",
+        operation_id="getHistory",
         guards=[requires("history")],
         sync_to_thread=True,
         summary="The audit history: every event of the case",
@@ -179,6 +181,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/seller-contacts",
+        operation_id="contactSeller",
         summary="The buyer contacted the seller",
         **_command_doc("contact_seller", "Records SellerContacted; the seller's response "
                        "window opens."),
@@ -204,6 +207,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/seller-responses",
+        operation_id="respond",
         summary="The seller responded to the buyer",
         **_command_doc("respond", "Records SellerResponded, optionally with a promised ship "
                        "date (YYYY-MM-DD)."),
@@ -229,6 +233,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/evidence",
+        operation_id="addEvidence",
         summary="Add evidence to the case",
         **_command_doc("add_evidence", "Records EvidenceAdded; its id appears in `evidence` "
                        "and can be cited by an intervention request."),
@@ -255,6 +260,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/interventions",
+        operation_id="requestIntervention",
         summary="Ask the platform to step in",
         **_command_doc("request_intervention", "Records InterventionRequested. Allowed after "
                        "the shipping deadline was missed and the seller responded or the "
@@ -282,6 +288,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/rulings",
+        operation_id="rule",
         summary="Rule on an open intervention",
         **_command_doc("rule", "Records InterventionResolved. `refund_partial` needs "
                        "`refund_amount`; `seller_must_ship` needs `new_ship_by`."),
@@ -310,6 +317,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/refund-requests",
+        operation_id="requestRefund",
         summary="Ask the seller for a refund",
         **_command_doc("request_refund", "Records RefundRequested for `amount`, or the full "
                        "remaining amount when omitted. The seller's answer window opens."),
@@ -335,6 +343,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/refund-decisions",
+        operation_id="decideRefund",
         summary="Approve or deny the refund request",
         **_command_doc("decide_refund", "Records RefundApproved or RefundDenied (a denial "
                        "needs a `reason`)."),
@@ -360,6 +369,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/refunds",
+        operation_id="issueRefund",
         summary="Record that the refund was paid",
         **_command_doc("issue_refund", "Records RefundIssued; `amount` must be the approved "
                        "amount, and goods that must come back must have been received."),
@@ -384,6 +394,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/returns",
+        operation_id="returnGoods",
         summary="The buyer sent the goods back",
         **_command_doc("return_goods", "Records ReturnShipped, for delivered goods whose "
                        "approved refund requires a return."),
@@ -409,6 +420,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/return-receipts",
+        operation_id="confirmReturnReceipt",
         summary="The seller received the returned goods",
         **_command_doc("confirm_return_receipt", "Records ReturnReceived. No body."),
     )
@@ -430,6 +442,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/reviews",
+        operation_id="review",
         summary="The buyer reviews the seller",
         **_command_doc("review", "Records Reviewed: `rating` 1 to 5 and a `comment`; once per "
                        "order, within the review window."),
@@ -455,6 +468,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/notes",
+        operation_id="addNote",
         summary="Add an internal note",
         **_command_doc("add_note", "Records NoteAdded. Internal: buyers and sellers never "
                        "see it."),
@@ -479,6 +493,7 @@ class DisputesController(Controller):
 
     @post(
         "/{dispute_id:uuid}/close",
+        operation_id="close",
         summary="Close the case",
         **_command_doc("close", "Records CaseClosed with a `reason`; a closed case takes no "
                        "further commands (409)."),

@@ -24,6 +24,7 @@ class HealthController(Controller):
 
     @get(
         "/",
+        operation_id="getHealth",
         opt={PUBLIC: True},
         security=[{}],
         summary="Liveness and store reachability",

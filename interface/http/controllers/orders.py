@@ -29,6 +29,7 @@ class OrdersController(Controller):
 
     @post(
         "/",
+        operation_id="placeOrder",
         guards=[requires("place_order")],
         status_code=201,
         sync_to_thread=True,
@@ -74,6 +75,7 @@ class OrdersController(Controller):
 
     @post(
         "/{order_id:str}/shipments",
+        operation_id="ship",
         guards=[requires("ship")],
         status_code=200,
         sync_to_thread=True,
@@ -106,6 +108,7 @@ class OrdersController(Controller):
 
     @post(
         "/{order_id:str}/deliveries",
+        operation_id="deliver",
         guards=[requires("deliver")],
         status_code=200,
         sync_to_thread=True,

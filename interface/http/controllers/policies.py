@@ -34,6 +34,7 @@ class PoliciesController(Controller):
 
     @get(
         "/current",
+        operation_id="getCurrentPolicy",
         sync_to_thread=True,
         summary="The policy in force now",
         description="The whole document of the version in force now. Any authenticated role.",
@@ -44,6 +45,7 @@ class PoliciesController(Controller):
 
     @get(
         "/{version:str}",
+        operation_id="getPolicy",
         sync_to_thread=True,
         summary="One published policy version",
         description="The whole document of a published version. Any authenticated role.",
@@ -63,6 +65,7 @@ class PoliciesController(Controller):
 
     @post(
         "/",
+        operation_id="publishPolicy",
         guards=[requires("publish_policy")],
         status_code=201,
         sync_to_thread=True,

@@ -43,7 +43,6 @@ from domain.dispute import Actor
 from domain.errors import InvalidInput
 from infrastructure.settings import Settings
 from infrastructure.stores import open_reader
-from infrastructure.stores.runtime import start_projections
 from interface.http.errors import Problem, problem_response, problem_responses
 from interface.http.guards import actor_of
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
@@ -276,6 +275,7 @@ class ReadModelsController(Controller):
 
     @get(
         "/disputes",
+        operation_id="listDisputes",
         tags=["disputes"],
         guards=[_roles(LIST_ROLES, "the dispute list")],
         sync_to_thread=True,
@@ -312,6 +312,7 @@ class ReadModelsController(Controller):
 
     @get(
         "/moderation/queue",
+        operation_id="getModerationQueue",
         tags=["moderation"],
         guards=[_roles(STAFF_LIST_ROLES, "the moderation queue")],
         sync_to_thread=True,
@@ -347,6 +348,7 @@ class ReadModelsController(Controller):
 
     @get(
         "/sellers/{seller_id:str}/scorecard",
+        operation_id="getScorecard",
         tags=["sellers"],
         guards=[_roles(SCORECARD_ROLES, "scorecards")],
         sync_to_thread=True,
@@ -368,6 +370,7 @@ class ReadModelsController(Controller):
 
     @get(
         "/metrics",
+        operation_id="getMetrics",
         tags=["moderation"],
         guards=[_roles(STAFF_LIST_ROLES, "metrics")],
         sync_to_thread=True,
@@ -390,24 +393,23 @@ class ReadModelsController(Controller):
 class ReadModelRoutes:
     """The read-model routes of one app.
 
-    On first use they open the read-model store and make sure this process
-    follows the event log (``start_projections`` is idempotent per application:
-    if ``serve`` started it already, nothing more starts; if a ``disputedesk
-    project`` worker is active, this one is a standby), so the views served
-    always move. In ``create_app``: ``routes = ReadModelRoutes(settings,
-    application)``, add ``routes.router`` to the route handlers and
-    ``routes.close`` to ``on_shutdown``.
+    On first use they open the read-model store. ``follow_log``: called then too,
+    for an app whose composition does not start the projections itself (see
+    ``create_app``), so that the views served always move. In ``create_app``:
+    ``routes = ReadModelRoutes(settings, application)``, add ``routes.router``
+    to the route handlers and ``routes.close`` to ``on_shutdown``.
     """
 
     def __init__(
         self, settings: Settings, application: DisputeDesk, *,
         queries: ReadModelQueries | None = None,
+        follow_log: Callable[[], None] | None = None,
     ) -> None:
         self._settings = settings
         self._application = application
         self._queries = queries
         self._owned = queries is None
-        self._stop_projections: Callable[[], None] | None = None
+        self._follow_log = follow_log
         self._lock = Lock()
 
         def provide() -> ReadModelQueries:  # a function: Litestar deep-copies dependencies
@@ -429,14 +431,12 @@ class ReadModelRoutes:
                     app.clock,
                     head=lambda: app.recorder.max_notification_id() or 0,
                 )
-                self._stop_projections = start_projections(app, self._settings)
+                if self._follow_log is not None:
+                    self._follow_log()
             return self._queries
 
     def close(self) -> None:
         with self._lock:
-            if self._stop_projections is not None:
-                self._stop_projections()
-                self._stop_projections = None
             if self._queries is not None and self._owned:
                 self._queries.reader.close()
                 self._queries = None

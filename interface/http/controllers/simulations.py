@@ -15,7 +15,7 @@ from litestar.params import Body
 from litestar.types import Guard
 from msgspec import Meta, Struct
 
-from application.disputes import COMMAND_ROLES, DisputeDesk
+from application.disputes import DisputeDesk
 from application.simulator import build_request, run_simulation
 from infrastructure.history_reader import history_reader_for
 from interface.http.errors import problem_responses
@@ -24,8 +24,7 @@ from interface.http.idempotency import IdempotencyKey
 from interface.http.routes import post
 from interface.http.schemas import Instant, Money
 
-# Until COMMAND_ROLES names "simulate" (analyst), the analysts' other command stands in.
-_COMMAND = "simulate" if "simulate" in COMMAND_ROLES else "publish_policy"
+_COMMAND = "simulate"
 GUARD: Guard = requires(_COMMAND)
 
 
@@ -181,6 +180,7 @@ class SimulationsController(Controller):
 
     @post(
         "/",
+        operation_id="simulate",
         guards=[GUARD],
         status_code=200,
         sync_to_thread=True,

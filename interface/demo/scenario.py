@@ -1,12 +1,12 @@
 """The demo marketplace: a synthetic history driven through the real commands.
 
-Nothing writes to the store directly. ``demo_market`` generates the sellers
+Nothing writes to the store directly. ``market`` generates the sellers
 (three reliability tiers), buyers and order headers from one seed;
-``demo_life`` lives each order's whole life in time order on a clock it sets
+``life`` lives each order's whole life in time order on a clock it sets
 (commands run only when the acting role's ``next_actions`` allow them; derived
 events are recorded the way the sweeper records them); this module runs the
 orders in batches (``app.batch()``) and sums up. Every behaviour parameter
-lives in ``demo_profile``.
+lives in ``profile``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from application.demo_life import PLATFORM, SettableClock, Stage
-from application.demo_market import DemoError, Marketplace, order_id
-from application.demo_profile import DEFAULT_PROFILE, DemoProfile
 from application.disputes import DisputeDesk
 from domain.errors import DisputeNotFound
+from interface.demo.life import PLATFORM, SettableClock, Stage
+from interface.demo.market import DemoError, Marketplace, order_id
+from interface.demo.profile import DEFAULT_PROFILE, DemoProfile
 
 __all__ = [
     "PLATFORM",
@@ -203,12 +203,14 @@ def run_demo(
     run = Stage(app, clock, profile, seed=seed, end=end, zones=zones)
     done = 0
     for first in range(0, len(market.orders), profile.batch_orders):
-        with app.batch():
+        with app.batch() as batch:
+            run.app = batch  # the orders of this batch are saved together
             for spec in market.orders[first : first + profile.batch_orders]:
                 run.order(spec)
                 done += 1
                 if progress is not None and done % PROGRESS_EVERY == 0:
                     progress(done, run.tally.events)
+        run.app = app
         if progress is not None:
             progress(done, run.tally.events)
     clock.set(end)

@@ -1,7 +1,7 @@
-"""An in-process due index fed from case views, for bulk loads and tests.
+"""An in-process due index fed from case views: a test fake.
 
-The service itself uses the read model's index; this one serves a single
-process that sees every write (the demo generator).
+The service itself uses the read model's index; this one serves a test that
+sees every write in one process.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every probability and behaviour parameter of the demo marketplace, in one place.
 
-The scenario engine (``application.demo``) reads nothing else: to make sellers
+The scenario engine (``interface.demo.scenario``) reads nothing else: to make sellers
 sloppier, buyers more litigious or moderators stricter, change a value here
 (or pass ``dataclasses.replace(DEFAULT_PROFILE, ...)``). Durations are hours
 unless the name says otherwise; a ``Range`` is drawn uniformly. Probabilities

@@ -24,13 +24,13 @@ from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from application.demo_market import OrderSpec, pick_weighted
-from application.demo_profile import DemoProfile
 from application.disputes import DisputeDesk
 from application.ports import Clock
 from domain.dispute import Actor
 from domain.errors import DomainError
 from domain.money import Money
+from interface.demo.market import OrderSpec, pick_weighted
+from interface.demo.profile import DemoProfile
 
 PLATFORM = Actor("platform", "marketplace")
 

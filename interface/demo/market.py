@@ -20,10 +20,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from application.demo_profile import DemoProfile, SellerTier
 from domain.calendar import BusinessCalendar
 from domain.money import Money
 from domain.policy import Policy
+from interface.demo.profile import DemoProfile, SellerTier
 
 
 class DemoError(ValueError):

@@ -1,0 +1,104 @@
+"""Reading a case: as it is now, as it was (``as_of``), and its history.
+
+The access table is the application service's to apply; these reads check
+only that a buyer or seller sees their own case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from application.access import check_visible
+from application.case_view import case_view, history_row
+from application.dispute_store import Disputes, project
+from application.policies import PolicyBook
+from application.ports import Clock
+from application.read_cache import ReadCache
+from domain.dispute import Actor, Dispute
+from domain.errors import DisputeNotFound, InvalidInput
+
+
+class CaseReads:
+    """Case reads over ``disputes``; ``cache`` (optional) only makes them cheaper.
+
+    A batch reads without it: the batch's unsaved changes are its own.
+    """
+
+    def __init__(
+        self, disputes: Disputes, policies: PolicyBook, clock: Clock, cache: ReadCache | None
+    ) -> None:
+        self._disputes = disputes
+        self._policies = policies
+        self._clock = clock
+        self._cache = cache
+
+    def case(self, dispute_id: UUID, actor: Actor) -> dict[str, Any]:
+        if self._cache is None:
+            return self.as_answered(dispute_id, actor)
+        kept = self._cache.read(dispute_id)
+        check_visible(kept.dispute, actor)
+        return self._cache.view(kept, actor, self._policies.of(kept.dispute), self._clock.now())
+
+    def case_in_memory(self, dispute_id: UUID, actor: Actor) -> dict[str, Any] | None:
+        """The case if the kept state is known current without I/O; else None."""
+        cache = self._cache
+        kept = cache.current_in_memory(dispute_id) if cache is not None else None
+        if cache is None or kept is None:
+            return None
+        check_visible(kept.dispute, actor)
+        policy = self._policies.versions.get(kept.dispute.policy_version)
+        return None if policy is None else cache.view(kept, actor, policy, self._clock.now())
+
+    def as_answered(
+        self, dispute_id: UUID, actor: Actor, version: int | None = None
+    ) -> dict[str, Any]:
+        """The case (at ``version``, or now) with ``next_actions`` as of now."""
+        d = self.visible(dispute_id, actor, version)
+        return case_view(d, actor, self._policies.of(d), self._clock.now())
+
+    def visible(self, dispute_id: UUID, actor: Actor, version: int | None = None) -> Dispute:
+        """A dispute the actor may see; someone else's case is 'not found'."""
+        d = self._disputes.get(dispute_id, version)
+        check_visible(d, actor)
+        return d
+
+    def history(self, dispute_id: UUID, actor: Actor) -> list[dict[str, Any]]:
+        # One read of the events: they give the dispute (its currency) and the rows.
+        events = self._disputes.events(dispute_id)
+        found = project(None, events) if events else None
+        if isinstance(found, Dispute):
+            check_visible(found, actor)
+            d = found
+        else:  # not stored: a batch's pending dispute, or not found
+            d = self.visible(dispute_id, actor)
+            events = []
+        currency = d.amount.currency
+        return [history_row(event, currency) for event in events]
+
+    def as_of(
+        self, dispute_id: UUID, actor: Actor, version: int | None, at: datetime | None
+    ) -> dict[str, Any]:
+        """The case as it was at a version, or at an instant (what was recorded by then)."""
+        if (version is None) == (at is None):
+            raise InvalidInput("name either a version or an instant", field="as_of")
+        current = self.visible(dispute_id, actor)
+        if at is not None:
+            if at.tzinfo is None:
+                raise InvalidInput("as_of must carry a UTC offset", field="as_of")
+            version = 0
+            for event in self._disputes.events(dispute_id):
+                if event.timestamp > at:
+                    break
+                version = event.originator_version
+            if version == 0:
+                raise DisputeNotFound(f"dispute {dispute_id} did not exist at {at.isoformat()}")
+        assert version is not None
+        if version < 1 or version > current.version:
+            raise InvalidInput(f"version must be between 1 and {current.version}", field="as_of")
+        d = self.visible(dispute_id, actor, version)
+        moment = at or d.modified_on
+        view = case_view(d, actor, self._policies.of(d), moment)
+        view["as_of"] = {"version": version, "at": at.isoformat() if at else None}
+        return view

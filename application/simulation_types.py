@@ -1,0 +1,164 @@
+"""The simulation's shared values: the request, and one dispute's outcome.
+
+Both the replay (``application.simulator``) and the report
+(``application.simulation_report``) read these; neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from domain.dispute import Dispute
+from domain.errors import InvalidInput
+from domain.policy import Policy
+
+__all__ = [
+    "Derived",
+    "DisputeOutcome",
+    "Filters",
+    "SimulationInputError",
+    "SimulationRequest",
+]
+
+
+class SimulationInputError(InvalidInput):
+    code = "invalid-simulation"
+
+
+# ---- the request ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which orders a simulation covers (all when every field is None)."""
+
+    region: str | None = None
+    seller_id: str | None = None
+    category: str | None = None
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+
+    def admits(self, placed: Dispute.OrderPlaced) -> bool:
+        if self.region is not None and placed.region != self.region:
+            return False
+        if self.seller_id is not None and placed.seller_id != self.seller_id:
+            return False
+        if self.category is not None and placed.category != self.category:
+            return False
+        if self.placed_from is not None and placed.placed_at < self.placed_from:
+            return False
+        return not (self.placed_to is not None and placed.placed_at > self.placed_to)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "region": self.region,
+            "seller_id": self.seller_id,
+            "category": self.category,
+            "placed_from": _iso(self.placed_from),
+            "placed_to": _iso(self.placed_to),
+        }
+
+
+@dataclass(frozen=True)
+class SimulationRequest:
+    candidate: Policy
+    as_of: datetime
+    filters: Filters = field(default_factory=Filters)
+    changes: Mapping[str, Any] | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# ---- replaying one dispute ----------------------------------------------------------
+
+
+class Derived(NamedTuple):
+    """A derived event of a replay: its type, when its rule fired, the money it refunds."""
+
+    kind: str
+    at: datetime
+    refund: Decimal | None
+
+
+@dataclass(slots=True)
+class DisputeOutcome:
+    """What one dispute got under both policies, and what was recorded.
+
+    ``counterfactual``: the baseline and candidate timelines of derived events
+    (type and instant) first differ at ``diverged_at``, and a fact other than
+    OrderPlaced was recorded at or after that instant: a human (or the
+    platform) acted in a world where that derived event had (or had not)
+    happened, so the candidate's later history is not what would have been.
+    """
+
+    dispute_id: UUID
+    order_id: str
+    seller_id: str
+    region: str
+    category: str
+    currency: str
+    baseline_version: str
+    facts: int
+    baseline: list[Derived]
+    candidate: list[Derived]
+    recorded: list[tuple[str, datetime]]
+    baseline_forced: int
+    baseline_late_eligible: bool
+    candidate_late_eligible: bool
+    baseline_history: list[tuple[str, datetime]]
+    candidate_history: list[tuple[str, datetime]]
+    last_action_at: datetime | None
+
+    @property
+    def shared(self) -> bool:
+        """The candidate took the baseline's decisions for this order: one replay served both."""
+        return self.candidate is self.baseline
+
+    @property
+    def changed(self) -> bool:
+        if self.shared:
+            return False
+        return {d.kind for d in self.baseline} != {d.kind for d in self.candidate}
+
+    @property
+    def diverged_at(self) -> datetime | None:
+        if self.shared:
+            return None
+        for b, c in zip(self.baseline, self.candidate, strict=False):
+            if b.kind != c.kind or b.at != c.at:
+                return min(b.at, c.at)
+        if len(self.baseline) == len(self.candidate):
+            return None
+        longer = self.baseline if len(self.baseline) > len(self.candidate) else self.candidate
+        return longer[min(len(self.baseline), len(self.candidate))].at
+
+    @property
+    def counterfactual(self) -> bool:
+        at = self.diverged_at
+        return at is not None and self.last_action_at is not None and self.last_action_at >= at
+
+    @property
+    def matches_recorded(self) -> bool:
+        """The baseline replay reproduces the derived events on record.
+
+        The record must be a prefix of the baseline's derived events (same
+        type and instant, same order) that includes every event the baseline
+        recorded before one of its facts (a live command records those in the
+        same transaction as the fact). Later ones, due after the last recorded
+        fact, exist only where a sweep has already run; a sweep records every
+        event due by its instant, in time order, hence a prefix.
+        """
+        recorded = self.recorded
+        if not recorded:
+            return self.baseline_forced == 0
+        if len(recorded) < self.baseline_forced or len(recorded) > len(self.baseline):
+            return False
+        pairs = zip(recorded, self.baseline, strict=False)
+        return all(kind == d.kind and at == d.at for (kind, at), d in pairs)

@@ -1,0 +1,114 @@
+"""Who may do what: one table, keyed by the API's action names.
+
+Each row gives the roles that may run the action and, for an action on an
+existing case, the guard that says whether the case allows it now. From it:
+
+- :data:`COMMAND_ROLES`, the roles per action (the application's checks and the
+  HTTP guards);
+- :func:`next_actions`, what a role may do next on a case: the rows it may run
+  whose guard passes, in the order of the table.
+
+A row without a guard is not offered among a case's next actions (the order is
+placed before the case exists; reading a case is not a step in it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.dispute import guards
+from domain.dispute.case import DisputeState
+from domain.errors import DomainError
+from domain.policy import Policy
+
+#: Raises a domain error when the case does not allow the action now.
+Guard = Callable[[DisputeState, Policy, datetime], None]
+
+BUYER = frozenset({"buyer"})
+SELLER = frozenset({"seller"})
+MODERATOR = frozenset({"moderator"})
+ANALYST = frozenset({"analyst"})
+PLATFORM = frozenset({"platform"})
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    roles: frozenset[str]
+    guard: Guard | None = None
+
+
+def _on_the_case(check: Callable[[DisputeState], None]) -> Guard:
+    """A guard that reads only the case (not the policy, not the time)."""
+
+    def guard(d: DisputeState, _policy: Policy, _now: datetime) -> None:
+        check(d)
+
+    return guard
+
+
+def _always(_d: DisputeState, _policy: Policy, _now: datetime) -> None:
+    """Allowed at any point, even on a closed case."""
+
+
+#: The order of the case actions is the order ``next_actions`` lists them in.
+ACCESS: Mapping[str, Access] = {
+    "place_order": Access(PLATFORM),
+    "ship": Access(SELLER | PLATFORM, _on_the_case(guards.can_ship)),
+    "deliver": Access(PLATFORM, _on_the_case(guards.can_deliver)),
+    "contact_seller": Access(BUYER, _on_the_case(guards.can_contact_seller)),
+    "respond": Access(SELLER, _on_the_case(guards.can_respond)),
+    "request_refund": Access(BUYER, _on_the_case(guards.can_request_refund)),
+    "decide_refund": Access(SELLER, _on_the_case(guards.can_decide_refund)),
+    "request_intervention": Access(BUYER, _on_the_case(guards.can_request_intervention)),
+    "rule": Access(MODERATOR, _on_the_case(guards.can_rule)),
+    "issue_refund": Access(PLATFORM, _on_the_case(guards.can_issue_refund)),
+    "confirm_return_receipt": Access(SELLER, _on_the_case(guards.can_confirm_return_receipt)),
+    "add_evidence": Access(BUYER | SELLER | MODERATOR, _on_the_case(guards.can_add_evidence)),
+    "return_goods": Access(BUYER, _on_the_case(guards.can_return_goods)),
+    "review": Access(BUYER, guards.can_review),
+    "add_note": Access(MODERATOR, _always),
+    "close": Access(MODERATOR | PLATFORM, _on_the_case(guards.can_close)),
+    # Reads and platform operations: no case step.
+    "view": Access(BUYER | SELLER | MODERATOR),
+    # A replayed command answers with the case again, whoever sent it.
+    "view_outcome": Access(BUYER | SELLER | MODERATOR | PLATFORM),
+    "history": Access(MODERATOR),
+    "as_of": Access(MODERATOR),
+    "publish_policy": Access(ANALYST),
+    "sweep": Access(PLATFORM),
+    "simulate": Access(ANALYST),
+}
+
+#: Which roles may run each action (the shape the application and HTTP guards read).
+COMMAND_ROLES: Mapping[str, frozenset[str]] = {
+    name: access.roles for name, access in ACCESS.items()
+}
+
+#: Per role, its case actions with their guards, in table order.
+_CASE_ACTIONS: Mapping[str, tuple[tuple[str, Guard], ...]] = {
+    role: tuple(
+        (name, access.guard)
+        for name, access in ACCESS.items()
+        if access.guard is not None and role in access.roles
+    )
+    for role in sorted({role for access in ACCESS.values() for role in access.roles})
+}
+
+
+def may(role: str, action: str) -> bool:
+    """Whether ``role`` may run ``action`` at all (whatever the case's state)."""
+    return role in ACCESS[action].roles
+
+
+def next_actions(d: DisputeState, role: str, policy: Policy, now: datetime) -> list[str]:
+    """The actions ``role`` may take on ``d`` at ``now``."""
+    allowed = []
+    for name, guard in _CASE_ACTIONS.get(role, ()):
+        try:
+            guard(d, policy, now)
+        except DomainError:
+            continue
+        allowed.append(name)
+    return allowed

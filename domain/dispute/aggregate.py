@@ -1,0 +1,233 @@
+"""The Dispute aggregate: one per order.
+
+It is assembled from the parts a reader looks for one at a time:
+
+- ``case``: what a dispute holds and its status;
+- ``events``: each fact and derived event, and what it does to the state;
+- ``guards``: the rules of the lifecycle (may the case take this step now?);
+- ``commands``: the steps, each checked by its guard then recorded as an event;
+- ``timers``: the derived events the policy records as deadlines pass;
+- ``access``: which role may do which action, and a role's next actions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+
+from eventsourcing.domain import Aggregate
+
+from domain.dispute import access, events, guards
+from domain.dispute.commands import DisputeCommands
+from domain.dispute.inputs import check_instant, identifier
+from domain.dispute.timers import DERIVED, DisputeTimers
+from domain.dispute.vocabulary import Actor, dispute_id_for
+from domain.errors import OrderConflict
+from domain.money import Money
+from domain.policy import Policy
+from domain.requests import RequestStamp
+
+
+class Dispute(DisputeCommands, DisputeTimers, Aggregate):
+    TOPIC = "disputedesk:Dispute"
+
+    # The events, as the aggregate's attributes (``Dispute.OrderPlaced``, ...). Type
+    # checkers need the aliases spelled out; at run time they are plain attributes (an
+    # annotation would make each a field of the aggregate).
+    if TYPE_CHECKING:
+        Event: TypeAlias = events.DisputeEvent
+        # facts
+        OrderPlaced: TypeAlias = events.OrderPlaced
+        OrderShipped: TypeAlias = events.OrderShipped
+        OrderDelivered: TypeAlias = events.OrderDelivered
+        SellerContacted: TypeAlias = events.SellerContacted
+        SellerResponded: TypeAlias = events.SellerResponded
+        EvidenceAdded: TypeAlias = events.EvidenceAdded
+        InterventionRequested: TypeAlias = events.InterventionRequested
+        InterventionResolved: TypeAlias = events.InterventionResolved
+        RefundRequested: TypeAlias = events.RefundRequested
+        RefundApproved: TypeAlias = events.RefundApproved
+        RefundDenied: TypeAlias = events.RefundDenied
+        RefundIssued: TypeAlias = events.RefundIssued
+        ReturnShipped: TypeAlias = events.ReturnShipped
+        ReturnReceived: TypeAlias = events.ReturnReceived
+        Reviewed: TypeAlias = events.Reviewed
+        NoteAdded: TypeAlias = events.NoteAdded
+        CaseClosed: TypeAlias = events.CaseClosed
+        # derived (recorded by the policy's timers)
+        DeadlineMissed: TypeAlias = events.DeadlineMissed
+        SellerResponseOverdue: TypeAlias = events.SellerResponseOverdue
+        RefundAutoApproved: TypeAlias = events.RefundAutoApproved
+        OrderAutoCancelled: TypeAlias = events.OrderAutoCancelled
+    else:
+        Event = events.DisputeEvent
+        OrderPlaced = events.OrderPlaced
+        OrderShipped = events.OrderShipped
+        OrderDelivered = events.OrderDelivered
+        SellerContacted = events.SellerContacted
+        SellerResponded = events.SellerResponded
+        EvidenceAdded = events.EvidenceAdded
+        InterventionRequested = events.InterventionRequested
+        InterventionResolved = events.InterventionResolved
+        RefundRequested = events.RefundRequested
+        RefundApproved = events.RefundApproved
+        RefundDenied = events.RefundDenied
+        RefundIssued = events.RefundIssued
+        ReturnShipped = events.ReturnShipped
+        ReturnReceived = events.ReturnReceived
+        Reviewed = events.Reviewed
+        NoteAdded = events.NoteAdded
+        CaseClosed = events.CaseClosed
+        DeadlineMissed = events.DeadlineMissed
+        SellerResponseOverdue = events.SellerResponseOverdue
+        RefundAutoApproved = events.RefundAutoApproved
+        OrderAutoCancelled = events.OrderAutoCancelled
+
+    Created = OrderPlaced
+    DERIVED: ClassVar[Mapping[str, type[events.DisputeEvent]]] = DERIVED
+
+    def _note(self, event: events.DisputeEvent) -> None:
+        self.history.append((type(event).__name__, event.occurred_at))
+        if event.request is not None:
+            self.requests.remember(event.request, event.originator_version, event.timestamp)
+
+    # ---- requests carried out (idempotency) -----------------------------------
+
+    @contextmanager
+    def serving(self, request: RequestStamp | None) -> Iterator[None]:
+        """Stamp the events recorded inside the block with ``request``."""
+        self._serving = request.encode() if request is not None else None
+        try:
+            yield
+        finally:
+            self._serving = None
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        serving = getattr(self, "_serving", None)
+        if serving is not None:
+            kwargs.setdefault("request", serving)
+        super().trigger_event(event_class, **kwargs)
+
+    def carried_out(self, request: RequestStamp) -> int | None:
+        """The version ``request`` left this case at, if it was already carried out."""
+        return self.requests.outcome(request)
+
+    # ---- what each role may do next ---------------------------------------------
+
+    def next_actions(self, role: str, policy: Policy, now: datetime) -> list[str]:
+        return access.next_actions(self, role, policy, now)
+
+    def next_actions_turn_at(self, role: str, policy: Policy) -> tuple[datetime, ...]:
+        """The instants at which :meth:`next_actions` for ``role`` may change with no new
+        event: for any two times on the same side of each, it gives the same actions.
+
+        Between events only the review window depends on the time, so a reader may
+        keep the actions it computed until the time crosses one of these.
+        """
+        if role != "buyer" or self.buyer_review is not None:
+            return ()
+        return (guards.review_closes(self, policy),)
+
+    # ---- the order ------------------------------------------------------------------
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        order_id: str,
+        buyer_id: str,
+        seller_id: str,
+        region: str,
+        category: str,
+        amount: Money,
+        placed_at: datetime,
+        policy: Policy,
+        actor: Actor,
+        now: datetime,
+        request: RequestStamp | None = None,
+    ) -> Dispute:
+        order_id = identifier(order_id, "order_id")
+        check_instant(placed_at, now, "placed_at")
+        ship_by, auto_cancel_at = policy.order_deadlines(region, category, placed_at)
+        policy.check_currency(region, amount.currency)
+        return cls._create(
+            cls.OrderPlaced,
+            id=dispute_id_for(order_id),
+            timestamp=now,
+            occurred_at=placed_at,
+            actor_role=actor.role,
+            actor_id=actor.id,
+            order_id=order_id,
+            buyer_id=identifier(buyer_id, "buyer_id"),
+            seller_id=identifier(seller_id, "seller_id"),
+            region=region,
+            category=category,
+            amount=amount.amount,
+            currency=amount.currency,
+            placed_at=placed_at,
+            ship_by=ship_by,
+            auto_cancel_at=auto_cancel_at,
+            policy_version=policy.version,
+            request=request.encode() if request is not None else None,
+        )
+
+    def check_same_order(
+        self,
+        *,
+        buyer_id: str,
+        seller_id: str,
+        region: str,
+        category: str,
+        amount: Money,
+        placed_at: datetime,
+    ) -> None:
+        """An order placed again must be the order on record: a retry, not a different order."""
+        given = {
+            "buyer_id": buyer_id.strip(),
+            "seller_id": seller_id.strip(),
+            "region": region,
+            "category": category,
+            "amount": amount,
+            "placed_at": placed_at,
+        }
+        differ = [field for field, value in given.items() if getattr(self, field) != value]
+        if differ:
+            raise OrderConflict(
+                f"order {self.order_id} is already recorded with another "
+                f"{', '.join(differ)}; an order's details cannot change",
+                field=differ[0],
+            )
+
+    def _record(
+        self,
+        event_class: type[events.DisputeEvent],
+        actor: Actor,
+        at: datetime,
+        now: datetime,
+        **kw: Any,
+    ) -> None:
+        self.trigger_event(
+            event_class,
+            timestamp=now,
+            occurred_at=at,
+            actor_role=actor.role,
+            actor_id=actor.id,
+            **kw,
+        )
+
+
+def new_dispute(placed: events.OrderPlaced) -> Dispute:
+    """The aggregate ``placed`` creates (a replay starts each dispute from its first event)."""
+    dispute: Any = placed.mutate(None)
+    assert isinstance(dispute, Dispute)
+    return dispute
+
+
+#: Every event class of a dispute by name (``Created`` is the library's alias of
+#: ``OrderPlaced``).
+EVENT_TYPES: dict[str, type[events.DisputeEvent]] = {
+    **{cls.__name__: cls for cls in events.EVENT_CLASSES},
+    "Created": events.OrderPlaced,
+}

@@ -1,0 +1,283 @@
+"""The commands on a case: each checks its input, asks the guard of its step
+(``guards``), then records one event (``events``).
+
+Every command takes the acting ``actor`` and ``now``, the time it is recorded at.
+Which roles may run which command is the access table's (``access``), not theirs.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from domain.dispute import events, guards
+from domain.dispute.case import DisputeState
+from domain.dispute.inputs import check_instant, identifier, one_of, text
+from domain.dispute.vocabulary import (
+    CONTACT_CHANNELS,
+    EVIDENCE_KINDS,
+    INTERVENTION_REASONS,
+    OUTCOMES,
+    Actor,
+)
+from domain.errors import (
+    AlreadyShipped,
+    InvalidInput,
+    InvalidRating,
+    NaiveDatetime,
+    RefundNotAllowed,
+)
+from domain.money import Money
+from domain.policy import Policy
+
+
+class DisputeCommands(DisputeState):
+    def _not_before_order(self, at: datetime, field: str) -> None:
+        if at < self.placed_at:
+            raise InvalidInput(
+                f"{field} {at.isoformat()} is before the order was placed "
+                f"({self.placed_at.isoformat()})",
+                field=field,
+            )
+
+    def ship(
+        self, carrier: str, tracking_number: str, shipped_at: datetime, actor: Actor, now: datetime
+    ) -> None:
+        check_instant(shipped_at, now, "shipped_at")
+        self._not_before_order(shipped_at, "shipped_at")
+        carrier = identifier(carrier, "carrier", max_length=100)
+        tracking_number = identifier(tracking_number, "tracking_number", max_length=100)
+        guards.can_ship(self)
+        self._record(
+            events.OrderShipped,
+            actor,
+            shipped_at,
+            now,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            shipped_at=shipped_at,
+        )
+
+    def deliver(self, delivered_at: datetime, actor: Actor, now: datetime) -> None:
+        check_instant(delivered_at, now, "delivered_at")
+        guards.can_deliver(self)
+        assert self.shipment is not None
+        if delivered_at < self.shipment.shipped_at:
+            raise InvalidInput(
+                "delivered_at is before the shipment's shipped_at", field="delivered_at"
+            )
+        self._record(events.OrderDelivered, actor, delivered_at, now, delivered_at=delivered_at)
+
+    def contact_seller(self, message: str, channel: str, actor: Actor, now: datetime) -> None:
+        message = text(message, "message")
+        one_of(channel, CONTACT_CHANNELS, "channel")
+        guards.can_contact_seller(self)
+        self._record(events.SellerContacted, actor, now, now, message=message, channel=channel)
+
+    def respond(
+        self,
+        message: str,
+        promised_ship_date: date | None,
+        policy: Policy,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        message = text(message, "message")
+        order_day = policy.calendar(self.region).local_date(self.placed_at)
+        if promised_ship_date is not None and promised_ship_date < order_day:
+            raise InvalidInput(
+                "promised_ship_date is before the order date", field="promised_ship_date"
+            )
+        guards.can_respond(self)
+        self._record(
+            events.SellerResponded,
+            actor,
+            now,
+            now,
+            message=message,
+            promised_ship_date=promised_ship_date.isoformat() if promised_ship_date else None,
+        )
+
+    def add_evidence(
+        self, kind: str, description: str, reference: str | None, actor: Actor, now: datetime
+    ) -> str:
+        one_of(kind, EVIDENCE_KINDS, "kind")
+        description = text(description, "description")
+        reference = text(reference, "reference", max_length=500, required=False) or None
+        guards.can_add_evidence(self)
+        evidence_id = f"ev-{self.version + 1}"
+        self._record(
+            events.EvidenceAdded,
+            actor,
+            now,
+            now,
+            evidence_id=evidence_id,
+            kind=kind,
+            description=description,
+            reference=reference,
+        )
+        return evidence_id
+
+    def request_intervention(
+        self, reason: str, statement: str, evidence_ids: list[str], actor: Actor, now: datetime
+    ) -> None:
+        one_of(reason, INTERVENTION_REASONS, "reason")
+        statement = text(statement, "statement", max_length=5000)
+        unknown = [e for e in evidence_ids if e not in self.evidence]
+        if unknown:
+            raise InvalidInput(
+                f"unknown evidence ids: {', '.join(unknown)}; add evidence first",
+                field="evidence_ids",
+            )
+        guards.can_request_intervention(self)
+        self._record(
+            events.InterventionRequested,
+            actor,
+            now,
+            now,
+            reason=reason,
+            statement=statement,
+            evidence_ids=list(dict.fromkeys(evidence_ids)),
+        )
+
+    def rule(
+        self,
+        outcome: str,
+        reason_code: str,
+        refund_amount: Money | None,
+        new_ship_by: datetime | None,
+        note: str | None,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        one_of(outcome, OUTCOMES, "outcome")
+        reason_code = identifier(reason_code, "reason_code", max_length=100)
+        note = text(note, "note", max_length=5000, required=False) or None
+        guards.can_rule(self)
+        amount: Decimal | None = None
+        if outcome == "refund_full":
+            if refund_amount is not None:
+                raise InvalidInput(
+                    "refund_amount is set by refund_full itself; omit it", field="refund_amount"
+                )
+            amount = self.remaining_refundable
+        elif outcome == "refund_partial":
+            amount = self._refund_amount(refund_amount, required=True, field="refund_amount")
+        elif refund_amount is not None:
+            raise InvalidInput(f"refund_amount does not apply to {outcome}", field="refund_amount")
+        if outcome == "seller_must_ship":
+            if new_ship_by is None:
+                raise InvalidInput("seller_must_ship needs new_ship_by", field="new_ship_by")
+            if new_ship_by.tzinfo is None:
+                raise NaiveDatetime("new_ship_by must carry a UTC offset", field="new_ship_by")
+            if new_ship_by <= now:
+                raise InvalidInput("new_ship_by must be in the future", field="new_ship_by")
+            if new_ship_by >= self.auto_cancel_at:
+                raise InvalidInput(
+                    f"new_ship_by must be before the auto-cancel instant "
+                    f"{self.auto_cancel_at.isoformat()}",
+                    field="new_ship_by",
+                )
+            if self.is_shipped:
+                raise AlreadyShipped("the order already shipped; seller_must_ship does not apply")
+        elif new_ship_by is not None:
+            raise InvalidInput(f"new_ship_by does not apply to {outcome}", field="new_ship_by")
+        if amount is not None and amount <= 0:
+            raise RefundNotAllowed("nothing is left to refund on this order")
+        self._record(
+            events.InterventionResolved,
+            actor,
+            now,
+            now,
+            outcome=outcome,
+            reason_code=reason_code,
+            refund_amount=amount,
+            new_ship_by=new_ship_by,
+            note=note,
+        )
+
+    def _refund_amount(
+        self, money: Money | None, *, required: bool, field: str = "amount"
+    ) -> Decimal:
+        if money is None:
+            if required:
+                raise InvalidInput(f"{field} is required", field=field)
+            return self.remaining_refundable
+        if money.currency != self.amount.currency:
+            raise InvalidInput(
+                f"the order is in {self.amount.currency}, not {money.currency}", field=field
+            )
+        if money.amount <= 0:
+            raise InvalidInput("a refund must be more than zero", field=field)
+        if money.amount > self.remaining_refundable:
+            raise InvalidInput(
+                f"at most {self.remaining_refundable} {self.amount.currency} can be refunded",
+                field=field,
+            )
+        return money.amount
+
+    def request_refund(
+        self, amount: Money | None, reason: str, actor: Actor, now: datetime
+    ) -> None:
+        reason = text(reason, "reason")
+        guards.can_request_refund(self)
+        value = self._refund_amount(amount, required=False)
+        self._record(
+            events.RefundRequested,
+            actor,
+            now,
+            now,
+            amount=value,
+            reason=reason,
+            return_required=self.delivered_at is not None,
+        )
+
+    def decide_refund(self, approve: bool, reason: str | None, actor: Actor, now: datetime) -> None:
+        reason = text(reason, "reason", required=False) or None
+        if not approve and reason is None:
+            raise InvalidInput("say why the refund is denied", field="reason")
+        guards.can_decide_refund(self)
+        event = events.RefundApproved if approve else events.RefundDenied
+        self._record(event, actor, now, now, reason=reason)
+
+    def issue_refund(self, amount: Money, actor: Actor, now: datetime) -> None:
+        guards.can_issue_refund(self)
+        assert self.refund is not None
+        value = self._refund_amount(amount, required=True)
+        if value != self.refund.amount:
+            raise InvalidInput(
+                f"the approved refund is {self.refund.amount} {self.amount.currency}",
+                field="amount",
+            )
+        self._record(events.RefundIssued, actor, now, now, amount=value)
+
+    def return_goods(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
+        carrier = identifier(carrier, "carrier", max_length=100)
+        tracking_number = identifier(tracking_number, "tracking_number", max_length=100)
+        guards.can_return_goods(self)
+        self._record(
+            events.ReturnShipped, actor, now, now, carrier=carrier, tracking_number=tracking_number
+        )
+
+    def confirm_return_receipt(self, actor: Actor, now: datetime) -> None:
+        guards.can_confirm_return_receipt(self)
+        self._record(events.ReturnReceived, actor, now, now)
+
+    def review(
+        self, rating: int, comment: str, policy: Policy, actor: Actor, now: datetime
+    ) -> None:
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise InvalidRating(
+                f"rating must be a whole number from 1 to 5, got {rating!r}", field="rating"
+            )
+        comment = text(comment, "comment", required=False)
+        guards.can_review(self, policy, now)
+        self._record(events.Reviewed, actor, now, now, rating=rating, comment=comment)
+
+    def add_note(self, note: str, actor: Actor, now: datetime) -> None:
+        self._record(events.NoteAdded, actor, now, now, text=text(note, "text", max_length=10000))
+
+    def close(self, reason: str, actor: Actor, now: datetime) -> None:
+        reason = text(reason, "reason", max_length=500)
+        guards.can_close(self)
+        self._record(events.CaseClosed, actor, now, now, reason=reason)

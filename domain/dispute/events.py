@@ -1,0 +1,381 @@
+"""The dispute's events: what happened, and what each does to the state (``apply``).
+
+Replaying history runs only ``apply``, never a command's checks. Each topic is
+explicit and stable: renaming or moving a class never orphans a stored event.
+The aggregate lists them as its attributes (``Dispute.OrderPlaced``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from eventsourcing.domain import Aggregate
+
+from domain.dispute.state import (
+    Evidence,
+    Intervention,
+    InterventionStatus,
+    Refund,
+    RefundStatus,
+    Return,
+    Review,
+    SellerResponse,
+    Shipment,
+)
+from domain.money import Money
+from domain.requests import RequestMemory
+
+if TYPE_CHECKING:
+    from domain.dispute.aggregate import Dispute
+
+
+class DisputeEvent(Aggregate.Event):
+    occurred_at: datetime
+    actor_role: str
+    actor_id: str
+    #: The request that recorded this event (:class:`RequestStamp`, encoded), if
+    #: it came with an idempotency key; saved in the same transaction as the event.
+    request: str | None = field(default=None, kw_only=True)
+
+
+# ---- facts -------------------------------------------------------------------
+
+
+class OrderPlaced(DisputeEvent, Aggregate.Created):
+    TOPIC = "disputedesk:OrderPlaced"
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    region: str
+    category: str
+    amount: Decimal
+    currency: str
+    placed_at: datetime
+    ship_by: datetime
+    auto_cancel_at: datetime
+    policy_version: str
+
+    def apply(self, d: Dispute) -> None:
+        d.order_id = self.order_id
+        d.buyer_id = self.buyer_id
+        d.seller_id = self.seller_id
+        d.region = self.region
+        d.category = self.category
+        d.amount = Money(self.amount, self.currency)
+        d.placed_at = self.placed_at
+        d.ship_by = self.ship_by
+        d.auto_cancel_at = self.auto_cancel_at
+        d.policy_version = self.policy_version
+        d.shipment = None
+        d.delivered_at = None
+        d.contact_pending_since = None
+        d.contacts = 0
+        d.last_response = None
+        d.responded = False
+        d.response_overdue = False
+        d.deadline_missed_for = None
+        d.deadline_missed = False
+        d.evidence = {}
+        d.intervention = None
+        d.refund = None
+        d.refunded_total = Decimal("0.00")
+        d.return_ = None
+        d.buyer_review = None
+        d.cancelled_at = None
+        d.closed_at = None
+        d.close_reason = None
+        d.history = []
+        d.requests = RequestMemory()
+        d._note(self)
+
+
+class OrderShipped(DisputeEvent):
+    TOPIC = "disputedesk:OrderShipped"
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+
+    def apply(self, d: Dispute) -> None:
+        d.shipment = Shipment(self.carrier, self.tracking_number, self.shipped_at)
+        d._note(self)
+
+
+class OrderDelivered(DisputeEvent):
+    TOPIC = "disputedesk:OrderDelivered"
+    delivered_at: datetime
+
+    def apply(self, d: Dispute) -> None:
+        d.delivered_at = self.delivered_at
+        d._note(self)
+
+
+class SellerContacted(DisputeEvent):
+    TOPIC = "disputedesk:SellerContacted"
+    message: str
+    channel: str
+
+    def apply(self, d: Dispute) -> None:
+        d.contacts += 1
+        if d.contact_pending_since is None:
+            d.contact_pending_since = self.occurred_at
+            d.response_overdue = False
+        d._note(self)
+
+
+class SellerResponded(DisputeEvent):
+    TOPIC = "disputedesk:SellerResponded"
+    message: str
+    promised_ship_date: str | None
+
+    def apply(self, d: Dispute) -> None:
+        d.last_response = SellerResponse(
+            self.message, self.promised_ship_date, self.occurred_at, d.contact_pending_since
+        )
+        d.responded = True
+        d.contact_pending_since = None
+        d.response_overdue = False
+        d._note(self)
+
+
+class EvidenceAdded(DisputeEvent):
+    TOPIC = "disputedesk:EvidenceAdded"
+    evidence_id: str
+    kind: str
+    description: str
+    reference: str | None
+
+    def apply(self, d: Dispute) -> None:
+        d.evidence[self.evidence_id] = Evidence(
+            self.evidence_id,
+            self.kind,
+            self.description,
+            self.reference,
+            added_by=self.actor_role,
+            added_at=self.occurred_at,
+        )
+        d._note(self)
+
+
+class InterventionRequested(DisputeEvent):
+    TOPIC = "disputedesk:InterventionRequested"
+    reason: str
+    statement: str
+    evidence_ids: list[str]
+
+    def apply(self, d: Dispute) -> None:
+        d.intervention = Intervention(
+            InterventionStatus.OPEN,
+            requested_at=self.occurred_at,
+            reason=self.reason,
+            statement=self.statement,
+            evidence_ids=tuple(self.evidence_ids),
+        )
+        d._note(self)
+
+
+class InterventionResolved(DisputeEvent):
+    TOPIC = "disputedesk:InterventionResolved"
+    outcome: str
+    reason_code: str
+    refund_amount: Decimal | None
+    new_ship_by: datetime | None
+    note: str | None
+
+    def apply(self, d: Dispute) -> None:
+        assert d.intervention is not None
+        d.intervention = d.intervention.resolved(self.outcome, self.reason_code, self.occurred_at)
+        if self.refund_amount is not None:
+            # A ruling's refund supersedes a pending or denied request.
+            d.refund = Refund(
+                RefundStatus.APPROVED,
+                self.refund_amount,
+                reason=f"ruling: {self.reason_code}",
+                return_required=d.delivered_at is not None,
+                requested_at=d.refund.requested_at if d.refund else self.occurred_at,
+                decided_at=self.occurred_at,
+                decided_by="moderator",
+            )
+        if self.new_ship_by is not None:
+            d.ship_by = self.new_ship_by
+        d._note(self)
+
+
+class RefundRequested(DisputeEvent):
+    TOPIC = "disputedesk:RefundRequested"
+    amount: Decimal
+    reason: str
+    return_required: bool
+
+    def apply(self, d: Dispute) -> None:
+        d.refund = Refund(
+            RefundStatus.REQUESTED,
+            self.amount,
+            self.reason,
+            self.return_required,
+            requested_at=self.occurred_at,
+        )
+        d._note(self)
+
+
+class RefundApproved(DisputeEvent):
+    TOPIC = "disputedesk:RefundApproved"
+    reason: str | None
+
+    def apply(self, d: Dispute) -> None:
+        assert d.refund is not None
+        d.refund = d.refund.decided(RefundStatus.APPROVED, self.occurred_at, "seller")
+        d._note(self)
+
+
+class RefundDenied(DisputeEvent):
+    TOPIC = "disputedesk:RefundDenied"
+    reason: str | None
+
+    def apply(self, d: Dispute) -> None:
+        assert d.refund is not None
+        d.refund = d.refund.decided(RefundStatus.DENIED, self.occurred_at, "seller")
+        d._note(self)
+
+
+class RefundIssued(DisputeEvent):
+    TOPIC = "disputedesk:RefundIssued"
+    amount: Decimal
+
+    def apply(self, d: Dispute) -> None:
+        assert d.refund is not None
+        d.refund = d.refund.paid(self.amount)
+        d.refunded_total += self.amount
+        d._note(self)
+
+
+class ReturnShipped(DisputeEvent):
+    TOPIC = "disputedesk:ReturnShipped"
+    carrier: str
+    tracking_number: str
+
+    def apply(self, d: Dispute) -> None:
+        d.return_ = Return(self.carrier, self.tracking_number, shipped_at=self.occurred_at)
+        d._note(self)
+
+
+class ReturnReceived(DisputeEvent):
+    TOPIC = "disputedesk:ReturnReceived"
+
+    def apply(self, d: Dispute) -> None:
+        assert d.return_ is not None
+        d.return_ = d.return_.received(self.occurred_at)
+        d._note(self)
+
+
+class Reviewed(DisputeEvent):
+    TOPIC = "disputedesk:Reviewed"
+    rating: int
+    comment: str
+
+    def apply(self, d: Dispute) -> None:
+        d.buyer_review = Review(self.rating, self.comment, self.occurred_at)
+        d._note(self)
+
+
+class NoteAdded(DisputeEvent):
+    TOPIC = "disputedesk:NoteAdded"
+    text: str
+
+    def apply(self, d: Dispute) -> None:
+        d._note(self)
+
+
+class CaseClosed(DisputeEvent):
+    TOPIC = "disputedesk:CaseClosed"
+    reason: str
+
+    def apply(self, d: Dispute) -> None:
+        d.closed_at = self.occurred_at
+        d.close_reason = self.reason
+        d._note(self)
+
+
+# ---- derived (recorded by the policy's timers) -------------------------------
+
+
+class DeadlineMissed(DisputeEvent):
+    TOPIC = "disputedesk:DeadlineMissed"
+    policy_version: str
+    ship_by: datetime
+
+    def apply(self, d: Dispute) -> None:
+        d.deadline_missed_for = self.ship_by
+        d.deadline_missed = True
+        d._note(self)
+
+
+class SellerResponseOverdue(DisputeEvent):
+    TOPIC = "disputedesk:SellerResponseOverdue"
+    policy_version: str
+    contacted_at: datetime
+
+    def apply(self, d: Dispute) -> None:
+        d.response_overdue = True
+        d._note(self)
+
+
+class RefundAutoApproved(DisputeEvent):
+    TOPIC = "disputedesk:RefundAutoApproved"
+    policy_version: str
+    amount: Decimal
+
+    def apply(self, d: Dispute) -> None:
+        assert d.refund is not None
+        d.refund = d.refund.decided(RefundStatus.APPROVED, self.occurred_at, "policy")
+        d._note(self)
+
+
+class OrderAutoCancelled(DisputeEvent):
+    TOPIC = "disputedesk:OrderAutoCancelled"
+    policy_version: str
+    refund_amount: Decimal
+
+    def apply(self, d: Dispute) -> None:
+        d.cancelled_at = self.occurred_at
+        # An auto-cancelled order carries its full (remaining) refund, paid.
+        d.refund = Refund(
+            RefundStatus.PAID,
+            self.refund_amount,
+            reason="auto-cancelled: not shipped in time",
+            return_required=False,
+            requested_at=d.refund.requested_at if d.refund else self.occurred_at,
+            decided_at=self.occurred_at,
+            decided_by="policy",
+            paid_amount=self.refund_amount,
+        )
+        d.refunded_total += self.refund_amount
+        d._note(self)
+
+
+#: Every event by its class name, in the order the aggregate lists them.
+EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
+    OrderPlaced,
+    OrderShipped,
+    OrderDelivered,
+    SellerContacted,
+    SellerResponded,
+    EvidenceAdded,
+    InterventionRequested,
+    InterventionResolved,
+    RefundRequested,
+    RefundApproved,
+    RefundDenied,
+    RefundIssued,
+    ReturnShipped,
+    ReturnReceived,
+    Reviewed,
+    NoteAdded,
+    CaseClosed,
+    DeadlineMissed,
+    SellerResponseOverdue,
+    RefundAutoApproved,
+    OrderAutoCancelled,
+)

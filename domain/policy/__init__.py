@@ -1,0 +1,41 @@
+"""The marketplace policy: versioned data, never constants in code.
+
+- :mod:`.model`: the document model (:class:`Policy`, :class:`RegionPolicy`) and
+  the decisions read off it (the rules and calendar for an order, its deadlines,
+  the currency it must use);
+- :mod:`.rules`: :class:`Rules`, the effective rules for one region and category;
+- :mod:`.checks`: the validation shared by the parser and the constructors;
+- :mod:`.errors`: what a policy refuses.
+"""
+
+from domain.policy.checks import (
+    BUSINESS_DAY_KEYS,
+    MAX_BUSINESS_DAYS,
+    MAX_REVIEW_WINDOW_DAYS,
+    REGION_KEYS,
+    RETURN_SHIPPING_PAYERS,
+    RULE_KEYS,
+    TOP_LEVEL_KEYS,
+    RuleValue,
+)
+from domain.policy.errors import PolicyError, UnknownCategory, UnknownRegion
+from domain.policy.model import Policy, RegionPolicy, parse_policy
+from domain.policy.rules import Rules
+
+__all__ = [
+    "BUSINESS_DAY_KEYS",
+    "MAX_BUSINESS_DAYS",
+    "MAX_REVIEW_WINDOW_DAYS",
+    "REGION_KEYS",
+    "RETURN_SHIPPING_PAYERS",
+    "RULE_KEYS",
+    "TOP_LEVEL_KEYS",
+    "Policy",
+    "PolicyError",
+    "RegionPolicy",
+    "RuleValue",
+    "Rules",
+    "UnknownCategory",
+    "UnknownRegion",
+    "parse_policy",
+]

@@ -1,0 +1,58 @@
+"""The effective rules for one region and category."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import cast
+
+from domain.policy.checks import RULE_KEYS, RuleValue, rule_problem
+from domain.policy.errors import PolicyError
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The effective rules for one region and category."""
+
+    ship_within_business_days: int
+    auto_cancel_after_business_days: int
+    seller_response_business_days: int
+    refund_response_business_days: int
+    review_window_days: int
+    return_shipping_payer: str
+
+    def __post_init__(self) -> None:
+        problems = [
+            problem
+            for key, value in self.as_dict().items()
+            if (problem := rule_problem(f"rules.{key}", key, value)) is not None
+        ]
+        if not problems and self.auto_cancel_after_business_days < self.ship_within_business_days:
+            problems.append(
+                "rules.auto_cancel_after_business_days: must be >= ship_within_business_days "
+                f"({self.auto_cancel_after_business_days} < {self.ship_within_business_days})"
+            )
+        if problems:
+            raise PolicyError(problems)
+
+    def as_dict(self) -> dict[str, RuleValue]:
+        return {key: getattr(self, key) for key in RULE_KEYS}
+
+    def with_overrides(self, overrides: Mapping[str, RuleValue]) -> Rules:
+        if not overrides:
+            return self
+        merged = self.as_dict()
+        merged.update(overrides)
+        return rules_from(merged)
+
+
+def rules_from(values: Mapping[str, RuleValue]) -> Rules:
+    """Rules from a complete mapping of the six keys (validated by Rules)."""
+    return Rules(
+        ship_within_business_days=cast(int, values["ship_within_business_days"]),
+        auto_cancel_after_business_days=cast(int, values["auto_cancel_after_business_days"]),
+        seller_response_business_days=cast(int, values["seller_response_business_days"]),
+        refund_response_business_days=cast(int, values["refund_response_business_days"]),
+        review_window_days=cast(int, values["review_window_days"]),
+        return_shipping_payer=cast(str, values["return_shipping_payer"]),
+    )

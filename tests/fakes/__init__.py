@@ -1,0 +1,1 @@
+"""In-memory stand-ins for infrastructure adapters, for tests only."""
