@@ -68,7 +68,7 @@ class DisputeCommands:
         """Load, record what fell due, act, save; retry when another writer won."""
         with self._turns:
             for attempt in range(MAX_ATTEMPTS):
-                d = self._disputes.get(dispute_id)
+                d = self._disputes.for_command(dispute_id)
                 check_visible(d, actor)
                 if request is not None:
                     done = d.carried_out(request)
@@ -106,6 +106,7 @@ class DisputeCommands:
                     )
                 view = case_view(d, actor, policy, now)
                 view["position"] = saved.position
+                self._disputes.kept(d)  # done with it: from now on it is never changed
                 return view
         raise Contention("the dispute kept changing; retry shortly")
 

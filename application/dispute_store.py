@@ -8,6 +8,9 @@ batch lives in the application or in a thread.
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
@@ -38,10 +41,40 @@ class Saved(NamedTuple):
 
 
 class Disputes:
-    """The disputes of one application's event store."""
+    """The disputes of one application's event store.
 
-    def __init__(self, app: Application[UUID]) -> None:
+    ``keep``: how many disputes, as this process last saved them, are kept so
+    that the next command on one starts from a copy of it plus the events
+    recorded since (one indexed query, usually empty) instead of replaying its
+    whole history (0: none). A kept dispute is never handed out and never
+    changed: each command gets a deep copy of its own.
+    """
+
+    def __init__(self, app: Application[UUID], keep: int = 0) -> None:
         self.app = app
+        self._keep = keep
+        self._kept: OrderedDict[UUID, Dispute] = OrderedDict()
+        self._kept_lock = threading.Lock()
+
+    def for_command(self, dispute_id: UUID) -> Dispute:
+        """The dispute as it is now, the caller's own to change."""
+        with self._kept_lock:
+            kept = self._kept.get(dispute_id)
+        if kept is None:
+            return self.get(dispute_id)
+        d: Dispute = copy.deepcopy(kept)
+        newer = self.events(dispute_id, gt=d.version)
+        return cast(Dispute, project(d, newer)) if newer else d
+
+    def kept(self, d: Dispute) -> None:
+        """``d`` was just saved and its caller is done with it: keep it for the next command."""
+        if not self._keep or d.pending_events:
+            return
+        with self._kept_lock:
+            self._kept[d.id] = d
+            self._kept.move_to_end(d.id)
+            while len(self._kept) > self._keep:
+                self._kept.popitem(last=False)
 
     def get(self, dispute_id: UUID, version: int | None = None) -> Dispute:
         """The dispute (at ``version``, or now); :class:`DisputeNotFound` if there is none."""
@@ -119,6 +152,12 @@ class UnitOfWork(Disputes):
         if version is None and dispute_id in self.pending:
             return self.pending[dispute_id]
         return super().get(dispute_id, version)
+
+    def for_command(self, dispute_id: UUID) -> Dispute:
+        return self.get(dispute_id)
+
+    def kept(self, d: Dispute) -> None:
+        """A batch's disputes are saved at its end, not kept."""
 
     def find(self, dispute_id: UUID) -> Dispute | None:
         return self.pending.get(dispute_id) or super().find(dispute_id)

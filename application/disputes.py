@@ -38,6 +38,8 @@ __all__ = ["COMMAND_ROLES", "MAX_ATTEMPTS", "DisputeDesk", "Forbidden", "NoPolic
 #: Which roles may run each command; the HTTP guards read this same table.
 
 View = dict[str, Any]
+#: Disputes kept, as this process last saved them, for the next command on them.
+KEEP_SAVED = 1024
 
 
 class DisputeDesk(Application[UUID]):
@@ -54,17 +56,20 @@ class DisputeDesk(Application[UUID]):
         commits: CommitCounter | None = None,
         serial_commands: bool = False,
         read_cache: bool = True,
+        keep_saved: int = KEEP_SAVED,
     ) -> None:
         """``serial_commands``: commands take turns, first come, first served, for a
         store that admits one writer at a time (SQLite; docs/decisions.md, "Serving").
-        ``read_cache``: off, every read replays the case (same answers, more work)."""
+        ``read_cache``: off, every read replays the case (same answers, more work).
+        ``keep_saved``: how many saved disputes commands start from (0: every command
+        replays its case; same answers, more work)."""
         super().__init__(env)
         self.clock = clock
         self._commits = commits
         self._turns: AbstractContextManager[Any] = Turns() if serial_commands else nullcontext()
         self._policy_book = PolicyBook(self, clock, self._turns)
         self.policies = self._policy_book.versions
-        disputes = Disputes(self)
+        disputes = Disputes(self, keep=keep_saved)
         self._wire(disputes, ReadCache(disputes, commits) if read_cache else None)
         self._policy_book.ensure(default_policy)
 

@@ -66,10 +66,13 @@ def build_application(
     *,
     serial_commands: bool | None = None,
     read_cache: bool = True,
+    keep_saved: int | None = None,
 ) -> DisputeDesk:
     """``serial_commands``: whether commands take turns; by default on SQLite only
     (the store admits one writer at a time). ``read_cache``: whether case reads
-    keep each case's last state (off changes no answer, only the cost).
+    keep each case's last state; ``keep_saved``: how many saved disputes commands
+    start from (0: none; None: the application's default). Neither changes an
+    answer, only the cost.
 
     The application's root: the stores and the application. A served process
     adds its HTTP app and workers on top (``interface.http.app.server_app``).
@@ -89,6 +92,7 @@ def build_application(
                     url.sqlite_path is not None if serial_commands is None else serial_commands
                 ),
                 read_cache=read_cache,
+                **({} if keep_saved is None else {"keep_saved": keep_saved}),
             )
     except BaseException:
         if commits is not None:
