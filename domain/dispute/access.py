@@ -79,6 +79,10 @@ ACCESS: Mapping[str, Access] = {
     "publish_policy": Access(ANALYST),
     "sweep": Access(PLATFORM),
     "simulate": Access(ANALYST),
+    # Events out: the pull feed (parties see their own disputes) and the live streams.
+    "events_feed": Access(PLATFORM | BUYER | SELLER),
+    "stream_case": Access(BUYER | SELLER | MODERATOR),
+    "stream_queue": Access(MODERATOR),
 }
 
 #: Which roles may run each action (the shape the application and HTTP guards read).

@@ -35,6 +35,7 @@ from infrastructure.stores.runtime import Projections
 from interface.http.auth import Auth, resolve_secret
 from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
+from interface.http.controllers.events import EventsController
 from interface.http.controllers.health import HealthController
 from interface.http.controllers.orders import OrdersController
 from interface.http.controllers.policies import PoliciesController
@@ -63,6 +64,7 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     PoliciesController,
     SimulationsController,
     DeadlinesController,
+    EventsController,
 )
 
 Hook = Callable[[], Any]
@@ -180,6 +182,8 @@ def create_app(
                 Tag(name="policies", description="Versioned marketplace rules"),
                 Tag(name="deadlines", description="The policy's timers"),
                 Tag(name="simulations", description="Replay the history under a candidate"),
+                Tag(name="events", description="Events out: the public event feed and live "
+                    "streams (server-sent events)"),
                 Tag(name="health", description="Liveness"),
             ],
             render_plugins=[ScalarRenderPlugin()],

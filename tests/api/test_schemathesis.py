@@ -64,6 +64,8 @@ def test_no_request_makes_the_server_fail(desk: DisputeDesk, settings: Settings)
         operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
         assert len(operations) >= 22
         for operation in operations:
+            if operation.path.endswith("/stream"):
+                continue  # a stream never ends; tests/api/test_events_feed.py covers its refusals
             fixed = {
                 name: value
                 for name, value in real_ids.items()

@@ -1,0 +1,264 @@
+"""The public event catalogue: which recorded facts the outside world hears of, and how.
+
+This module is the one place that says which stored events are public, under
+which type (API.md, "Public event types") and with which payload. The pull feed
+(``GET /v1/events``), the server-sent event streams and, later, webhooks all go
+through :func:`public_event`. A stored event whose topic is not in
+:data:`PUBLIC_TYPES` is never shown: internal notes (``NoteAdded``) never are,
+and a fact without a public type yet (evidence, returns, reviews, an overdue
+seller response) is skipped.
+
+A public event is a plain dict::
+
+    {"id": "42", "type": "dispute.shipped", "created_at": "2026-11-20T18:00:00Z",
+     "dispute_id": "...", "order_id": "...", "buyer_id": "...", "seller_id": "...",
+     "data": {"occurred_at": "...", ...}}
+
+``id`` is the event's notification id in the log (its place in log order), so a
+feed cursor and SSE's ``Last-Event-ID`` resume from it; the same event always
+has the same id. ``created_at`` is when it was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from domain.dispute import Dispute
+from domain.money import Money
+
+__all__ = [
+    "CONTRACT_TYPES",
+    "PUBLIC_TYPES",
+    "Parties",
+    "public_event",
+    "public_type_of",
+    "rfc3339",
+]
+
+#: Every public type the contract names (API.md), emitted yet or not. A client may
+#: ask for any of them; it simply gets none of those this version does not emit.
+CONTRACT_TYPES: frozenset[str] = frozenset({
+    "dispute.created",
+    "dispute.deadline_missed",
+    "dispute.deadline_miss_withdrawn",
+    "dispute.seller_contacted",
+    "dispute.seller_responded",
+    "dispute.promise_broken",
+    "dispute.refund_requested",
+    "dispute.refund_approved",
+    "dispute.refund_denied",
+    "dispute.refund_due",
+    "dispute.refund_paid",
+    "dispute.intervention_requested",
+    "dispute.evidence_requested",
+    "dispute.ruled",
+    "dispute.appealed",
+    "dispute.appeal_decided",
+    "dispute.auto_cancelled",
+    "dispute.shipped",
+    "dispute.delivered",
+    "dispute.deadline_approaching",
+    "dispute.closed",
+})
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who a dispute is between, from its own ``OrderPlaced`` (never changes)."""
+
+    dispute_id: str
+    order_id: str
+    buyer_id: str
+    seller_id: str
+    currency: str
+
+
+def rfc3339(value: datetime) -> str:
+    """An instant as RFC 3339 in UTC with ``Z`` (``2026-11-20T18:00:00Z``)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _money(amount: Decimal | None, parties: Parties) -> JSON | None:
+    if amount is None:
+        return None
+    return Money(amount, parties.currency).to_dict()
+
+
+# ---- payloads, one per public fact ----------------------------------------------
+# Each returns the ``data`` of the public event besides ``occurred_at``. Only what
+# a party of the case may see: never a note, a statement or a moderator's text.
+
+Payload = Callable[[Any, Parties], JSON]
+
+
+def _created(e: Dispute.OrderPlaced, p: Parties) -> JSON:
+    return {
+        "region": e.region,
+        "category": e.category,
+        "amount": _money(e.amount, p),
+        "placed_at": rfc3339(e.placed_at),
+        "ship_by": rfc3339(e.ship_by),
+        "auto_cancel_at": rfc3339(e.auto_cancel_at),
+        "policy_version": e.policy_version,
+        "status": "awaiting_shipment",
+    }
+
+
+def _shipped(e: Dispute.OrderShipped, _p: Parties) -> JSON:
+    return {
+        "carrier": e.carrier,
+        "tracking_number": e.tracking_number,
+        "shipped_at": rfc3339(e.shipped_at),
+    }
+
+
+def _delivered(e: Dispute.OrderDelivered, _p: Parties) -> JSON:
+    return {"delivered_at": rfc3339(e.delivered_at)}
+
+
+def _deadline_missed(e: Dispute.DeadlineMissed, _p: Parties) -> JSON:
+    return {"ship_by": rfc3339(e.ship_by), "policy_version": e.policy_version}
+
+
+def _seller_contacted(e: Dispute.SellerContacted, _p: Parties) -> JSON:
+    return {"channel": e.channel}
+
+
+def _seller_responded(e: Dispute.SellerResponded, _p: Parties) -> JSON:
+    return {"promised_ship_date": e.promised_ship_date}
+
+
+def _refund_requested(e: Dispute.RefundRequested, p: Parties) -> JSON:
+    return {
+        "amount": _money(e.amount, p),
+        "return_required": e.return_required,
+        "refund_status": "requested",
+    }
+
+
+def _refund_approved(e: Dispute.RefundApproved, _p: Parties) -> JSON:
+    return {"approved_by": "seller", "amount": None, "refund_status": "approved"}
+
+
+def _refund_auto_approved(e: Dispute.RefundAutoApproved, p: Parties) -> JSON:
+    return {
+        "approved_by": "policy",
+        "amount": _money(e.amount, p),
+        "policy_version": e.policy_version,
+        "refund_status": "approved",
+    }
+
+
+def _refund_denied(e: Dispute.RefundDenied, _p: Parties) -> JSON:
+    return {"reason": e.reason, "refund_status": "denied"}
+
+
+def _refund_paid(e: Dispute.RefundIssued, p: Parties) -> JSON:
+    return {"amount": _money(e.amount, p)}
+
+
+def _intervention_requested(e: Dispute.InterventionRequested, _p: Parties) -> JSON:
+    return {"reason": e.reason, "status": "under_review"}
+
+
+def _ruled(e: Dispute.InterventionResolved, p: Parties) -> JSON:
+    # Never the moderator's note.
+    return {
+        "outcome": e.outcome,
+        "reason_code": e.reason_code,
+        "refund_amount": _money(e.refund_amount, p),
+    }
+
+
+def _auto_cancelled(e: Dispute.OrderAutoCancelled, p: Parties) -> JSON:
+    return {
+        "refund_amount": _money(e.refund_amount, p),
+        "policy_version": e.policy_version,
+        "status": "cancelled",
+    }
+
+
+def _closed(e: Dispute.CaseClosed, _p: Parties) -> JSON:
+    return {"reason": e.reason, "status": "closed"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    type: str
+    payload: Payload
+
+
+#: Stored event topic -> its public type and payload. The one list of public facts.
+_CATALOGUE: Mapping[str, _Entry] = MappingProxyType({
+    Dispute.OrderPlaced.TOPIC: _Entry("dispute.created", _created),
+    Dispute.OrderShipped.TOPIC: _Entry("dispute.shipped", _shipped),
+    Dispute.OrderDelivered.TOPIC: _Entry("dispute.delivered", _delivered),
+    Dispute.DeadlineMissed.TOPIC: _Entry("dispute.deadline_missed", _deadline_missed),
+    Dispute.SellerContacted.TOPIC: _Entry("dispute.seller_contacted", _seller_contacted),
+    Dispute.SellerResponded.TOPIC: _Entry("dispute.seller_responded", _seller_responded),
+    Dispute.RefundRequested.TOPIC: _Entry("dispute.refund_requested", _refund_requested),
+    Dispute.RefundApproved.TOPIC: _Entry("dispute.refund_approved", _refund_approved),
+    Dispute.RefundAutoApproved.TOPIC: _Entry("dispute.refund_approved", _refund_auto_approved),
+    Dispute.RefundDenied.TOPIC: _Entry("dispute.refund_denied", _refund_denied),
+    Dispute.RefundIssued.TOPIC: _Entry("dispute.refund_paid", _refund_paid),
+    Dispute.InterventionRequested.TOPIC: _Entry(
+        "dispute.intervention_requested", _intervention_requested
+    ),
+    Dispute.InterventionResolved.TOPIC: _Entry("dispute.ruled", _ruled),
+    Dispute.OrderAutoCancelled.TOPIC: _Entry("dispute.auto_cancelled", _auto_cancelled),
+    Dispute.CaseClosed.TOPIC: _Entry("dispute.closed", _closed),
+})
+
+#: Stored event topic -> public type, for every public fact.
+PUBLIC_TYPES: Mapping[str, str] = MappingProxyType(
+    {topic: entry.type for topic, entry in _CATALOGUE.items()}
+)
+#: The public types this version emits.
+EMITTED_TYPES: frozenset[str] = frozenset(PUBLIC_TYPES.values())
+
+
+def public_type_of(topic: str) -> str | None:
+    """The public type of a stored event's topic; None when it is not public."""
+    return PUBLIC_TYPES.get(topic)
+
+
+def public_event(notification_id: int, topic: str, event: Any, parties: Parties) -> JSON | None:
+    """The public form of a stored dispute event, or None when it is not public.
+
+    ``event`` is the decoded domain event; ``parties`` come from the dispute's
+    own ``OrderPlaced``.
+    """
+    entry = _CATALOGUE.get(topic)
+    if entry is None:
+        return None
+    data: JSON = {"occurred_at": rfc3339(event.occurred_at)}
+    data.update(entry.payload(event, parties))
+    return {
+        "id": str(notification_id),
+        "type": entry.type,
+        "created_at": rfc3339(event.timestamp),
+        "dispute_id": parties.dispute_id,
+        "order_id": parties.order_id,
+        "buyer_id": parties.buyer_id,
+        "seller_id": parties.seller_id,
+        "data": data,
+    }
+
+
+def parties_of(placed: Dispute.OrderPlaced) -> Parties:
+    return Parties(
+        dispute_id=str(placed.originator_id),
+        order_id=placed.order_id,
+        buyer_id=placed.buyer_id,
+        seller_id=placed.seller_id,
+        currency=placed.currency,
+    )
