@@ -102,6 +102,18 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
             ),
             "return": _return_view(d.return_),
             "return_shipping_payer": policy.rules_for(d.region, d.category).return_shipping_payer,
+            "dues": [
+                {
+                    "due_id": due.due_id,
+                    "amount": Money(due.amount, currency).to_dict(),
+                    "payee": due.payee,
+                    "reason": due.reason,
+                    "due_at": iso(due.due_at),
+                    "paid_amount": Money(due.paid_amount, currency).to_dict(),
+                    "status": due.status.value,
+                }
+                for due in d.dues
+            ],
         }
     return {
         "id": str(d.id),

@@ -198,10 +198,10 @@ class DisputeDesk(Application[UUID]):
             d.decide_refund(approve, reason, actor, now)), expected_version, request)
 
     def issue_refund(self, dispute_id: UUID, *, amount: Money, actor: Actor,
-                     expected_version: int | None = None,
+                     due_id: str | None = None, expected_version: int | None = None,
                      request: RequestStamp | None = None) -> View:
         return self._carry_out("issue_refund", dispute_id, actor, lambda d, p, now: (
-            d.issue_refund(amount, actor, now)), expected_version, request)
+            d.issue_refund(amount, actor, now, due_id)), expected_version, request)
 
     def return_goods(self, dispute_id: UUID, *, carrier: str, tracking_number: str,
                      actor: Actor, expected_version: int | None = None,

@@ -129,6 +129,14 @@ def _deadline_missed(e: Dispute.DeadlineMissed, _p: Parties) -> JSON:
     return {"ship_by": rfc3339(e.ship_by), "policy_version": e.policy_version}
 
 
+def _deadline_approaching(e: Dispute.DeadlineApproaching, _p: Parties) -> JSON:
+    return {
+        "deadline": e.deadline,
+        "due_at": rfc3339(e.due_at),
+        "policy_version": e.policy_version,
+    }
+
+
 def _seller_contacted(e: Dispute.SellerContacted, _p: Parties) -> JSON:
     return {"channel": e.channel}
 
@@ -162,8 +170,18 @@ def _refund_denied(e: Dispute.RefundDenied, _p: Parties) -> JSON:
     return {"reason": e.reason, "refund_status": "denied"}
 
 
+def _refund_due(e: Dispute.RefundDue, p: Parties) -> JSON:
+    return {
+        "amount": _money(e.amount, p),
+        "payee": e.payee,
+        "reason": e.reason,
+        "due_id": e.due_id,
+    }
+
+
 def _refund_paid(e: Dispute.RefundIssued, p: Parties) -> JSON:
-    return {"amount": _money(e.amount, p)}
+    # ``due_id`` is null for a payment recorded before dues were.
+    return {"amount": _money(e.amount, p), "due_id": e.due_id}
 
 
 def _intervention_requested(e: Dispute.InterventionRequested, _p: Parties) -> JSON:
@@ -203,12 +221,16 @@ _CATALOGUE: Mapping[str, _Entry] = MappingProxyType({
     Dispute.OrderShipped.TOPIC: _Entry("dispute.shipped", _shipped),
     Dispute.OrderDelivered.TOPIC: _Entry("dispute.delivered", _delivered),
     Dispute.DeadlineMissed.TOPIC: _Entry("dispute.deadline_missed", _deadline_missed),
+    Dispute.DeadlineApproaching.TOPIC: _Entry(
+        "dispute.deadline_approaching", _deadline_approaching
+    ),
     Dispute.SellerContacted.TOPIC: _Entry("dispute.seller_contacted", _seller_contacted),
     Dispute.SellerResponded.TOPIC: _Entry("dispute.seller_responded", _seller_responded),
     Dispute.RefundRequested.TOPIC: _Entry("dispute.refund_requested", _refund_requested),
     Dispute.RefundApproved.TOPIC: _Entry("dispute.refund_approved", _refund_approved),
     Dispute.RefundAutoApproved.TOPIC: _Entry("dispute.refund_approved", _refund_auto_approved),
     Dispute.RefundDenied.TOPIC: _Entry("dispute.refund_denied", _refund_denied),
+    Dispute.RefundDue.TOPIC: _Entry("dispute.refund_due", _refund_due),
     Dispute.RefundIssued.TOPIC: _Entry("dispute.refund_paid", _refund_paid),
     Dispute.InterventionRequested.TOPIC: _Entry(
         "dispute.intervention_requested", _intervention_requested

@@ -13,7 +13,7 @@ from typing import Any
 from application.simulation_types import Derived, DisputeOutcome
 from domain import deadlines
 from domain.calendar import BusinessCalendar
-from domain.dispute import Dispute, new_dispute
+from domain.dispute import SYSTEM_ROLE, Dispute, new_dispute
 from domain.policy import Policy, Rules
 
 __all__ = ["Replay", "Segment", "with_deadlines"]
@@ -55,6 +55,8 @@ class _Side:
             return
         dispute.record_due_under(self.rules, self.calendar, self.policy.version, until, due=due)
         for event in dispute.collect_events():
+            if isinstance(event, Dispute.RefundDue):
+                continue  # the money a derived approval owes, not a decision of its own
             refund: Decimal | None = None
             if isinstance(event, Dispute.RefundAutoApproved):
                 refund = event.amount
@@ -151,6 +153,8 @@ class Replay:
         self.last_action_at: datetime | None = None
 
     def fact(self, event: Dispute.Event) -> None:
+        if isinstance(event, Dispute.RefundDue) and event.actor_role == SYSTEM_ROLE:
+            return  # owed by a derived approval: each side's own timers record it
         at = event.timestamp
         for side in self.sides:
             side.record_due(at)

@@ -7,7 +7,8 @@ production. Inputs are the dispute's facts, the policy's rules and calendar.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from domain.calendar import BusinessCalendar
@@ -17,12 +18,19 @@ DEADLINE_MISSED = "DeadlineMissed"
 SELLER_RESPONSE_OVERDUE = "SellerResponseOverdue"
 REFUND_AUTO_APPROVED = "RefundAutoApproved"
 ORDER_AUTO_CANCELLED = "OrderAutoCancelled"
+DEADLINE_APPROACHING = "DeadlineApproaching"
 DERIVED_TYPES = (
     DEADLINE_MISSED,
     SELLER_RESPONSE_OVERDUE,
     REFUND_AUTO_APPROVED,
     ORDER_AUTO_CANCELLED,
+    DEADLINE_APPROACHING,
 )
+#: The seller's deadlines a reminder (DeadlineApproaching) is recorded before.
+SHIP_BY = "ship_by"
+SELLER_RESPONSE = "seller_response"
+REFUND_DECISION = "refund_decision"
+REMINDED_DEADLINES = (SHIP_BY, SELLER_RESPONSE, REFUND_DECISION)
 
 
 class TimerFacts(Protocol):
@@ -46,14 +54,24 @@ class TimerFacts(Protocol):
     def refund_requested_at(self) -> datetime | None: ...
     @property
     def fully_refunded(self) -> bool: ...
+    @property
+    def placed_at(self) -> datetime: ...
+    @property
+    def ship_by_since(self) -> datetime: ...
+    @property
+    def reminded(self) -> Mapping[str, datetime]: ...
 
 
 class Due(NamedTuple):
-    """A derived event to come; tuples order by instant, then rank (cheap to build)."""
+    """A derived event to come; tuples order by instant, then rank (cheap to build).
+
+    A reminder also names the deadline it is for and that deadline's instant."""
 
     at: datetime
     rank: int
     kind: str
+    deadline: str = ""
+    deadline_at: datetime | None = None
 
 
 def seller_response_due(
@@ -72,6 +90,38 @@ def refund_response_due(
     return calendar.window_end(facts.refund_requested_at, rules.refund_response_business_days)
 
 
+def reminders(
+    facts: TimerFacts,
+    rules: Rules,
+    response_due: datetime | None,
+    refund_due: datetime | None,
+) -> list[Due]:
+    """The reminders still to come: ``reminder_hours_before`` each open seller deadline,
+    once per deadline, and only when that instant is not before the deadline was set."""
+    if not rules.reminder_hours_before:
+        return []
+    ahead = timedelta(hours=rules.reminder_hours_before)
+    reminded = facts.reminded
+    found: list[Due] = []
+    if not facts.is_shipped:
+        ship_by = facts.ship_by
+        if facts.deadline_missed_for != ship_by and reminded.get(SHIP_BY) != ship_by:
+            at = ship_by - ahead
+            if at >= facts.ship_by_since:
+                found.append(Due(at, 4, DEADLINE_APPROACHING, SHIP_BY, ship_by))
+    since = facts.contact_pending_since
+    if response_due is not None and since is not None and not facts.response_overdue:
+        at = response_due - ahead
+        if at >= since and reminded.get(SELLER_RESPONSE) != response_due:
+            found.append(Due(at, 4, DEADLINE_APPROACHING, SELLER_RESPONSE, response_due))
+    requested = facts.refund_requested_at
+    if refund_due is not None and requested is not None:
+        at = refund_due - ahead
+        if at >= requested and reminded.get(REFUND_DECISION) != refund_due:
+            found.append(Due(at, 4, DEADLINE_APPROACHING, REFUND_DECISION, refund_due))
+    return found
+
+
 def pending(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> list[Due]:
     """Every derived event still to come for these facts, earliest first."""
     if facts.is_finished:
@@ -82,13 +132,13 @@ def pending(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> list
             timers.append(Due(facts.ship_by, 0, DEADLINE_MISSED))
         if not facts.fully_refunded:
             timers.append(Due(facts.auto_cancel_at, 3, ORDER_AUTO_CANCELLED))
-    if not facts.response_overdue:
-        due = seller_response_due(facts, rules, calendar)
-        if due is not None:
-            timers.append(Due(due, 1, SELLER_RESPONSE_OVERDUE))
-    due = refund_response_due(facts, rules, calendar)
-    if due is not None:
-        timers.append(Due(due, 2, REFUND_AUTO_APPROVED))
+    response_due = seller_response_due(facts, rules, calendar)
+    if not facts.response_overdue and response_due is not None:
+        timers.append(Due(response_due, 1, SELLER_RESPONSE_OVERDUE))
+    refund_due = refund_response_due(facts, rules, calendar)
+    if refund_due is not None:
+        timers.append(Due(refund_due, 2, REFUND_AUTO_APPROVED))
+    timers += reminders(facts, rules, response_due, refund_due)
     timers.sort()
     return timers
 
@@ -111,13 +161,24 @@ def next_due(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> Due
             cancel_at = facts.auto_cancel_at
             if at is None or cancel_at < at:
                 at, rank = cancel_at, 3
-    if not facts.response_overdue:
-        due = seller_response_due(facts, rules, calendar)
-        if due is not None and (at is None or due < at or (due == at and rank > 1)):
-            at, rank = due, 1
-    due = refund_response_due(facts, rules, calendar)
-    if due is not None and (at is None or due < at or (due == at and rank > 2)):
-        at, rank = due, 2
+    response_due = seller_response_due(facts, rules, calendar)
+    if (
+        not facts.response_overdue
+        and response_due is not None
+        and (at is None or response_due < at or (response_due == at and rank > 1))
+    ):
+        at, rank = response_due, 1
+    refund_due = refund_response_due(facts, rules, calendar)
+    if refund_due is not None and (
+        at is None or refund_due < at or (refund_due == at and rank > 2)
+    ):
+        at, rank = refund_due, 2
+    # A reminder comes before its own deadline; it ranks after the others.
+    early = reminders(facts, rules, response_due, refund_due)
+    if early:
+        first = min(early)
+        if at is None or first.at < at:
+            return first
     if at is None:
         return None
     return Due(at, rank, _KIND_OF_RANK[rank])

@@ -13,7 +13,9 @@ Definitions (also in docs of the API):
   refund or asked the platform to step in.
 - ``interventions``: orders with an intervention request; ``interventions_lost``:
   rulings against the seller (refund_full, refund_partial, seller_must_ship).
-- ``refund_rate`` = orders with money refunded (auto-cancellations included) / orders.
+- ``refund_rate`` = orders with money refunded, i.e. paid (an auto-cancellation's
+  refund included once the platform pays its due) / orders. A refund approved
+  but not yet paid does not count.
 - ``average_rating`` over ``reviews``; ``median_response_hours``: median over
   every seller response of the time since the buyer's contact it answered.
 """

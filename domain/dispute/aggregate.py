@@ -51,6 +51,7 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         RefundApproved: TypeAlias = events.RefundApproved
         RefundDenied: TypeAlias = events.RefundDenied
         RefundIssued: TypeAlias = events.RefundIssued
+        RefundDue: TypeAlias = events.RefundDue
         ReturnShipped: TypeAlias = events.ReturnShipped
         ReturnReceived: TypeAlias = events.ReturnReceived
         Reviewed: TypeAlias = events.Reviewed
@@ -61,6 +62,7 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         SellerResponseOverdue: TypeAlias = events.SellerResponseOverdue
         RefundAutoApproved: TypeAlias = events.RefundAutoApproved
         OrderAutoCancelled: TypeAlias = events.OrderAutoCancelled
+        DeadlineApproaching: TypeAlias = events.DeadlineApproaching
     else:
         Event = events.DisputeEvent
         OrderPlaced = events.OrderPlaced
@@ -75,6 +77,7 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         RefundApproved = events.RefundApproved
         RefundDenied = events.RefundDenied
         RefundIssued = events.RefundIssued
+        RefundDue = events.RefundDue
         ReturnShipped = events.ReturnShipped
         ReturnReceived = events.ReturnReceived
         Reviewed = events.Reviewed
@@ -84,6 +87,7 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         SellerResponseOverdue = events.SellerResponseOverdue
         RefundAutoApproved = events.RefundAutoApproved
         OrderAutoCancelled = events.OrderAutoCancelled
+        DeadlineApproaching = events.DeadlineApproaching
 
     Created = OrderPlaced
     DERIVED: ClassVar[Mapping[str, type[events.DisputeEvent]]] = DERIVED

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from domain.dispute.state import (
+    DueStatus,
     Evidence,
     Intervention,
+    MoneyOwed,
     Refund,
     RefundStatus,
     Return,
@@ -41,6 +44,8 @@ class DisputeState:
         amount: Money
         placed_at: datetime
         ship_by: datetime
+        #: When ``ship_by`` was set (the order, or a ruling that moved it).
+        ship_by_since: datetime
         auto_cancel_at: datetime
         policy_version: str
         # What happened since.
@@ -53,10 +58,14 @@ class DisputeState:
         response_overdue: bool
         deadline_missed_for: datetime | None
         deadline_missed: bool
+        #: The deadline each reminder was recorded for, by kind of deadline.
+        reminded: dict[str, datetime]
         evidence: dict[str, Evidence]
         intervention: Intervention | None
         refund: Refund | None
         refunded_total: Decimal
+        #: Money owed (``RefundDue``), in the order it fell due.
+        dues: tuple[MoneyOwed, ...]
         return_: Return | None
         buyer_review: Review | None
         cancelled_at: datetime | None
@@ -67,6 +76,7 @@ class DisputeState:
         requests: RequestMemory
 
         # Given by the aggregate.
+        id: UUID
         version: int
 
         def _record(
@@ -108,8 +118,18 @@ class DisputeState:
         return self.refunded_total >= self.amount.amount
 
     @property
+    def open_dues(self) -> list[MoneyOwed]:
+        return [due for due in self.dues if due.status is DueStatus.OPEN]
+
+    @property
+    def owed_total(self) -> Decimal:
+        """Money approved for payment and not yet paid."""
+        return sum((due.outstanding for due in self.dues), Decimal("0.00"))
+
+    @property
     def remaining_refundable(self) -> Decimal:
-        return self.amount.amount - self.refunded_total
+        """What may still be refunded: neither paid nor owed already."""
+        return self.amount.amount - self.refunded_total - self.owed_total
 
     # ---- status ----------------------------------------------------------------
 

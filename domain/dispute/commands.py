@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from domain.dispute import events, guards
+from domain.dispute import dues, events, guards
 from domain.dispute.case import DisputeState
 from domain.dispute.inputs import check_instant, identifier, one_of, text
 from domain.dispute.vocabulary import (
@@ -195,6 +195,8 @@ class DisputeCommands(DisputeState):
             new_ship_by=new_ship_by,
             note=note,
         )
+        if amount is not None:
+            dues.owe_approved_refund(self, actor, now, now)
 
     def _refund_amount(
         self, money: Money | None, *, required: bool, field: str = "amount"
@@ -239,17 +241,47 @@ class DisputeCommands(DisputeState):
         guards.can_decide_refund(self)
         event = events.RefundApproved if approve else events.RefundDenied
         self._record(event, actor, now, now, reason=reason)
+        if approve:
+            dues.owe_approved_refund(self, actor, now, now)
 
-    def issue_refund(self, amount: Money, actor: Actor, now: datetime) -> None:
+    def issue_refund(
+        self, amount: Money, actor: Actor, now: datetime, due_id: str | None = None
+    ) -> None:
+        """Record a payment: of the due ``due_id``, or of the oldest open one."""
         guards.can_issue_refund(self)
-        assert self.refund is not None
-        value = self._refund_amount(amount, required=True)
-        if value != self.refund.amount:
+        if not self.dues:
+            if due_id is not None:
+                raise InvalidInput(f"no refund due {due_id} on this case", field="due_id")
+            # Approved before dues were recorded: the approved refund, whole.
+            assert self.refund is not None
+            value = self._refund_amount(amount, required=True)
+            if value != self.refund.amount:
+                raise InvalidInput(
+                    f"the approved refund is {self.refund.amount} {self.amount.currency}",
+                    field="amount",
+                )
+            self._record(events.RefundIssued, actor, now, now, amount=value)
+            return
+        due = dues.payable(self, due_id)
+        if amount.currency != self.amount.currency:
             raise InvalidInput(
-                f"the approved refund is {self.refund.amount} {self.amount.currency}",
+                f"the order is in {self.amount.currency}, not {amount.currency}", field="amount"
+            )
+        if amount.amount <= 0:
+            raise InvalidInput("a refund must be more than zero", field="amount")
+        if amount.amount > due.outstanding:
+            raise RefundNotAllowed(
+                f"refund due {due.due_id} is {due.outstanding} {self.amount.currency}; "
+                "more than is owed cannot be paid"
+            )
+        if amount.amount != due.outstanding:
+            raise InvalidInput(
+                f"the approved refund is {due.outstanding} {self.amount.currency}",
                 field="amount",
             )
-        self._record(events.RefundIssued, actor, now, now, amount=value)
+        self._record(
+            events.RefundIssued, actor, now, now, amount=amount.amount, due_id=due.due_id
+        )
 
     def return_goods(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
         carrier = identifier(carrier, "carrier", max_length=100)
@@ -262,6 +294,7 @@ class DisputeCommands(DisputeState):
     def confirm_return_receipt(self, actor: Actor, now: datetime) -> None:
         guards.can_confirm_return_receipt(self)
         self._record(events.ReturnReceived, actor, now, now)
+        dues.owe_after_return(self, actor, now)
 
     def review(
         self, rating: int, comment: str, policy: Policy, actor: Actor, now: datetime

@@ -7,17 +7,26 @@ The aggregate lists them as its attributes (``Dispute.OrderPlaced``, ...).
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from domain.dispute.derived_events import (
+    DeadlineApproaching,
+    DeadlineMissed,
+    OrderAutoCancelled,
+    RefundAutoApproved,
+    SellerResponseOverdue,
+)
+from domain.dispute.event_base import DisputeEvent
 from domain.dispute.state import (
     Evidence,
     Intervention,
     InterventionStatus,
+    MoneyOwed,
     Refund,
     RefundStatus,
     Return,
@@ -31,14 +40,33 @@ from domain.requests import RequestMemory
 if TYPE_CHECKING:
     from domain.dispute.aggregate import Dispute
 
-
-class DisputeEvent(Aggregate.Event):
-    occurred_at: datetime
-    actor_role: str
-    actor_id: str
-    #: The request that recorded this event (:class:`RequestStamp`, encoded), if
-    #: it came with an idempotency key; saved in the same transaction as the event.
-    request: str | None = field(default=None, kw_only=True)
+__all__ = [
+    "EVENT_CLASSES",
+    "CaseClosed",
+    "DeadlineApproaching",
+    "DeadlineMissed",
+    "DisputeEvent",
+    "EvidenceAdded",
+    "InterventionRequested",
+    "InterventionResolved",
+    "NoteAdded",
+    "OrderAutoCancelled",
+    "OrderDelivered",
+    "OrderPlaced",
+    "OrderShipped",
+    "RefundApproved",
+    "RefundAutoApproved",
+    "RefundDenied",
+    "RefundDue",
+    "RefundIssued",
+    "RefundRequested",
+    "ReturnReceived",
+    "ReturnShipped",
+    "Reviewed",
+    "SellerContacted",
+    "SellerResponded",
+    "SellerResponseOverdue",
+]
 
 
 # ---- facts -------------------------------------------------------------------
@@ -67,6 +95,8 @@ class OrderPlaced(DisputeEvent, Aggregate.Created):
         d.amount = Money(self.amount, self.currency)
         d.placed_at = self.placed_at
         d.ship_by = self.ship_by
+        d.ship_by_since = self.placed_at
+        d.reminded = {}
         d.auto_cancel_at = self.auto_cancel_at
         d.policy_version = self.policy_version
         d.shipment = None
@@ -82,6 +112,7 @@ class OrderPlaced(DisputeEvent, Aggregate.Created):
         d.intervention = None
         d.refund = None
         d.refunded_total = Decimal("0.00")
+        d.dues = ()
         d.return_ = None
         d.buyer_review = None
         d.cancelled_at = None
@@ -200,6 +231,7 @@ class InterventionResolved(DisputeEvent):
             )
         if self.new_ship_by is not None:
             d.ship_by = self.new_ship_by
+            d.ship_by_since = self.occurred_at
         d._note(self)
 
 
@@ -243,11 +275,41 @@ class RefundDenied(DisputeEvent):
 class RefundIssued(DisputeEvent):
     TOPIC = "disputedesk:RefundIssued"
     amount: Decimal
+    #: The ``RefundDue`` this pays; events recorded before dues existed have none.
+    due_id: str | None = field(default=None, kw_only=True)
 
     def apply(self, d: Dispute) -> None:
-        assert d.refund is not None
-        d.refund = d.refund.paid(self.amount)
         d.refunded_total += self.amount
+        if self.due_id is None:
+            assert d.refund is not None
+            d.refund = d.refund.paid(self.amount)
+        else:
+            d.dues = tuple(
+                due.paid(self.amount) if due.due_id == self.due_id else due for due in d.dues
+            )
+            refund = d.refund
+            if refund is not None and refund.status is RefundStatus.APPROVED:
+                paid = (refund.paid_amount or Decimal("0.00")) + self.amount
+                if d.open_dues:
+                    d.refund = replace(refund, paid_amount=paid)
+                else:
+                    d.refund = refund.paid(paid)
+        d._note(self)
+
+
+class RefundDue(DisputeEvent):
+    """Payment became allowed: the platform owes ``payee`` this ``amount`` (once)."""
+
+    TOPIC = "disputedesk:RefundDue"
+    due_id: str
+    amount: Decimal
+    payee: str
+    #: ``auto_cancelled``, ``seller_approved``, ``policy_auto_approved`` or ``ruling``.
+    reason: str
+
+    def apply(self, d: Dispute) -> None:
+        owed = MoneyOwed(self.due_id, self.amount, self.payee, self.reason, self.occurred_at)
+        d.dues = (*d.dues, owed)
         d._note(self)
 
 
@@ -298,63 +360,6 @@ class CaseClosed(DisputeEvent):
         d._note(self)
 
 
-# ---- derived (recorded by the policy's timers) -------------------------------
-
-
-class DeadlineMissed(DisputeEvent):
-    TOPIC = "disputedesk:DeadlineMissed"
-    policy_version: str
-    ship_by: datetime
-
-    def apply(self, d: Dispute) -> None:
-        d.deadline_missed_for = self.ship_by
-        d.deadline_missed = True
-        d._note(self)
-
-
-class SellerResponseOverdue(DisputeEvent):
-    TOPIC = "disputedesk:SellerResponseOverdue"
-    policy_version: str
-    contacted_at: datetime
-
-    def apply(self, d: Dispute) -> None:
-        d.response_overdue = True
-        d._note(self)
-
-
-class RefundAutoApproved(DisputeEvent):
-    TOPIC = "disputedesk:RefundAutoApproved"
-    policy_version: str
-    amount: Decimal
-
-    def apply(self, d: Dispute) -> None:
-        assert d.refund is not None
-        d.refund = d.refund.decided(RefundStatus.APPROVED, self.occurred_at, "policy")
-        d._note(self)
-
-
-class OrderAutoCancelled(DisputeEvent):
-    TOPIC = "disputedesk:OrderAutoCancelled"
-    policy_version: str
-    refund_amount: Decimal
-
-    def apply(self, d: Dispute) -> None:
-        d.cancelled_at = self.occurred_at
-        # An auto-cancelled order carries its full (remaining) refund, paid.
-        d.refund = Refund(
-            RefundStatus.PAID,
-            self.refund_amount,
-            reason="auto-cancelled: not shipped in time",
-            return_required=False,
-            requested_at=d.refund.requested_at if d.refund else self.occurred_at,
-            decided_at=self.occurred_at,
-            decided_by="policy",
-            paid_amount=self.refund_amount,
-        )
-        d.refunded_total += self.refund_amount
-        d._note(self)
-
-
 #: Every event by its class name, in the order the aggregate lists them.
 EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
     OrderPlaced,
@@ -369,6 +374,7 @@ EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
     RefundApproved,
     RefundDenied,
     RefundIssued,
+    RefundDue,
     ReturnShipped,
     ReturnReceived,
     Reviewed,
@@ -378,4 +384,5 @@ EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
     SellerResponseOverdue,
     RefundAutoApproved,
     OrderAutoCancelled,
+    DeadlineApproaching,
 )

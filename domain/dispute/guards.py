@@ -39,7 +39,7 @@ def is_active(d: DisputeState) -> None:
     is_open(d)
     if d.cancelled_at is not None:
         raise OrderCancelled(
-            f"the order was auto-cancelled and refunded on {d.cancelled_at.isoformat()}"
+            f"the order was auto-cancelled, its refund approved, on {d.cancelled_at.isoformat()}"
         )
 
 
@@ -118,7 +118,16 @@ def can_decide_refund(d: DisputeState) -> None:
 
 
 def can_issue_refund(d: DisputeState) -> None:
-    """Refunds of delivered goods need the goods back first."""
+    """Money falls due (``RefundDue``) once payment is allowed: at approval, or once
+    returned goods are received. A due can be paid even after an auto-cancel.
+
+    A case with no dues (approved before dues were recorded) keeps the old rule:
+    refunds of delivered goods need the goods back first."""
+    if d.dues:
+        is_open(d)
+        if not d.open_dues:
+            raise RefundNotAllowed("every refund due on this case was paid already")
+        return
     is_active(d)
     if d.refund is None or d.refund.status is not RefundStatus.APPROVED:
         raise RefundNotAllowed("no approved refund is awaiting payment")

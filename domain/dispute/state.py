@@ -96,6 +96,35 @@ class Refund:
         return replace(self, status=RefundStatus.PAID, paid_amount=amount)
 
 
+class DueStatus(StrEnum):
+    OPEN = "open"
+    PAID = "paid"
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyOwed:
+    """Money the platform owes a party (a ``RefundDue``), and what was paid of it."""
+
+    due_id: str
+    amount: Decimal
+    payee: str
+    #: ``auto_cancelled``, ``seller_approved``, ``policy_auto_approved`` or ``ruling``.
+    reason: str
+    due_at: datetime
+    paid_amount: Decimal = Decimal("0.00")
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+    @property
+    def status(self) -> DueStatus:
+        return DueStatus.OPEN if self.outstanding > 0 else DueStatus.PAID
+
+    def paid(self, amount: Decimal) -> MoneyOwed:
+        return replace(self, paid_amount=self.paid_amount + amount)
+
+
 @dataclass(frozen=True, slots=True)
 class Return:
     """Goods the buyer sent back for a refund that required them."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from domain import deadlines
 from domain.calendar import BusinessCalendar
-from domain.dispute import events
+from domain.dispute import dues, events
 from domain.dispute.case import DisputeState
 from domain.dispute.vocabulary import POLICY
 from domain.policy import Policy, Rules
@@ -23,6 +23,7 @@ DERIVED: Mapping[str, type[events.DisputeEvent]] = {
     deadlines.SELLER_RESPONSE_OVERDUE: events.SellerResponseOverdue,
     deadlines.REFUND_AUTO_APPROVED: events.RefundAutoApproved,
     deadlines.ORDER_AUTO_CANCELLED: events.OrderAutoCancelled,
+    deadlines.DEADLINE_APPROACHING: events.DeadlineApproaching,
 }
 
 
@@ -68,8 +69,10 @@ class DisputeTimers(DisputeState):
             elif due.kind == deadlines.REFUND_AUTO_APPROVED:
                 assert self.refund is not None
                 extra = {"amount": self.refund.amount}
+            elif due.kind == deadlines.DEADLINE_APPROACHING:
+                extra = {"deadline": due.deadline, "due_at": due.deadline_at}
             else:
-                extra = {"refund_amount": self.remaining_refundable}
+                extra = {"refund_amount": self.remaining_refundable, "records_payment": False}
             self._record(
                 DERIVED[due.kind],
                 POLICY,
@@ -78,6 +81,12 @@ class DisputeTimers(DisputeState):
                 policy_version=policy_version,
                 **extra,
             )
+            # An approval by the policy: its money falls due now (or on the return).
+            if due.kind == deadlines.ORDER_AUTO_CANCELLED:
+                refund_amount = extra["refund_amount"]
+                dues.owe(self, refund_amount, dues.AUTO_CANCELLED, POLICY, due.at, now or until)
+            elif due.kind == deadlines.REFUND_AUTO_APPROVED:
+                dues.owe_approved_refund(self, POLICY, due.at, now or until)
             recorded.append(due.kind)
             due = deadlines.next_due(self, rules, calendar)
         return recorded

@@ -28,13 +28,19 @@ RULE_KEYS = (
     "refund_response_business_days",
     "review_window_days",
     "return_shipping_payer",
+    "reminder_hours_before",
 )
 BUSINESS_DAY_KEYS = RULE_KEYS[:4]
+#: Rule keys a document may leave out of ``[defaults]`` (policies published before
+#: the key existed), with the value they then take.
+#: ``reminder_hours_before`` = 0: no reminders (DeadlineApproaching).
+OPTIONAL_RULE_DEFAULTS: dict[str, int] = {"reminder_hours_before": 0}
 RETURN_SHIPPING_PAYERS = ("seller", "buyer")
 # Upper bounds keep a mistyped (or hostile) candidate from asking the calendar
 # to walk thousands of years: a year of business days is already absurd.
 MAX_BUSINESS_DAYS = 365
 MAX_REVIEW_WINDOW_DAYS = 3660
+MAX_REMINDER_HOURS = 720
 
 TOP_LEVEL_KEYS = ("version", "effective_from", "defaults", "regions", "categories")
 REGION_KEYS = ("timezone", "holiday_subdivision", "currency")
@@ -59,12 +65,19 @@ def rule_problem(path: str, key: str, value: object) -> str | None:
         if isinstance(value, str) and value in RETURN_SHIPPING_PAYERS:
             return None
         return f"{path}: must be 'seller' or 'buyer', got {shown(value)}"
-    limit = MAX_REVIEW_WINDOW_DAYS if key == "review_window_days" else MAX_BUSINESS_DAYS
-    if type(value) is int and 1 <= value <= limit:
+    limit = (
+        MAX_REVIEW_WINDOW_DAYS
+        if key == "review_window_days"
+        else MAX_REMINDER_HOURS
+        if key == "reminder_hours_before"
+        else MAX_BUSINESS_DAYS
+    )
+    lowest = 0 if key == "reminder_hours_before" else 1
+    if type(value) is int and lowest <= value <= limit:
         return None
     if type(value) is int and value > limit:
         return f"{path}: must be an integer <= {limit}, got {value}"
-    return f"{path}: must be an integer >= 1, got {shown(value)}"
+    return f"{path}: must be an integer >= {lowest}, got {shown(value)}"
 
 
 def unknown_key_problem(path: str, key: str, allowed: Iterable[str]) -> str:

@@ -38,6 +38,7 @@ from domain.calendar import BusinessCalendar, calendar_for
 from domain.errors import InvalidMoney
 from domain.policy.checks import (
     CATEGORY_NAME,
+    OPTIONAL_RULE_DEFAULTS,
     REGION_KEYS,
     RULE_KEYS,
     TOP_LEVEL_KEYS,
@@ -255,7 +256,7 @@ class Policy:
         defaults_doc = table_in(doc, "defaults", problems)
         if defaults_doc is not None:
             for key in RULE_KEYS:
-                if key not in defaults_doc:
+                if key not in defaults_doc and key not in OPTIONAL_RULE_DEFAULTS:
                     problems.append(f"defaults.{key}: required")
             problems += override_problems("defaults", defaults_doc)
         defaults_valid = valid_overrides(defaults_doc or {})

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from domain.policy.checks import RULE_KEYS, RuleValue, rule_problem
+from domain.policy.checks import OPTIONAL_RULE_DEFAULTS, RULE_KEYS, RuleValue, rule_problem
 from domain.policy.errors import PolicyError
 
 
@@ -20,6 +20,8 @@ class Rules:
     refund_response_business_days: int
     review_window_days: int
     return_shipping_payer: str
+    #: Hours before a seller's deadline that DeadlineApproaching is recorded.
+    reminder_hours_before: int = OPTIONAL_RULE_DEFAULTS["reminder_hours_before"]
 
     def __post_init__(self) -> None:
         problems = [
@@ -47,7 +49,8 @@ class Rules:
 
 
 def rules_from(values: Mapping[str, RuleValue]) -> Rules:
-    """Rules from a complete mapping of the six keys (validated by Rules)."""
+    """Rules from a complete mapping of the keys (validated by Rules); an optional key
+    left out takes its default."""
     return Rules(
         ship_within_business_days=cast(int, values["ship_within_business_days"]),
         auto_cancel_after_business_days=cast(int, values["auto_cancel_after_business_days"]),
@@ -55,4 +58,8 @@ def rules_from(values: Mapping[str, RuleValue]) -> Rules:
         refund_response_business_days=cast(int, values["refund_response_business_days"]),
         review_window_days=cast(int, values["review_window_days"]),
         return_shipping_payer=cast(str, values["return_shipping_payer"]),
+        reminder_hours_before=cast(
+            int,
+            values.get("reminder_hours_before", OPTIONAL_RULE_DEFAULTS["reminder_hours_before"]),
+        ),
     )

@@ -230,6 +230,9 @@ class OrderLife:
                 self.run.tally.by_type[row["type"]] += 1
                 if row["type"] == "DeadlineMissed":
                     self.missed = True
+                elif row["type"] == "OrderAutoCancelled" and self.rng.random() < self.p.pays_refund:
+                    # The cancel approves the refund; the platform pays what falls due.
+                    self.schedule(at + self.hours(self.p.pay_hours), self.pay_cancelled)
             self.version = rows[-1]["sequence"]
             self.see(self.app.case_as_answered(self.id, self.actors[role]), role, at)
         self.run.clock.set(t)
@@ -243,6 +246,11 @@ class OrderLife:
     def _recorded(self, view: dict[str, Any], role: str, at: datetime, event_type: str) -> None:
         added = view["version"] - self.version
         self.run.tally.by_type[event_type] += 1
+        # An approval (or a received return) may make a refund fall due with it.
+        fell_due = len(_dues(view)) - len(_dues(self.view))
+        if fell_due > 0:
+            self.run.tally.by_type["RefundDue"] += fell_due
+            added -= fell_due
         if added != 1:  # a command recorded derived events: the sweep missed something
             self.run.tally.by_type["(unexpected)"] += added - 1
         self.version = view["version"]
@@ -678,20 +686,31 @@ class OrderLife:
         if done is not None and self.rng.random() < self.p.pays_refund:
             self.schedule(t + self.hours(self.p.pay_hours), self.pay)
 
-    def pay(self, t: datetime) -> None:
+    def pay_due(self, t: datetime) -> dict[str, Any] | None:
+        """The platform pays the oldest refund due that is still open."""
         self.sweep(t, "platform")
         if self.refund_status != "approved":
-            return
-        money = self.view["refund"]["amount"]
-        amount = Money.of(money["amount"], money["currency"])
-        done = self.act(
+            return None
+        owed = next((due for due in _dues(self.view) if due["status"] == "open"), None)
+        if owed is None:
+            return None
+        left = Decimal(owed["amount"]["amount"]) - Decimal(owed["paid_amount"]["amount"])
+        amount = Money.of(str(left), owed["amount"]["currency"])
+        return self.act(
             t,
             "platform",
             "issue_refund",
             "RefundIssued",
-            lambda a: self.app.issue_refund(self.id, amount=amount, actor=a),
+            lambda a: self.app.issue_refund(
+                self.id, amount=amount, due_id=owed["due_id"], actor=a
+            ),
         )
-        if done is None:
+
+    def pay_cancelled(self, t: datetime) -> None:
+        self.pay_due(t)
+
+    def pay(self, t: datetime) -> None:
+        if self.pay_due(t) is None:
             return
         if self.rng.random() < self.p.closes_after_refund:
             by_platform = self.rng.random() < self.p.platform_closes
@@ -761,3 +780,8 @@ class OrderLife:
         if self.shipped or ship_by <= self.run.end:
             figures[1] += 1
             figures[2] += int(self.missed)
+
+
+def _dues(view: dict[str, Any]) -> list[dict[str, Any]]:
+    refund = view["refund"]
+    return [] if refund is None else list(refund["dues"])

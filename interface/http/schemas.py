@@ -119,6 +119,10 @@ class DecideRefund(_Request):
 
 class IssueRefund(_Request):
     amount: Money
+    due_id: Annotated[
+        str | None,
+        Meta(description="The refund due paid (refund.dues); omitted: the oldest open due"),
+    ] = None
 
 
 class ShipReturn(_Request):
@@ -156,6 +160,16 @@ class ReturnShipment(Struct):
     received_at: datetime | None
 
 
+class RefundDue(Struct):
+    due_id: str
+    amount: Money
+    payee: Literal["buyer"]
+    reason: Literal["auto_cancelled", "seller_approved", "policy_auto_approved", "ruling"]
+    due_at: datetime
+    paid_amount: Money
+    status: Literal["open", "paid"]
+
+
 class Refund(Struct):
     status: Literal["requested", "approved", "denied", "paid"]
     amount: Money
@@ -167,6 +181,7 @@ class Refund(Struct):
     paid_amount: Money | None
     return_: ReturnShipment | None = msgspec.field(name="return")
     return_shipping_payer: str = "seller"
+    dues: list[RefundDue] = msgspec.field(default_factory=list)
 
 
 class ReviewView(Struct):

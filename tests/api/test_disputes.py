@@ -373,11 +373,21 @@ def test_delivered_refund_with_return(
     assert sent["status"] == "return_in_transit"
     received = ok(post(client, case, "return-receipts", None, SELLER))
     assert received["refund"]["return"]["received_at"] is not None
-    wrong_amount = post(client, case, "refunds", {"amount": USD}, PLATFORM)
-    assert_problem(wrong_amount, 422, field="amount")
-    paid = ok(post(client, case, "refunds", {"amount": {"amount": "20.00", "currency": "USD"}},
-                   PLATFORM))
+    [owed] = received["refund"]["dues"]
+    assert (owed["amount"]["amount"], owed["reason"], owed["status"]) == (
+        "20.00", "seller_approved", "open"
+    )
+    # More than the due owes is 409 (the order's 25.00 included); less is 422.
+    more_than_owed = post(client, case, "refunds", {"amount": USD}, PLATFORM)
+    assert "more than is owed" in assert_problem(more_than_owed, 409)["detail"]
+    less = post(client, case, "refunds", {"amount": {"amount": "19.00", "currency": "USD"}},
+                PLATFORM)
+    assert_problem(less, 422, field="amount")
+    twenty = {"amount": {"amount": "20.00", "currency": "USD"}, "due_id": owed["due_id"]}
+    paid = ok(post(client, case, "refunds", twenty, PLATFORM))
     assert paid["status"] == "refunded"
+    assert paid["refund"]["dues"][0]["status"] == "paid"
+    assert_problem(post(client, case, "refunds", twenty, PLATFORM), 409)
 
 
 def test_shipping_a_cancelled_order_is_409(

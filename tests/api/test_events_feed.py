@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from application.event_feed import EventFeed
 from application.public_events import CONTRACT_TYPES, PUBLIC_TYPES, public_type_of
 from domain.dispute import Dispute
 from domain.dispute.events import EVENT_CLASSES
+from infrastructure.clock import ManualClock
 from tests.api.conftest import (
     ANALYST,
     BUYER,
@@ -209,3 +211,32 @@ def test_streams_refuse_before_streaming(client: TestClient[Any], case: dict[str
     assert_problem(client.get(missing, headers=MODERATOR), 404)
     assert_problem(client.get("/v1/moderation/queue/stream", headers=BUYER), 403)
     assert_problem(client.get(path, headers={**BUYER, "Last-Event-ID": "x"}), 400)
+
+
+def test_an_auto_cancel_publishes_the_refund_due_and_its_payment(
+    client: TestClient[Any], case: dict[str, Any], manual_clock: ManualClock
+) -> None:
+    manual_clock.set(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))
+    paid = client.post(f"/v1/disputes/{case['id']}/refunds",
+                       json={"amount": {"amount": "25.00", "currency": "USD"}}, headers=PLATFORM)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["refund"]["dues"][0]["status"] == "paid"
+    events = _all(client, PLATFORM, types="dispute.auto_cancelled,dispute.refund_due,"
+                  "dispute.refund_paid")
+    assert [e["type"] for e in events] == [
+        "dispute.auto_cancelled", "dispute.refund_due", "dispute.refund_paid",
+    ]
+    _, due, payment = events
+    due_id = f"{case['id']}:1"
+    assert {k: v for k, v in due["data"].items() if k != "occurred_at"} == {
+        "amount": {"amount": "25.00", "currency": "USD"},
+        "payee": "buyer",
+        "reason": "auto_cancelled",
+        "due_id": due_id,
+    }
+    assert payment["data"]["due_id"] == due_id
+    assert payment["data"]["amount"] == {"amount": "25.00", "currency": "USD"}
+    again = client.post(f"/v1/disputes/{case['id']}/refunds",
+                        json={"amount": {"amount": "25.00", "currency": "USD"},
+                              "due_id": due_id}, headers=PLATFORM)
+    assert_problem(again, 409)

@@ -25,6 +25,7 @@ from domain.errors import (
     InvalidRating,
     OrderCancelled,
     OrderConflict,
+    RefundNotAllowed,
 )
 from domain.money import Money
 from infrastructure.bootstrap import build_application
@@ -182,7 +183,7 @@ def test_unshipped_order_to_ruling_refund_and_review(
     assert [r["type"] for r in rows] == [
         "OrderPlaced", "DeadlineMissed", "SellerContacted", "EvidenceAdded",
         "SellerResponseOverdue", "InterventionRequested", "InterventionResolved",
-        "RefundIssued", "Reviewed",
+        "RefundDue", "RefundIssued", "Reviewed",
     ]
     assert_gap_free(rows)
     overdue = rows[4]
@@ -191,6 +192,8 @@ def test_unshipped_order_to_ruling_refund_and_review(
     assert datetime.fromisoformat(overdue["data"]["contacted_at"]) == la(11, 25, 10)
     assert rows[5]["data"]["evidence_ids"] == [evidence["id"]]
     assert rows[6]["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
+    assert (rows[7]["data"]["reason"], rows[7]["data"]["due_id"]) == ("ruling", f"{dispute}:1")
+    assert rows[8]["data"]["due_id"] == f"{dispute}:1"
 
 
 def test_delivered_order_refund_with_return(app: DisputeDesk, manual_clock: ManualClock) -> None:
@@ -221,7 +224,7 @@ def test_delivered_order_refund_with_return(app: DisputeDesk, manual_clock: Manu
     rows = app.history(dispute, MODERATOR)
     assert [r["type"] for r in rows] == [
         "OrderPlaced", "OrderShipped", "OrderDelivered", "RefundRequested", "RefundApproved",
-        "ReturnShipped", "ReturnReceived", "RefundIssued",
+        "ReturnShipped", "ReturnReceived", "RefundDue", "RefundIssued",
     ]
     assert_gap_free(rows)
     assert rows[3]["data"]["return_required"] is True
@@ -233,20 +236,29 @@ def test_unshipped_order_is_auto_cancelled(app: DisputeDesk, manual_clock: Manua
     recorded = app.record_due(dispute)
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
         ("DeadlineMissed", SHIP_BY), ("OrderAutoCancelled", AUTO_CANCEL),
+        ("RefundDue", AUTO_CANCEL),
     ]
     for row in recorded:
         assert (row["actor_role"], row["actor_id"]) == ("system", "policy")
-        assert row["policy_version"] == "2026-11-default"
         assert datetime.fromisoformat(row["recorded_at"]) == la(12, 3, 9)
+    for row in recorded[:2]:
+        assert row["policy_version"] == "2026-11-default"
     assert recorded[1]["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
+    assert recorded[2]["data"]["reason"] == "auto_cancelled"
     view = app.case(dispute, BUYER)
     assert view["status"] == "cancelled"
-    assert view["refund"]["status"] == "paid"
+    # The auto-cancel approves the refund; the platform still has to pay it.
+    assert view["refund"]["status"] == "approved"
     assert app.record_due(dispute) == []  # the sweep is idempotent
     with pytest.raises(OrderCancelled):
         app.ship(dispute, carrier="UPS", tracking_number="1", shipped_at=la(12, 3, 9),
                  actor=SELLER)
-    assert len(app.history(dispute, MODERATOR)) == 3
+    assert len(app.history(dispute, MODERATOR)) == 4
+    view = app.issue_refund(dispute, amount=usd("25.00"), actor=PLATFORM)
+    assert (view["status"], view["refund"]["status"]) == ("cancelled", "paid")
+    assert view["refund"]["dues"][0]["status"] == "paid"
+    with pytest.raises(RefundNotAllowed, match="paid already"):
+        app.issue_refund(dispute, amount=usd("25.00"), actor=PLATFORM)
 
 
 def test_a_late_shipment_records_the_missed_deadline_first(

@@ -58,6 +58,8 @@ EXPECTED_DERIVED = {
     "SellerResponseOverdue": {"baseline": 0, "candidate": 1},
     "RefundAutoApproved": {"baseline": 0, "candidate": 1},
     "OrderAutoCancelled": {"baseline": 2, "candidate": 1},
+    # Counted like the other derived types; the bundled policy records no reminders.
+    "DeadlineApproaching": {"baseline": 0, "candidate": 0},
 }
 EXPECTED_SAMPLES = {
     "A": (["DeadlineMissed"], [], True),

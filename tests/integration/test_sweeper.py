@@ -113,10 +113,12 @@ def test_a_late_sweep_records_the_same_history_as_a_punctual_one(
         # The other only once at the end
         manual_clock.set(start + timedelta(days=14))
         Sweeper(app, once).sweep()
-        assert [t for t, _ in derived(app, punctual)] == ["DeadlineMissed", "OrderAutoCancelled"]
+        assert [t for t, _ in derived(app, punctual)] == [
+            "DeadlineMissed", "OrderAutoCancelled", "RefundDue"
+        ]
         assert derived(app, late) == derived(app, punctual)
         assert derived(app, late)[1][1] == "2026-12-02T23:59:59-08:00"
-        auto_cancelled = app.history(late, MODERATOR)[-1]
+        auto_cancelled = app.history(late, MODERATOR)[-2]
         assert auto_cancelled["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
         assert app.case(late, MODERATOR)["status"] == "cancelled"
     finally:
@@ -188,6 +190,7 @@ def test_seller_response_and_refund_windows(app: DisputeDesk, manual_clock: Manu
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
         ("SellerResponseOverdue", due.isoformat()),
         ("RefundAutoApproved", due.isoformat()),
+        ("RefundDue", due.isoformat()),  # nothing to send back: the money falls due now
     ]
     assert app.case(dispute_id, MODERATOR)["refund"]["status"] == "approved"
 
@@ -222,11 +225,12 @@ def test_two_sweepers_in_threads_never_record_a_duplicate(
         t.start()
     for t in threads:
         t.join()
-    assert sum(results) == 40
+    assert sum(results) == 60  # each: DeadlineMissed, OrderAutoCancelled, its RefundDue
     for dispute_id in ids:
         assert [t for t, _ in derived(app, dispute_id)] == [
             "DeadlineMissed",
             "OrderAutoCancelled",
+            "RefundDue",
         ]
 
 
@@ -265,13 +269,14 @@ def test_two_sweeper_processes_never_record_a_duplicate(
         for p in procs:
             p.join(120)
             assert p.exitcode == 0
-        assert out.get() + out.get() == 60
+        assert out.get() + out.get() == 90
         for dispute_id in ids:
             rows = app.history(UUID(dispute_id), MODERATOR)
             assert [r["sequence"] for r in rows] == list(range(1, len(rows) + 1))
             assert [t for t, _ in derived(app, UUID(dispute_id))] == [
                 "DeadlineMissed",
                 "OrderAutoCancelled",
+                "RefundDue",
             ]
     finally:
         app.close()
@@ -307,3 +312,33 @@ def test_a_policy_published_mid_stream_applies_to_new_orders_only(
         if row["type"] == "DeadlineMissed"
     }
     assert versions == {"2026-12-slower"}
+
+
+def test_a_policy_with_reminders_gets_them_swept_before_the_deadline(
+    app: DisputeDesk, manual_clock: ManualClock
+) -> None:
+    document = app.current_policy().with_changes(
+        {"defaults.reminder_hours_before": 24}, version="2026-11-reminding"
+    ).to_document()
+    document["effective_from"] = manual_clock.now().isoformat()
+    app.publish_policy(document, ANALYST)
+    index = MemoryDueIndex()
+    dispute = place(app, index, "o-remind", manual_clock.now())
+    view = app.case(dispute, MODERATOR)
+    ship_by = datetime.fromisoformat(view["ship_by"])
+    assert view["next_due"] == {
+        "type": "DeadlineApproaching", "at": (ship_by - timedelta(hours=24)).isoformat()
+    }
+    sweeper = Sweeper(app, index)
+    manual_clock.set(ship_by - timedelta(hours=24, seconds=1))
+    assert sweeper.sweep().recorded == []
+    manual_clock.set(ship_by - timedelta(hours=1))
+    [reminder] = sweeper.sweep().recorded
+    assert reminder["type"] == "DeadlineApproaching"
+    assert datetime.fromisoformat(reminder["occurred_at"]) == ship_by - timedelta(hours=24)
+    assert reminder["data"]["deadline"] == "ship_by"
+    assert reminder["policy_version"] == "2026-11-reminding"
+    index.track(app.case(dispute, MODERATOR))
+    assert sweeper.sweep().recorded == []  # once per deadline
+    manual_clock.set(ship_by + timedelta(hours=1))
+    assert [r["type"] for r in sweeper.sweep().recorded] == ["DeadlineMissed"]

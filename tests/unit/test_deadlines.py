@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain import deadlines
 from infrastructure.bootstrap import load_policy
 
-POLICY = load_policy(None)
+POLICY = load_policy(None).with_changes({"defaults.reminder_hours_before": 24})
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -26,6 +26,9 @@ class Facts:
     response_overdue: bool
     refund_requested_at: datetime | None
     fully_refunded: bool
+    placed_at: datetime = BASE
+    ship_by_since: datetime = BASE
+    reminded: dict[str, datetime] = field(default_factory=dict)
 
 
 # Few distinct instants, so that ties between timers are common.
@@ -47,6 +50,12 @@ def facts(draw: st.DrawFn, region: str) -> Facts:
     ]
     deadline = instants | st.sampled_from(window_ends)
     ship_by = draw(deadline)
+    # Reminders already recorded, for these deadlines or for earlier ones.
+    reminded = {
+        kind: draw(st.sampled_from([at, BASE]))
+        for kind, at in zip(deadlines.REMINDED_DEADLINES, [ship_by, *window_ends], strict=True)
+        if draw(st.booleans())
+    }
     return Facts(
         ship_by=ship_by,
         auto_cancel_at=draw(deadline),
@@ -57,6 +66,8 @@ def facts(draw: st.DrawFn, region: str) -> Facts:
         response_overdue=draw(st.booleans()),
         refund_requested_at=refund_requested,
         fully_refunded=draw(st.booleans()),
+        ship_by_since=draw(instants),
+        reminded=reminded,
     )
 
 
@@ -71,7 +82,46 @@ def test_next_due_is_the_first_pending_timer(data: st.DataObject, region: str) -
 def test_a_tie_goes_to_the_lower_rank() -> None:
     rules, calendar = POLICY.rules_for("US", "general"), POLICY.calendar("US")
     same = BASE + timedelta(days=3)
-    tied = Facts(same, same, False, False, None, None, False, None, False)
+    # (Its reminder was recorded already: DeadlineApproaching comes a day earlier.)
+    tied = Facts(same, same, False, False, None, None, False, None, False,
+                 reminded={"ship_by": same})
     assert deadlines.next_due(tied, rules, calendar) == deadlines.Due(
         same, 0, deadlines.DEADLINE_MISSED
+    )
+
+
+def test_a_reminder_comes_before_each_open_seller_deadline() -> None:
+    rules, calendar = POLICY.rules_for("US", "general"), POLICY.calendar("US")
+    ship_by = BASE + timedelta(days=3)
+    contacted = BASE + timedelta(days=1)
+    open_ = Facts(ship_by, ship_by + timedelta(days=5), False, False, None, contacted, False,
+                  contacted, False)
+    response_due = calendar.window_end(contacted, rules.seller_response_business_days)
+    refund_due = calendar.window_end(contacted, rules.refund_response_business_days)
+    ahead = timedelta(hours=rules.reminder_hours_before)
+    reminders = [
+        (d.at, d.deadline, d.deadline_at)
+        for d in deadlines.pending(open_, rules, calendar)
+        if d.kind == deadlines.DEADLINE_APPROACHING
+    ]
+    assert sorted(reminders) == sorted([
+        (ship_by - ahead, "ship_by", ship_by),
+        (response_due - ahead, "seller_response", response_due),
+        (refund_due - ahead, "refund_decision", refund_due),
+    ])
+    # Once per deadline; none once shipped or answered, none set after its instant.
+    done = Facts(ship_by, ship_by + timedelta(days=5), True, False, None, contacted, True,
+                 None, False, reminded={})
+    assert all(
+        d.kind != deadlines.DEADLINE_APPROACHING for d in deadlines.pending(done, rules, calendar)
+    )
+    late = Facts(ship_by, ship_by + timedelta(days=5), False, False, None, None, False, None,
+                 False, ship_by_since=ship_by - ahead + timedelta(seconds=1))
+    assert [d.kind for d in deadlines.pending(late, rules, calendar)][:1] == [
+        deadlines.DEADLINE_MISSED
+    ]
+    once = Facts(ship_by, ship_by + timedelta(days=5), False, False, None, None, False, None,
+                 False, reminded={"ship_by": ship_by})
+    assert deadlines.next_due(once, rules, calendar) == deadlines.Due(
+        ship_by, 0, deadlines.DEADLINE_MISSED
     )

@@ -552,7 +552,9 @@ def test_ruling_without_an_open_intervention_is_refused() -> None:
 def test_ruling_refund_full_approves_the_whole_amount() -> None:
     d = given(*story(*UNDER_REVIEW))
     d.rule("refund_full", "late_dispatch", None, None, "sorry", MODERATOR, RULED_AT)
-    [event] = recorded(d)
+    [event, owed] = recorded(d)
+    assert type(owed).__name__ == "RefundDue"
+    assert (owed.amount, owed.payee, owed.reason) == (Decimal("25.00"), "buyer", "ruling")
     assert type(event).__name__ == "InterventionResolved"
     assert (event.outcome, event.reason_code, event.note) == (
         "refund_full", "late_dispatch", "sorry",
@@ -574,7 +576,8 @@ def test_ruling_refund_full_refuses_an_explicit_amount() -> None:
 def test_ruling_refund_partial_records_the_amount() -> None:
     d = given(*story(*UNDER_REVIEW))
     d.rule("refund_partial", "late", Money.of("10.50", "USD"), None, None, MODERATOR, RULED_AT)
-    [event] = recorded(d)
+    [event, owed] = recorded(d)
+    assert type(owed).__name__ == "RefundDue" and owed.amount == Decimal("10.50")
     assert event.outcome == "refund_partial" and event.refund_amount == Decimal("10.50")
     assert d.refund is not None and d.refund.amount == Decimal("10.50")
 
@@ -745,8 +748,10 @@ def test_refund_amounts_must_not_be_floats_or_bools() -> None:
 def test_seller_approves_a_refund() -> None:
     d = given(*story(refund_requested(MONDAY)))
     d.decide_refund(True, None, SELLER, TUESDAY)
-    [event] = recorded(d)
+    [event, owed] = recorded(d)
     assert type(event).__name__ == "RefundApproved" and event.reason is None
+    assert type(owed).__name__ == "RefundDue" and owed.reason == "seller_approved"
+    assert owed.due_id == f"{d.id}:1" and owed.occurred_at == TUESDAY
     assert d.refund is not None
     assert (d.refund.status, d.refund.decided_by) == ("approved", "seller")
 
@@ -811,7 +816,10 @@ def test_return_shipped_then_received_then_refund_issued() -> None:
     d.confirm_return_receipt(SELLER, la(11, 27, 10))
     d.issue_refund(Money.of("25.00", "USD"), PLATFORM, la(11, 27, 11))
     events = recorded(d)
-    assert [type(e).__name__ for e in events] == ["ReturnShipped", "ReturnReceived", "RefundIssued"]
+    assert [type(e).__name__ for e in events] == [
+        "ReturnShipped", "ReturnReceived", "RefundDue", "RefundIssued"
+    ]
+    assert events[3].due_id == events[2].due_id
     assert (events[0].carrier, events[0].tracking_number) == ("USPS", "RET-9")
     assert d.return_ is not None and d.return_.received_at == la(11, 27, 10)
     assert d.status == "refunded"
@@ -973,7 +981,11 @@ def test_the_derived_event_is_recorded_at_its_deadline(kind: str, offset: timede
     d = given(*story(*steps))
     sweep = instant + offset
     assert d.record_due(POLICY, sweep, sweep + timedelta(minutes=3)) == [kind]
-    [event] = recorded(d)
+    event, *owed = recorded(d)
+    # An auto-cancel approves its refund: the money falls due with it.
+    assert [type(e).__name__ for e in owed] == (
+        ["RefundDue"] if kind == "OrderAutoCancelled" else []
+    )
     assert type(event).__name__ == kind
     assert event.occurred_at == instant  # the deadline itself, not when the sweep ran
     assert event.timestamp == sweep + timedelta(minutes=3)  # recorded_at: when it was noticed
@@ -999,10 +1011,15 @@ def test_derived_events_carry_their_facts() -> None:
 def test_auto_cancel_refunds_the_full_amount() -> None:
     d = given(*story(*MISSED))
     d.record_due(POLICY, AUTO_CANCEL)
-    [event] = recorded(d)
-    assert event.refund_amount == Decimal("25.00")
+    [event, owed] = recorded(d)
+    assert event.refund_amount == Decimal("25.00") and event.records_payment is False
     assert d.status == "cancelled" and d.cancelled_at == AUTO_CANCEL
-    assert d.refund is not None and d.refund.paid_amount == Decimal("25.00")
+    # Approved, not paid: the platform owes it until it reports the payment.
+    assert d.refund is not None and d.refund.status == "approved"
+    assert d.refund.paid_amount is None and d.refunded_total == Decimal("0.00")
+    assert (owed.amount, owed.reason, owed.occurred_at) == (
+        Decimal("25.00"), "auto_cancelled", AUTO_CANCEL
+    )
 
 
 def test_auto_cancel_carries_the_remaining_refund() -> None:
@@ -1011,10 +1028,10 @@ def test_auto_cancel_carries_the_remaining_refund() -> None:
                refund_issued("10.00", la(11, 25, 14)))
     )
     d.record_due(POLICY, AUTO_CANCEL)
-    [event] = recorded(d)
+    [event, owed] = recorded(d)
     assert type(event).__name__ == "OrderAutoCancelled"
-    assert event.refund_amount == Decimal("15.00")
-    assert d.refunded_total == Decimal("25.00")
+    assert event.refund_amount == Decimal("15.00") and owed.amount == Decimal("15.00")
+    assert d.refunded_total == Decimal("10.00") and d.remaining_refundable == 0
 
 
 def test_record_due_records_everything_due_in_time_order() -> None:
@@ -1022,7 +1039,9 @@ def test_record_due_records_everything_due_in_time_order() -> None:
     assert d.record_due(POLICY, la(12, 31)) == [
         "DeadlineMissed", "SellerResponseOverdue", "OrderAutoCancelled",
     ]
-    assert [e.occurred_at for e in recorded(d)] == [SHIP_BY, RESPONSE_DUE_MONDAY, AUTO_CANCEL]
+    assert [e.occurred_at for e in recorded(d)] == [
+        SHIP_BY, RESPONSE_DUE_MONDAY, AUTO_CANCEL, AUTO_CANCEL
+    ]
 
 
 def test_record_due_twice_records_nothing_new() -> None:

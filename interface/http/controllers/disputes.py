@@ -371,8 +371,11 @@ class DisputesController(Controller):
         "/{dispute_id:uuid}/refunds",
         operation_id="issueRefund",
         summary="Record that the refund was paid",
-        **_command_doc("issue_refund", "Records RefundIssued; `amount` must be the approved "
-                       "amount, and goods that must come back must have been received."),
+        **_command_doc("issue_refund", "Records RefundIssued for a refund due (`refund.dues`): "
+                       "`due_id`, or the oldest open due when it is omitted. `amount` must be "
+                       "what the due still owes (more is 409); a due paid already is 409. "
+                       "A case approved before dues were recorded pays its approved amount, "
+                       "once goods that must come back were received."),
     )
     def issue_refund(
         self,
@@ -386,6 +389,7 @@ class DisputesController(Controller):
         view = desk.issue_refund(
             dispute_id,
             amount=to_money(data.amount, "amount"),
+            due_id=data.due_id,
             actor=request.user,
             expected_version=expected_version(if_match),
             request=request_stamp_of(request),
