@@ -267,6 +267,16 @@ def evidence(dispute_id: str, role: str, subject: str) -> Command:
                    {"kind": "other", "description": text}, text)
 
 
+def mixed_command(n: int, i: int, dispute_id: str, buyer: str, seller: str) -> Command:
+    """Thread ``n``'s ``i``-th command: a note, the buyer's or the seller's evidence in turn."""
+    choice = (n + i) % 3
+    if choice == 0:
+        return note(dispute_id)
+    if choice == 1:
+        return evidence(dispute_id, "buyer", buyer)
+    return evidence(dispute_id, "seller", seller)
+
+
 @dataclass
 class Attempt:
     status: int | None  # None: no answer (timeout or connection error)

@@ -40,9 +40,8 @@ from tests.e2e.careful_client import (
     Ledger,
     Server,
     Servers,
-    evidence,
     issue_tokens,
-    note,
+    mixed_command,
     place_order,
     verify,
 )
@@ -82,13 +81,7 @@ def _through(proxy: TcpProxy, database_url: str) -> str:
 
 
 def _command(n: int, i: int, order: tuple[str, str, str]) -> Command:
-    dispute_id, buyer, seller = order
-    choice = (n + i) % 3
-    if choice == 0:
-        return note(dispute_id)
-    if choice == 1:
-        return evidence(dispute_id, "buyer", buyer)
-    return evidence(dispute_id, "seller", seller)
+    return mixed_command(n, i, *order)
 
 
 @pytest.mark.postgres

@@ -27,9 +27,8 @@ from tests.e2e.careful_client import (
     Ledger,
     Server,
     Servers,
-    evidence,
     issue_tokens,
-    note,
+    mixed_command,
     place_order,
     verify,
 )
@@ -56,12 +55,7 @@ def servers() -> Iterator[Servers]:
 
 
 def _command(n: int, i: int, dispute_id: str) -> Command:
-    choice = (n + i) % 3
-    if choice == 0:
-        return note(dispute_id)
-    if choice == 1:
-        return evidence(dispute_id, "buyer", BUYER)
-    return evidence(dispute_id, "seller", SELLER)
+    return mixed_command(n, i, dispute_id, BUYER, SELLER)
 
 
 @pytest.mark.postgres
