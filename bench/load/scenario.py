@@ -105,7 +105,8 @@ def free_port() -> int:
         return port
 
 
-def _cli() -> list[str]:
+def cli_command() -> list[str]:
+    """How to run ``disputedesk`` from this environment."""
     script = Path(sys.executable).parent / "disputedesk"
     if script.exists():
         return [str(script)]
@@ -134,7 +135,7 @@ class Processes:
         log = self.config.workdir / log_name
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [*_cli(), *args], cwd=ROOT, env=self.env, stdout=out, stderr=out,
+                [*cli_command(), *args], cwd=ROOT, env=self.env, stdout=out, stderr=out,
                 start_new_session=True,
             )
         self.started.append(process)

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -44,18 +43,13 @@ import httpx
 import psycopg
 from psycopg import sql
 
+from bench.load.scenario import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "e2e-careful-client-secret-5f0c9a7e2b41d8c3a6f9e0b7"
 LOCALHOST = "127.0.0.1"
 #: The log line a command writes once its event is committed (before it answers).
 EVENT_RECORDED = b"dispute.event_recorded"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOCALHOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cli(*args: str) -> list[str]:

@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bench.load.scenario import cli_command, free_port
 from infrastructure.bootstrap import build_application
 from infrastructure.outages import STORE_OUTAGES
 from infrastructure.settings import Settings
@@ -110,22 +110,6 @@ def _lower(headers: Any) -> dict[str, str]:
     return {str(name).lower(): str(value) for name, value in headers.items()}
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cli() -> list[str]:
-    script = Path(sys.executable).parent / "disputedesk"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from interface.cli import main; main()"]
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -146,7 +130,7 @@ def server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     log = workdir / "server.log"
     with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
         url = f"postgresql://{parts.username or 'postgres'}@127.0.0.1:{proxy.port}{parts.path}"
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "DISPUTEDESK_DATABASE_URL": url,
@@ -156,7 +140,7 @@ def server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         }
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [*_cli(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [*cli_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
                 cwd=workdir, env=env, stdout=out, stderr=out, start_new_session=True,
             )
         running = Server(f"http://127.0.0.1:{port}", proxy, process, log)
@@ -267,22 +251,13 @@ def _check_recovery(server: Server, dispute_id: str, key: str) -> None:
     assert len(notes) == 1, f"the note of key {key} was recorded {len(notes)} times"
 
 
-def test_a_hung_database_is_503_in_time_and_service_comes_back(server: Server) -> None:
-    dispute_id = _ready(server, "hung-1")
-    key = "note-during-hang"
-    server.proxy.hang()
-    try:
-        answers = _side_by_side(server, _outage_calls(dispute_id, key))
-        _check_outage(server, answers)
-    finally:
-        server.proxy.forward()
-    _check_recovery(server, dispute_id, key)
-
-
-def test_a_refusing_database_is_503_in_time_and_service_comes_back(server: Server) -> None:
-    dispute_id = _ready(server, "refused-1")
-    key = "note-during-refusal"
-    server.proxy.refuse()
+@pytest.mark.parametrize("outage", ["hang", "refuse"])
+def test_a_database_that_hangs_or_refuses_is_503_in_time_and_service_comes_back(
+    server: Server, outage: str
+) -> None:
+    dispute_id = _ready(server, f"{outage}-1")
+    key = f"note-during-{outage}"
+    getattr(server.proxy, outage)()
     try:
         answers = _side_by_side(server, _outage_calls(dispute_id, key))
         _check_outage(server, answers)
