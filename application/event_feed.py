@@ -123,6 +123,10 @@ class EventFeed:
         require(COMMAND_ROLES, "stream_queue", actor)
         return self._scan(after, limit, MAX_SCAN, None, None)
 
+    def log_events(self, after: int, limit: int = 500) -> FeedPage:
+        """Every public event after ``after``: what the webhook fan-out reads (no caller)."""
+        return self._scan(after, limit, MAX_SCAN, None, None)
+
     # ---- the parties of a case ------------------------------------------------------
 
     def parties(self, dispute_id: UUID) -> Parties | None:

@@ -9,7 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.policy import Policy
-from domain.policy_ledger import LEDGER_ID, PolicyAlreadyPublished, PolicyLedger
+from domain.policy_ledger import (
+    LEDGER_ID,
+    PolicyAlreadyPublished,
+    PolicyLedger,
+    recorded_policy,
+)
 
 __all__ = ["LEDGER_ID", "PolicyAlreadyPublished", "PolicyLedger", "PolicyVersions"]
 
@@ -25,7 +30,9 @@ class PolicyVersions:
     def load(self, ledger: PolicyLedger) -> None:
         for version, document in ledger.documents.items():
             if version not in self._by_version:
-                self._by_version[version] = Policy.from_document(document)
+                self._by_version[version] = recorded_policy(document)
+        # A stable sort: of versions with the same effective_from, the one
+        # published later comes later, and is the one in force.
         self._ordered = sorted(self._by_version.values(), key=lambda p: p.effective_from)
         self.ledger_version = ledger.version
 
@@ -33,6 +40,7 @@ class PolicyVersions:
         return self._by_version.get(version)
 
     def in_force(self, at: datetime) -> Policy | None:
+        """The latest effective_from at or before ``at``; of equals, the last published."""
         current = None
         for policy in self._ordered:
             if policy.effective_from <= at:

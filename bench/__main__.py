@@ -33,6 +33,7 @@ QUICK: dict[str, list[str]] = {
     "sweeper": ["--orders", "100000", "--due", "1000"],
     "demo": ["--orders", "10000"],
     "load": ["--seconds", "30"],
+    "webhooks": ["--seconds", "10"],
 }
 FULL: dict[str, list[str]] = {
     "http": ["--duration", "10"],
@@ -41,6 +42,7 @@ FULL: dict[str, list[str]] = {
     "sweeper": ["--orders", "100000", "--due", "1000"],
     "demo": ["--orders", "20000", "--full"],
     "load": ["--seconds", "60"],
+    "webhooks": ["--seconds", "20"],
 }
 
 Row = dict[str, Any]
@@ -168,9 +170,27 @@ def _load(d: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _webhooks(d: dict[str, Any]) -> list[Row]:
+    rows = []
+    for store, r in d.get("runs", {}).items():
+        rate, lag = r["command_rate_per_s"], r["lag_ms"]
+        postgres = store == "postgres"
+        rows += [
+            _row("webhooks", store, "delivery lag p99 ms at 80% of the command rate",
+                 lag["p99"], rate, None, "< 1000 ms" if postgres else "",
+                 lag["p99"] < 1000 if postgres else None),
+            _row("webhooks", store, "delivery lag p50 ms at 80% of the command rate",
+                 lag["p50"], rate),
+            _row("webhooks", store, "backlog delivered events/s (one deliver) vs commands/s",
+                 r["backlog_events_per_s"], rate,
+                 round(r["backlog_events_per_s"] / rate, 2) if rate else None),
+        ]
+    return rows
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "http": _http, "projections": _projections, "simulate": _simulate,
-    "sweeper": _sweeper, "demo": _demo, "load": _load,
+    "sweeper": _sweeper, "demo": _demo, "load": _load, "webhooks": _webhooks,
 }
 
 

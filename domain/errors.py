@@ -94,7 +94,13 @@ class ReturnNotAllowed(TransitionRefused):
     code = "return-not-allowed"
 
 
-class DisputeNotFound(DomainError):
+class NotFound(DomainError):
+    """What was asked for does not exist (or is not the caller's to see)."""
+
+    code = "not-found"
+
+
+class DisputeNotFound(NotFound):
     code = "not-found"
 
 

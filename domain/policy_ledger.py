@@ -2,11 +2,13 @@
 
 A published version never changes and never edits the past: an order's
 deadlines follow the version in force when it was placed. The ledger keeps
-those two rules itself (:meth:`PolicyLedger.publish`).
+those two rules itself (:meth:`PolicyLedger.publish`), and a recorded version
+reads as it meant when it was published (:func:`recorded_policy`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,10 +17,24 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.errors import TransitionRefused
-from domain.policy import Policy, PolicyError
+from domain.policy import RECORDED_RULE_DEFAULTS, Policy, PolicyError
 from domain.requests import RequestMemory, RequestStamp
 
 LEDGER_ID: UUID = uuid5(NAMESPACE_URL, "https://disputedesk.invalid/policy-ledger")
+
+
+def recorded_policy(document: Mapping[str, Any]) -> Policy:
+    """A recorded version, as it meant when it was published.
+
+    Every version recorded since a rule key existed names it (``to_document``
+    writes each key); one that leaves a key out was published before it existed
+    and takes the value it had then (``RECORDED_RULE_DEFAULTS``), not the
+    default a new document takes today.
+    """
+    defaults = document.get("defaults")
+    if isinstance(defaults, Mapping) and not RECORDED_RULE_DEFAULTS.keys() <= defaults.keys():
+        document = {**document, "defaults": {**RECORDED_RULE_DEFAULTS, **defaults}}
+    return Policy.from_document(document)
 
 
 class PolicyAlreadyPublished(TransitionRefused):

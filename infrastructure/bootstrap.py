@@ -122,6 +122,11 @@ def bound_store_waits(app: DisputeDesk, url: DatabaseURL) -> None:
     if isinstance(pool.kwargs, dict):
         pool.kwargs["connect_timeout"] = int(url.query.get("connect_timeout", "5"))
         pool.kwargs.update(CONNECTION_LIVENESS)
+        # No server-side prepared statements: after a connection's pipeline
+        # failed mid-way (an outage), psycopg could take a statement for prepared
+        # that the server never kept, and every later use of that pooled
+        # connection failed with "prepared statement ... does not exist".
+        pool.kwargs["prepare_threshold"] = None
         if not pool.closed:
             pool.drain()
 

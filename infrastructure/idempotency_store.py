@@ -220,6 +220,7 @@ class PostgresIdempotencyStore:
             timeout=1.5,
             reconnect_timeout=5.0,
             check=ConnectionPool.check_connection,
+            kwargs={"prepare_threshold": None},  # as the event store (bootstrap)
         )
         with self._pool.connection() as conn, conn.transaction():
             # Several workers may start at once: one creates the table, the others wait.

@@ -8,6 +8,7 @@
                              generates a development key under ``var_dir``)
 ``DISPUTEDESK_POLICY``       a policy TOML file to use instead of the bundled default
 ``DISPUTEDESK_LOG_FORMAT``   ``console`` or ``json`` (unset: console on a terminal)
+``DISPUTEDESK_WEBHOOK_*``    how webhooks are delivered (:mod:`infrastructure.webhook_settings`)
 =========================== ====================================================
 
 An empty variable counts as unset. Bad values raise :class:`SettingsError`, whose
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from application.webhooks import WebhookSettings
 from infrastructure.database_url import DatabaseURL, parse_database_url
 from infrastructure.settings_errors import SettingsError
+from infrastructure.webhook_settings import deliver_in_serve, webhook_settings
 
 __all__ = ["LOG_FORMATS", "Settings", "SettingsError"]
 
@@ -37,6 +40,9 @@ class Settings:
     policy_path: Path | None
     log_format: str | None
     var_dir: Path
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    #: ``serve`` runs the webhook delivery worker (off: a ``deliver`` process does).
+    deliver_in_serve: bool = True
 
     @classmethod
     def from_env(
@@ -86,6 +92,8 @@ class Settings:
             policy_path=policy_path,
             log_format=log_format,
             var_dir=base / "var",
+            webhooks=webhook_settings(get),
+            deliver_in_serve=deliver_in_serve(get),
         )
 
     @property

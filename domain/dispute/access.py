@@ -83,6 +83,7 @@ ACCESS: Mapping[str, Access] = {
     "events_feed": Access(PLATFORM | BUYER | SELLER),
     "stream_case": Access(BUYER | SELLER | MODERATOR),
     "stream_queue": Access(MODERATOR),
+    "manage_webhooks": Access(PLATFORM),
 }
 
 #: Which roles may run each action (the shape the application and HTTP guards read).

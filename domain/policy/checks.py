@@ -31,10 +31,14 @@ RULE_KEYS = (
     "reminder_hours_before",
 )
 BUSINESS_DAY_KEYS = RULE_KEYS[:4]
-#: Rule keys a document may leave out of ``[defaults]`` (policies published before
-#: the key existed), with the value they then take.
-#: ``reminder_hours_before`` = 0: no reminders (DeadlineApproaching).
-OPTIONAL_RULE_DEFAULTS: dict[str, int] = {"reminder_hours_before": 0}
+#: Rule keys a document may leave out of ``[defaults]``, with the value a new
+#: document (a file, a candidate, a version published now) then takes.
+#: ``reminder_hours_before`` = 24: DeadlineApproaching a day before each deadline.
+OPTIONAL_RULE_DEFAULTS: dict[str, int] = {"reminder_hours_before": 24}
+#: The value a *recorded* document that leaves the key out meant: it was published
+#: before the key existed (every version published since names each key), so it
+#: keeps replaying the same (0: no reminders), whatever today's default.
+RECORDED_RULE_DEFAULTS: dict[str, int] = {"reminder_hours_before": 0}
 RETURN_SHIPPING_PAYERS = ("seller", "buyer")
 # Upper bounds keep a mistyped (or hostile) candidate from asking the calendar
 # to walk thousands of years: a year of business days is already absurd.

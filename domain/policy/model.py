@@ -2,7 +2,7 @@
 
 A policy document (TOML on disk, JSON over the API) has this shape::
 
-    version = "2026-11-default"
+    version = "2026-12-default"
     effective_from = 2026-01-01T00:00:00Z      # RFC 3339, with an offset
     [defaults]                                  # all six rule keys
     ship_within_business_days = 2
@@ -239,7 +239,7 @@ class Policy:
 
         version = doc.get("version")
         if version is None:
-            problems.append('version: required (a non-empty string, e.g. "2026-11-default")')
+            problems.append('version: required (a non-empty string, e.g. "2026-12-default")')
         elif not isinstance(version, str) or not version.strip():
             problems.append(f"version: must be a non-empty string, got {shown(version)}")
 

@@ -16,7 +16,7 @@ import typer
 
 from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import SettingsError
-from interface.cli import common, demo, policy, project, serve, simulate, sweep, token
+from interface.cli import common, deliver, demo, policy, project, serve, simulate, sweep, token
 
 app = typer.Typer(
     name="disputedesk",
@@ -34,6 +34,7 @@ demo.register(app)
 project.register(app)
 simulate.register(app)
 sweep.register(app)
+deliver.register(app)
 
 
 def main() -> None:

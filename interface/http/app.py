@@ -24,6 +24,7 @@ from application.disputes import DisputeDesk
 from application.due_index import ReadModelDueIndex
 from application.idempotency import IdempotencyKeys, IdempotencyStore
 from application.sweeper import Sweeper, start_sweeping
+from application.webhook_endpoints import WebhookEndpoints
 from domain.dispute import Actor
 from infrastructure.bootstrap import build_application
 from infrastructure.idempotency_store import open_idempotency_store
@@ -32,6 +33,7 @@ from infrastructure.periodic import every
 from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import Settings
 from infrastructure.stores.runtime import Projections
+from infrastructure.webhook_runtime import Webhooks, open_webhooks
 from interface.http.auth import Auth, resolve_secret
 from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
@@ -41,6 +43,7 @@ from interface.http.controllers.orders import OrdersController
 from interface.http.controllers.policies import PoliciesController
 from interface.http.controllers.read_models import ReadModelRoutes
 from interface.http.controllers.simulations import SimulationsController
+from interface.http.controllers.webhooks import WebhooksController
 from interface.http.deadline import DeadlineMiddleware
 from interface.http.errors import exception_handlers
 from interface.http.guards import actor_of
@@ -65,6 +68,7 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     SimulationsController,
     DeadlinesController,
     EventsController,
+    WebhooksController,
 )
 
 Hook = Callable[[], Any]
@@ -85,6 +89,7 @@ def create_app(
     background: bool = False,
     sweep_interval: float = 5.0,
     projections: Projections | None = None,
+    webhooks: Webhooks | None = None,
 ) -> Litestar:
     """The HTTP API over one shared application.
 
@@ -94,7 +99,10 @@ def create_app(
     At start-up the app begins following the event log (``projections``, this
     process's projection worker, built here unless given); they stop at
     shutdown. ``background``: also sweep deadlines every ``sweep_interval``
-    seconds and purge expired idempotency keys, as ``serve`` does.
+    seconds, purge expired idempotency keys and (unless the settings say another
+    process does) deliver webhooks, as ``serve`` does. ``webhooks``: the webhook
+    parts to use (opened on the events' database at start-up unless given; the
+    app keeps them in ``app.state.webhooks``).
     """
     prepare_struct_types()  # before any worker thread converts a response
     auth = Auth.build(resolve_secret(settings))
@@ -129,9 +137,21 @@ def create_app(
             sweepers.append(Sweeper(application, ReadModelDueIndex(read_models.queries())))
         return sweepers[0]
 
+    hooks: list[Webhooks] = []
+
+    def open_webhook_parts(app: Litestar) -> None:
+        parts = webhooks or open_webhooks(application, settings)
+        hooks.append(parts)
+        app.state.webhooks = parts
+
+    def provide_webhooks() -> WebhookEndpoints:
+        return hooks[0].endpoints
+
     def start_background() -> None:
         read_models.queries()  # sets the read-model store up before the worker starts
         projections.start()
+        if background and settings.deliver_in_serve:
+            hooks[0].start_worker()
         if background:
             stops.append(start_sweeping(provide_sweeper(), sweep_interval))
             stops.append(every(PURGE_INTERVAL, purge_idempotency_keys, "idempotency-purge"))
@@ -140,6 +160,15 @@ def create_app(
         while stops:
             stops.pop()()
         projections.stop()
+
+    def close_webhooks() -> None:
+        while hooks:
+            parts = hooks.pop()
+            if webhooks is None:
+                parts.close()
+            else:
+                while parts.workers:
+                    parts.workers.pop().stop()
 
     def close_idempotency() -> None:
         idempotency.keys = None
@@ -152,6 +181,7 @@ def create_app(
             "desk": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "actor": Provide(_provide_actor, sync_to_thread=False),
             "sweeper": Provide(provide_sweeper, sync_to_thread=True),
+            "webhooks": Provide(provide_webhooks, sync_to_thread=False),
         },
         middleware=[
             RequestContextMiddleware,
@@ -163,8 +193,9 @@ def create_app(
         plugins=[ClosedStructSchemaPlugin()],
         before_request=strict_json_body,
         before_send=[add_request_id],
-        on_startup=[open_idempotency, start_background, *on_startup],
-        on_shutdown=[stop_background, read_models.close, *on_shutdown, close_idempotency],
+        on_startup=[open_idempotency, open_webhook_parts, start_background, *on_startup],
+        on_shutdown=[stop_background, close_webhooks, read_models.close, *on_shutdown,
+                     close_idempotency],
         openapi_config=OpenAPIConfig(
             title="disputedesk",
             version=API_VERSION,
@@ -184,6 +215,8 @@ def create_app(
                 Tag(name="simulations", description="Replay the history under a candidate"),
                 Tag(name="events", description="Events out: the public event feed and live "
                     "streams (server-sent events)"),
+                Tag(name="webhooks", description="Signed deliveries of the public events to "
+                    "the platform's endpoints (Standard Webhooks), with a delivery log"),
                 Tag(name="health", description="Liveness"),
             ],
             render_plugins=[ScalarRenderPlugin()],

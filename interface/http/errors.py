@@ -17,9 +17,9 @@ from application.disputes import Forbidden
 from domain.errors import (
     ConcurrentModification,
     Contention,
-    DisputeNotFound,
     DomainError,
     InvalidInput,
+    NotFound,
     TransitionRefused,
 )
 from domain.policy import PolicyError, UnknownCategory, UnknownRegion
@@ -109,7 +109,7 @@ def problem_response(
 def domain_status(error: DomainError) -> int:
     if isinstance(error, Forbidden):
         return 403
-    if isinstance(error, DisputeNotFound):
+    if isinstance(error, NotFound):
         return 404
     if isinstance(error, TransitionRefused):
         return 409

@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import HttpMethod
 from litestar.handlers import HTTPRouteHandler
 
-__all__ = ["get", "post"]
+__all__ = ["delete", "get", "post"]
 
 
 class GuardedRoute(HTTPRouteHandler):
@@ -29,3 +29,7 @@ def get(path: str | None = None, **options: Any) -> GuardedRoute:
 
 def post(path: str | None = None, **options: Any) -> GuardedRoute:
     return GuardedRoute(path, http_method=HttpMethod.POST, **options)
+
+
+def delete(path: str | None = None, **options: Any) -> GuardedRoute:
+    return GuardedRoute(path, http_method=HttpMethod.DELETE, **options)

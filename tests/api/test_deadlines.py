@@ -13,6 +13,7 @@ from infrastructure.clock import ManualClock
 from tests.api.conftest import ANALYST, BUYER, MODERATOR, PLATFORM, SELLER
 
 SHIP_BY = "2026-11-24T23:59:59-08:00"
+SHIP_BY_REMINDER = "2026-11-23T23:59:59-08:00"  # the bundled policy: a day before
 
 
 def sweep(client: TestClient[Any], body: dict[str, Any] | None = None) -> Any:
@@ -36,12 +37,13 @@ def test_the_sweep_records_a_missed_deadline_dated_at_the_deadline(
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["examined"] == 1
-    [row] = report["recorded"]
-    assert row["dispute_id"] == case["id"]
+    reminder, row = report["recorded"]
+    assert (reminder["type"], reminder["occurred_at"]) == ("DeadlineApproaching", SHIP_BY_REMINDER)
+    assert row["dispute_id"] == reminder["dispute_id"] == case["id"]
     assert row["type"] == "DeadlineMissed"
     assert row["occurred_at"] == SHIP_BY
     assert row["actor_role"] == "system"
-    assert row["policy_version"] == "2026-11-default"
+    assert row["policy_version"] == "2026-12-default"
     view = client.get(f"/v1/disputes/{case['id']}", headers=BUYER).json()
     assert view["status"] == "overdue"
 
@@ -51,7 +53,7 @@ def test_sweeping_twice_records_nothing_new(
 ) -> None:
     wait_for_index(client, case["position"])
     manual_clock.advance(timedelta(days=5))
-    assert len(sweep(client).json()["recorded"]) == 1
+    assert len(sweep(client).json()["recorded"]) == 2  # the reminder and DeadlineMissed
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:  # until the index has seen the new event
         again = sweep(client).json()
@@ -60,7 +62,9 @@ def test_sweeping_twice_records_nothing_new(
             break
         time.sleep(0.1)
     history = client.get(f"/v1/disputes/{case['id']}/history", headers=MODERATOR).json()
-    assert [e["type"] for e in history["data"]] == ["OrderPlaced", "DeadlineMissed"]
+    assert [e["type"] for e in history["data"]] == [
+        "OrderPlaced", "DeadlineApproaching", "DeadlineMissed",
+    ]
 
 
 def test_now_may_be_earlier_but_never_later(
@@ -69,7 +73,9 @@ def test_now_may_be_earlier_but_never_later(
     wait_for_index(client, case["position"])
     manual_clock.advance(timedelta(days=30))
     earlier = sweep(client, {"now": "2026-11-25T12:00:00Z"})
-    assert [r["type"] for r in earlier.json()["recorded"]] == ["DeadlineMissed"]
+    assert [r["type"] for r in earlier.json()["recorded"]] == [
+        "DeadlineApproaching", "DeadlineMissed",
+    ]
     later = sweep(client, {"now": (manual_clock.now() + timedelta(minutes=1)).isoformat()})
     assert later.status_code == 422
     assert later.json()["errors"][0]["field"] == "now"

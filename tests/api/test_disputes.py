@@ -193,7 +193,7 @@ def test_history_lists_every_event_for_moderators(
         "policy_version", "data",
     }
     assert first["actor_role"] == "platform" and first["actor_id"] == "p-1"
-    assert first["policy_version"] == "2026-11-default"
+    assert first["policy_version"] == "2026-12-default"
     assert first["recorded_at"] == "2026-11-20T18:00:00Z"
     assert rows[1]["data"]["message"] == "Where is it?"
     assert rows[2]["data"] == {"text": "buyer sounds upset"}

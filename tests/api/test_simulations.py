@@ -54,7 +54,7 @@ def test_given_history_when_analyst_simulates_then_report(
         "mismatched_disputes", "filters",
     ):
         assert field in report
-    assert report["candidate_policy_version"] == "2026-11-default+candidate"
+    assert report["candidate_policy_version"] == "2026-12-default+candidate"
 
 
 def test_given_whole_policy_and_filters_then_report_for_those_orders(

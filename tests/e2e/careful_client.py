@@ -104,8 +104,9 @@ class Server:
     """One ``disputedesk serve`` process tree in a process group of its own."""
 
     def __init__(self, database_url: str, log_path: Path, *, workers: int = 1,
-                 port: int | None = None) -> None:
+                 port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
+        self.env = env or {}
         self.log_path = log_path
         self.workers = workers
         self.port = port or free_port()
@@ -121,8 +122,8 @@ class Server:
             self.process = subprocess.Popen(
                 cli("serve", "--host", LOCALHOST, "--port", str(self.port),
                     "--workers", str(self.workers)),
-                cwd=ROOT, env=child_env(self.database_url), stdout=log, stderr=log,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                cwd=ROOT, env={**child_env(self.database_url), **self.env}, stdout=log,
+                stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         self.starts += 1
         deadline = started + timeout

@@ -3,6 +3,8 @@
 Each test gets an empty store (``database_url``) and a manual clock that starts
 on Friday 2026-11-20 10:00 in Los Angeles, when the order is placed: ship_by is
 the end of Tuesday 11-24 and the auto-cancel instant the end of Wednesday 12-02.
+The bundled policy reminds the seller a day before each deadline: ship_by's
+reminder (DeadlineApproaching) is dated the end of Monday 11-23.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ OTHER_SELLER = Actor("seller", "s-2")
 ANALYST = Actor("analyst", "a-1")
 
 SHIP_BY = "2026-11-24T23:59:59-08:00"
+SHIP_BY_REMINDER = "2026-11-23T23:59:59-08:00"
 AUTO_CANCEL = "2026-12-02T23:59:59-08:00"
 ROW_KEYS = {
     "sequence", "type", "occurred_at", "recorded_at", "actor_role", "actor_id",
@@ -111,7 +114,7 @@ def test_place_order_opens_the_case_once(app: DisputeDesk, manual_clock: ManualC
     assert view["status"] == "awaiting_shipment"
     assert (view["ship_by"], view["auto_cancel_at"]) == (SHIP_BY, AUTO_CANCEL)
     assert view["amount"] == {"amount": "25.00", "currency": "USD"}
-    assert view["version"] == 1 and view["policy_version"] == "2026-11-default"
+    assert view["version"] == 1 and view["policy_version"] == "2026-12-default"
 
     placed_at = manual_clock.now()
     manual_clock.advance(timedelta(minutes=1))
@@ -128,10 +131,11 @@ def test_a_back_dated_order_records_what_already_fell_due(
 ) -> None:
     manual_clock.set(la(11, 25, 9))
     view, created = place(app, placed_at=la(11, 20, 10))
-    assert created and view["status"] == "overdue" and view["version"] == 2
+    assert created and view["status"] == "overdue" and view["version"] == 3
     rows = app.history(UUID(view["id"]), MODERATOR)
-    assert [r["type"] for r in rows] == ["OrderPlaced", "DeadlineMissed"]
-    assert rows[1]["occurred_at"] == SHIP_BY
+    assert [(r["type"], r["occurred_at"]) for r in rows[1:]] == [
+        ("DeadlineApproaching", SHIP_BY_REMINDER), ("DeadlineMissed", SHIP_BY),
+    ]
 
 
 # ---- full stories ------------------------------------------------------------
@@ -144,7 +148,9 @@ def test_unshipped_order_to_ruling_refund_and_review(
 
     manual_clock.set(la(11, 25, 9))  # Wednesday: the deadline passed
     recorded = app.record_due(dispute)
-    assert [(r["type"], r["occurred_at"]) for r in recorded] == [("DeadlineMissed", SHIP_BY)]
+    assert [(r["type"], r["occurred_at"]) for r in recorded] == [
+        ("DeadlineApproaching", SHIP_BY_REMINDER), ("DeadlineMissed", SHIP_BY),
+    ]
     assert app.case(dispute, BUYER)["status"] == "overdue"
 
     manual_clock.set(la(11, 25, 10))
@@ -181,19 +187,21 @@ def test_unshipped_order_to_ruling_refund_and_review(
     assert app.record_due(dispute) == []
     rows = app.history(dispute, MODERATOR)
     assert [r["type"] for r in rows] == [
-        "OrderPlaced", "DeadlineMissed", "SellerContacted", "EvidenceAdded",
-        "SellerResponseOverdue", "InterventionRequested", "InterventionResolved",
-        "RefundDue", "RefundIssued", "Reviewed",
+        "OrderPlaced", "DeadlineApproaching", "DeadlineMissed", "SellerContacted",
+        "EvidenceAdded", "DeadlineApproaching", "SellerResponseOverdue",
+        "InterventionRequested", "InterventionResolved", "RefundDue", "RefundIssued", "Reviewed",
     ]
     assert_gap_free(rows)
-    overdue = rows[4]
+    reminder, overdue = rows[5:7]
+    assert reminder["data"]["deadline"] == "seller_response"
+    assert reminder["occurred_at"] == "2026-11-29T23:59:59-08:00"  # a day before it is due
     assert overdue["occurred_at"] == "2026-11-30T23:59:59-08:00"
     assert datetime.fromisoformat(overdue["recorded_at"]) == la(12, 1, 9)
     assert datetime.fromisoformat(overdue["data"]["contacted_at"]) == la(11, 25, 10)
-    assert rows[5]["data"]["evidence_ids"] == [evidence["id"]]
-    assert rows[6]["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
-    assert (rows[7]["data"]["reason"], rows[7]["data"]["due_id"]) == ("ruling", f"{dispute}:1")
-    assert rows[8]["data"]["due_id"] == f"{dispute}:1"
+    assert rows[7]["data"]["evidence_ids"] == [evidence["id"]]
+    assert rows[8]["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
+    assert (rows[9]["data"]["reason"], rows[9]["data"]["due_id"]) == ("ruling", f"{dispute}:1")
+    assert rows[10]["data"]["due_id"] == f"{dispute}:1"
 
 
 def test_delivered_order_refund_with_return(app: DisputeDesk, manual_clock: ManualClock) -> None:
@@ -235,16 +243,16 @@ def test_unshipped_order_is_auto_cancelled(app: DisputeDesk, manual_clock: Manua
     manual_clock.set(la(12, 3, 9))
     recorded = app.record_due(dispute)
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
-        ("DeadlineMissed", SHIP_BY), ("OrderAutoCancelled", AUTO_CANCEL),
-        ("RefundDue", AUTO_CANCEL),
+        ("DeadlineApproaching", SHIP_BY_REMINDER), ("DeadlineMissed", SHIP_BY),
+        ("OrderAutoCancelled", AUTO_CANCEL), ("RefundDue", AUTO_CANCEL),
     ]
     for row in recorded:
         assert (row["actor_role"], row["actor_id"]) == ("system", "policy")
         assert datetime.fromisoformat(row["recorded_at"]) == la(12, 3, 9)
-    for row in recorded[:2]:
-        assert row["policy_version"] == "2026-11-default"
-    assert recorded[1]["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
-    assert recorded[2]["data"]["reason"] == "auto_cancelled"
+    for row in recorded[:3]:
+        assert row["policy_version"] == "2026-12-default"
+    assert recorded[2]["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
+    assert recorded[3]["data"]["reason"] == "auto_cancelled"
     view = app.case(dispute, BUYER)
     assert view["status"] == "cancelled"
     # The auto-cancel approves the refund; the platform still has to pay it.
@@ -253,7 +261,7 @@ def test_unshipped_order_is_auto_cancelled(app: DisputeDesk, manual_clock: Manua
     with pytest.raises(OrderCancelled):
         app.ship(dispute, carrier="UPS", tracking_number="1", shipped_at=la(12, 3, 9),
                  actor=SELLER)
-    assert len(app.history(dispute, MODERATOR)) == 4
+    assert len(app.history(dispute, MODERATOR)) == 5
     view = app.issue_refund(dispute, amount=usd("25.00"), actor=PLATFORM)
     assert (view["status"], view["refund"]["status"]) == ("cancelled", "paid")
     assert view["refund"]["dues"][0]["status"] == "paid"
@@ -271,10 +279,11 @@ def test_a_late_shipment_records_the_missed_deadline_first(
     assert view["status"] == "shipped"
     rows = app.history(dispute, MODERATOR)
     assert [(r["type"], r["occurred_at"]) for r in rows[1:]] == [
-        ("DeadlineMissed", SHIP_BY), ("OrderShipped", la(11, 25, 8).isoformat()),
+        ("DeadlineApproaching", SHIP_BY_REMINDER), ("DeadlineMissed", SHIP_BY),
+        ("OrderShipped", la(11, 25, 8).isoformat()),
     ]
-    assert rows[1]["data"]["ship_by"] == SHIP_BY
-    assert [datetime.fromisoformat(r["recorded_at"]) for r in rows[1:]] == [la(11, 25, 9)] * 2
+    assert rows[2]["data"]["ship_by"] == SHIP_BY
+    assert [datetime.fromisoformat(r["recorded_at"]) for r in rows[1:]] == [la(11, 25, 9)] * 3
 
 
 def test_a_shipment_reported_after_ship_by_finds_the_deadline_already_missed(
@@ -290,7 +299,9 @@ def test_a_shipment_reported_after_ship_by_finds_the_deadline_already_missed(
     manual_clock.set(la(11, 25, 9))  # the feed arrives Wednesday morning...
     view = app.ship(dispute, carrier="UPS", tracking_number="1", shipped_at=la(11, 24, 15),
                     actor=PLATFORM)  # ...for a parcel that left on Tuesday afternoon
-    assert types(app, dispute) == ["OrderPlaced", "DeadlineMissed", "OrderShipped"]
+    assert types(app, dispute) == [
+        "OrderPlaced", "DeadlineApproaching", "DeadlineMissed", "OrderShipped",
+    ]
     assert view["status"] == "shipped"
 
 
@@ -307,7 +318,10 @@ def test_a_promise_for_the_local_order_day_is_accepted(
 def test_record_due_never_looks_past_the_clock(app: DisputeDesk, manual_clock: ManualClock) -> None:
     dispute = opened(app)
     manual_clock.set(la(11, 24, 23, 59))
-    assert app.record_due(dispute, now=la(12, 31)) == []  # a later instant is capped at now
+    # A later instant is capped at now: the reminder is due, DeadlineMissed not yet.
+    assert [r["type"] for r in app.record_due(dispute, now=la(12, 31))] == [
+        "DeadlineApproaching"
+    ]
     manual_clock.set(la(11, 25, 9))
     assert app.record_due(dispute, now=la(11, 24, 12)) == []  # an earlier one is honoured
     assert [r["type"] for r in app.record_due(dispute)] == ["DeadlineMissed"]
@@ -391,7 +405,7 @@ def test_history_rows_are_complete_and_gap_free(
         "recorded_at": "2026-11-20T18:00:00+00:00",
         "actor_role": "platform",
         "actor_id": "feed",
-        "policy_version": "2026-11-default",
+        "policy_version": "2026-12-default",
         "data": {
             "order_id": "order-1", "buyer_id": "b-1", "seller_id": "s-1", "region": "US",
             "category": "general", "amount": {"amount": "25.00", "currency": "USD"},
@@ -511,13 +525,15 @@ def test_a_restart_sees_everything(
     second = build(database_url, manual_clock)
     try:
         assert second.history(dispute, MODERATOR) == before
-        assert [r["type"] for r in before] == ["OrderPlaced", "DeadlineMissed", "SellerContacted"]
+        assert [r["type"] for r in before] == [
+            "OrderPlaced", "DeadlineApproaching", "DeadlineMissed", "SellerContacted",
+        ]
         assert second.case(dispute, BUYER) == view_before
-        assert second.current_policy().version == "2026-11-default"
+        assert second.current_policy().version == "2026-12-default"
         view, created = place(second, placed_at=placed_at)
-        assert created is False and view["version"] == 3
+        assert created is False and view["version"] == 4
         view = second.respond(dispute, message="sorry", actor=SELLER)
-        assert view["version"] == 4 and view["status"] == "seller_responded"
+        assert view["version"] == 5 and view["status"] == "seller_responded"
     finally:
         second.close()
 

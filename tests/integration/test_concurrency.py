@@ -1,7 +1,7 @@
 """Many threads commanding ONE dispute at once, on SQLite and on PostgreSQL.
 
 The clock stands past the order's ship_by, so every command first tries to
-record the same DeadlineMissed: exactly one may win. Afterwards the history must
+record the same reminder and DeadlineMissed: exactly one may win. Afterwards the history must
 hold every accepted command exactly once, in a gap-free sequence.
 """
 
@@ -121,10 +121,14 @@ def test_concurrent_commands_leave_a_complete_gap_free_history(
 
     rows = app.history(dispute, MODERATOR)
     assert [row["sequence"] for row in rows] == list(range(1, len(rows) + 1))
-    assert len(rows) == 2 + len(outcome.accepted)  # OrderPlaced + one DeadlineMissed
-    assert [row["type"] for row in rows[:2]] == ["OrderPlaced", "DeadlineMissed"]
+    # OrderPlaced, then the ship-by reminder and DeadlineMissed, each once
+    assert len(rows) == 3 + len(outcome.accepted)
+    assert [row["type"] for row in rows[:3]] == [
+        "OrderPlaced", "DeadlineApproaching", "DeadlineMissed",
+    ]
     assert [row["type"] for row in rows].count("DeadlineMissed") == 1
-    tags = [payload_tag(row["data"]) for row in rows[2:]]
+    assert [row["type"] for row in rows].count("DeadlineApproaching") == 1
+    tags = [payload_tag(row["data"]) for row in rows[3:]]
     assert sorted(tags) == sorted(outcome.accepted)  # each accepted command exactly once
 
     view = app.case(dispute, MODERATOR)
@@ -170,9 +174,10 @@ def test_a_command_retries_until_it_wins_the_race(
     rows = app.history(dispute, MODERATOR)
     assert [row["sequence"] for row in rows] == list(range(1, len(rows) + 1))
     assert [row["type"] for row in rows] == [
-        "OrderPlaced", "DeadlineMissed", *["NoteAdded"] * races, "SellerContacted",
+        "OrderPlaced", "DeadlineApproaching", "DeadlineMissed", *["NoteAdded"] * races,
+        "SellerContacted",
     ]
-    assert view["version"] == len(rows) == races + 3
+    assert view["version"] == len(rows) == races + 4
 
 
 def test_a_lost_race_with_expected_version_is_not_retried(
@@ -188,14 +193,14 @@ def test_a_lost_race_with_expected_version_is_not_retried(
         # Either the race is seen at the save, or (SQLite: the copy kept since the
         # order was placed is used on trust) when the store is read again after it.
         with pytest.raises(ConcurrentModification,
-                           match=r"changed while this command ran|is at version 3, not 1"):
+                           match=r"changed while this command ran|is at version 4, not 1"):
             app.contact_seller(
                 dispute, message="mine", channel="chat", actor=BUYER, expected_version=1
             )
     finally:
         rival.close()
     assert [row["type"] for row in app.history(dispute, MODERATOR)] == [
-        "OrderPlaced", "DeadlineMissed", "NoteAdded",
+        "OrderPlaced", "DeadlineApproaching", "DeadlineMissed", "NoteAdded",
     ]
 
 

@@ -17,6 +17,10 @@ is built so that exactly one of them changes its outcome:
 - E: shipped and delivered on time: nothing either way;
 - F: GB (rules unchanged), never shipped: the same under both.
 
+Under the bundled policy each deadline left open until a day before it gets its
+reminder (DeadlineApproaching): A's, D's and F's ship-by, B's response, C's
+refund decision, under both policies (the candidate's land earlier or later).
+
 As of Fri 2026-12-04 12:00Z (Thanksgiving, Thu Nov 26th, is no business day).
 """
 
@@ -58,14 +62,15 @@ EXPECTED_DERIVED = {
     "SellerResponseOverdue": {"baseline": 0, "candidate": 1},
     "RefundAutoApproved": {"baseline": 0, "candidate": 1},
     "OrderAutoCancelled": {"baseline": 2, "candidate": 1},
-    # Counted like the other derived types; the bundled policy records no reminders.
-    "DeadlineApproaching": {"baseline": 0, "candidate": 0},
+    # Counted like the other derived types: one reminder each for A, B, C, D and F.
+    "DeadlineApproaching": {"baseline": 5, "candidate": 5},
 }
+REMINDED = "DeadlineApproaching"
 EXPECTED_SAMPLES = {
-    "A": (["DeadlineMissed"], [], True),
-    "B": ([], ["SellerResponseOverdue"], True),
-    "C": ([], ["RefundAutoApproved"], True),
-    "D": (["DeadlineMissed", "OrderAutoCancelled"], ["DeadlineMissed"], False),
+    "A": ([REMINDED, "DeadlineMissed"], [REMINDED], True),
+    "B": ([REMINDED], [REMINDED, "SellerResponseOverdue"], True),
+    "C": ([REMINDED], [REMINDED, "RefundAutoApproved"], True),
+    "D": ([REMINDED, "DeadlineMissed", "OrderAutoCancelled"], [REMINDED, "DeadlineMissed"], False),
 }
 EXPECTED_FACTS = 16  # A 2, B 4, C 5, D 1, E 3, F 1
 

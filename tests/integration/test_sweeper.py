@@ -20,6 +20,8 @@ from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
 from tests.fakes.memory_due_index import MemoryDueIndex
 
+#: The bundled policy's reminder: DeadlineApproaching a day before each deadline.
+DAY = timedelta(hours=24)
 PLATFORM = Actor("platform", "platform-1")
 MODERATOR = Actor("moderator", "mod-1")
 ANALYST = Actor("analyst", "analyst-1")
@@ -78,22 +80,27 @@ def test_deadline_missed_fires_at_its_instant_not_before(
     ship_by = datetime.fromisoformat("2026-11-24T23:59:59-08:00")
     sweeper = Sweeper(app, index)
 
-    # When the sweeper runs one second before the deadline, nothing is recorded
+    # When the sweeper runs one second before the deadline, only its reminder
+    # (due a day before) is recorded, not DeadlineMissed
     manual_clock.set(ship_by - timedelta(seconds=1))
-    assert sweeper.sweep().recorded == []
+    assert [r["type"] for r in sweeper.sweep().recorded] == ["DeadlineApproaching"]
+    index.track(app.case(dispute_id, MODERATOR))
 
     # When it runs at the deadline itself, DeadlineMissed is recorded, dated the deadline
     manual_clock.set(ship_by)
     result = sweeper.sweep()
     assert [r["type"] for r in result.recorded] == ["DeadlineMissed"]
     assert result.recorded[0]["occurred_at"] == ship_by.isoformat()
-    assert result.recorded[0]["policy_version"] == "2026-11-default"
+    assert result.recorded[0]["policy_version"] == "2026-12-default"
 
     # And running again records nothing new
     index.track(app.case(dispute_id, MODERATOR))
     manual_clock.set(ship_by + timedelta(seconds=1))
     assert sweeper.sweep().recorded == []
-    assert derived(app, dispute_id) == [("DeadlineMissed", ship_by.isoformat())]
+    assert derived(app, dispute_id) == [
+        ("DeadlineApproaching", (ship_by - DAY).isoformat()),
+        ("DeadlineMissed", ship_by.isoformat()),
+    ]
 
 
 def test_a_late_sweep_records_the_same_history_as_a_punctual_one(
@@ -114,10 +121,11 @@ def test_a_late_sweep_records_the_same_history_as_a_punctual_one(
         manual_clock.set(start + timedelta(days=14))
         Sweeper(app, once).sweep()
         assert [t for t, _ in derived(app, punctual)] == [
-            "DeadlineMissed", "OrderAutoCancelled", "RefundDue"
+            "DeadlineApproaching", "DeadlineMissed", "OrderAutoCancelled", "RefundDue"
         ]
         assert derived(app, late) == derived(app, punctual)
-        assert derived(app, late)[1][1] == "2026-12-02T23:59:59-08:00"
+        assert derived(app, late)[0][1] == "2026-11-23T23:59:59-08:00"
+        assert derived(app, late)[2][1] == "2026-12-02T23:59:59-08:00"
         auto_cancelled = app.history(late, MODERATOR)[-2]
         assert auto_cancelled["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
         assert app.case(late, MODERATOR)["status"] == "cancelled"
@@ -157,8 +165,15 @@ def test_deadline_missed_across_weekends_holidays_and_daylight_saving(
     assert app.case(dispute_id, MODERATOR)["ship_by"] == expected_ship_by
     sweeper = Sweeper(app, index)
 
-    manual_clock.set(ship_by - timedelta(seconds=1))
+    # The reminder a day before, across the same weekends, holidays and clock changes
+    manual_clock.set(ship_by - DAY - timedelta(seconds=1))
     assert sweeper.sweep().recorded == []
+    manual_clock.set(ship_by - timedelta(seconds=1))
+    recorded = sweeper.sweep().recorded
+    assert [(r["type"], r["occurred_at"]) for r in recorded] == [
+        ("DeadlineApproaching", (ship_by - DAY).isoformat())
+    ]
+    index.track(app.case(dispute_id, MODERATOR))
     manual_clock.set(ship_by + timedelta(seconds=1))
     recorded = sweeper.sweep().recorded
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
@@ -184,7 +199,13 @@ def test_seller_response_and_refund_windows(app: DisputeDesk, manual_clock: Manu
     due = datetime.fromisoformat("2026-11-24T23:59:59-08:00")
     sweeper = Sweeper(app, index)
     manual_clock.set(due - timedelta(seconds=1))
-    assert sweeper.sweep().recorded == []
+    # Shipped: no ship-by reminder; one for each of the two open windows (a tie: by name)
+    assert [(r["type"], r["data"]["deadline"], r["occurred_at"])
+            for r in sweeper.sweep().recorded] == [
+        ("DeadlineApproaching", "refund_decision", (due - DAY).isoformat()),
+        ("DeadlineApproaching", "seller_response", (due - DAY).isoformat()),
+    ]
+    index.track(app.case(dispute_id, MODERATOR))
     manual_clock.set(due)
     recorded = sweeper.sweep().recorded
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
@@ -206,7 +227,7 @@ def test_sweep_now_may_be_earlier_but_never_later(
         sweeper.sweep(manual_clock.now() + timedelta(seconds=1))
     # An earlier instant records only what was due by then
     recorded = sweeper.sweep(datetime(2026, 11, 26, tzinfo=UTC)).recorded
-    assert [r["type"] for r in recorded] == ["DeadlineMissed"]
+    assert [r["type"] for r in recorded] == ["DeadlineApproaching", "DeadlineMissed"]
 
 
 def test_two_sweepers_in_threads_never_record_a_duplicate(
@@ -225,9 +246,11 @@ def test_two_sweepers_in_threads_never_record_a_duplicate(
         t.start()
     for t in threads:
         t.join()
-    assert sum(results) == 60  # each: DeadlineMissed, OrderAutoCancelled, its RefundDue
+    # each: its reminder, DeadlineMissed, OrderAutoCancelled, its RefundDue
+    assert sum(results) == 80
     for dispute_id in ids:
         assert [t for t, _ in derived(app, dispute_id)] == [
+            "DeadlineApproaching",
             "DeadlineMissed",
             "OrderAutoCancelled",
             "RefundDue",
@@ -269,11 +292,12 @@ def test_two_sweeper_processes_never_record_a_duplicate(
         for p in procs:
             p.join(120)
             assert p.exitcode == 0
-        assert out.get() + out.get() == 90
+        assert out.get() + out.get() == 120
         for dispute_id in ids:
             rows = app.history(UUID(dispute_id), MODERATOR)
             assert [r["sequence"] for r in rows] == list(range(1, len(rows) + 1))
             assert [t for t, _ in derived(app, UUID(dispute_id))] == [
+                "DeadlineApproaching",
                 "DeadlineMissed",
                 "OrderAutoCancelled",
                 "RefundDue",
@@ -298,7 +322,7 @@ def test_a_policy_published_mid_stream_applies_to_new_orders_only(
     after = place(app, index, "o-after", manual_clock.now())
     old = app.case(before, MODERATOR)
     new = app.case(after, MODERATOR)
-    assert old["policy_version"] == "2026-11-default"
+    assert old["policy_version"] == "2026-12-default"
     assert old["ship_by"] == "2026-11-24T23:59:59-08:00"
     assert new["policy_version"] == "2026-12-slower"
     # Monday 10:00 + 5 business days, skipping Thanksgiving -> Tuesday Dec 1
@@ -314,31 +338,30 @@ def test_a_policy_published_mid_stream_applies_to_new_orders_only(
     assert versions == {"2026-12-slower"}
 
 
-def test_a_policy_with_reminders_gets_them_swept_before_the_deadline(
-    app: DisputeDesk, manual_clock: ManualClock
+@pytest.mark.parametrize("hours", [24, 6], ids=["bundled", "published"])
+def test_reminders_are_swept_before_the_deadline(
+    app: DisputeDesk, manual_clock: ManualClock, hours: int
 ) -> None:
-    document = app.current_policy().with_changes(
-        {"defaults.reminder_hours_before": 24}, version="2026-11-reminding"
-    ).to_document()
-    document["effective_from"] = manual_clock.now().isoformat()
-    app.publish_policy(document, ANALYST)
+    version = "2026-12-default"  # the bundled policy: 24 hours
+    if hours != 24:
+        version = "2026-12-six-hours"
+        document = app.current_policy().with_changes(
+            {"defaults.reminder_hours_before": hours}, version=version
+        ).to_document()
+        document["effective_from"] = manual_clock.now().isoformat()
+        app.publish_policy(document, ANALYST)
+    ahead = timedelta(hours=hours)
     index = MemoryDueIndex()
     dispute = place(app, index, "o-remind", manual_clock.now())
     view = app.case(dispute, MODERATOR)
     ship_by = datetime.fromisoformat(view["ship_by"])
-    assert view["next_due"] == {
-        "type": "DeadlineApproaching", "at": (ship_by - timedelta(hours=24)).isoformat()
-    }
+    assert view["next_due"] == {"type": "DeadlineApproaching", "at": (ship_by - ahead).isoformat()}
     sweeper = Sweeper(app, index)
-    manual_clock.set(ship_by - timedelta(hours=24, seconds=1))
+    manual_clock.set(ship_by - ahead - timedelta(seconds=1))
     assert sweeper.sweep().recorded == []
-    manual_clock.set(ship_by - timedelta(hours=1))
+    manual_clock.set(ship_by - timedelta(minutes=1))
     [reminder] = sweeper.sweep().recorded
     assert reminder["type"] == "DeadlineApproaching"
-    assert datetime.fromisoformat(reminder["occurred_at"]) == ship_by - timedelta(hours=24)
+    assert datetime.fromisoformat(reminder["occurred_at"]) == ship_by - ahead
     assert reminder["data"]["deadline"] == "ship_by"
-    assert reminder["policy_version"] == "2026-11-reminding"
-    index.track(app.case(dispute, MODERATOR))
-    assert sweeper.sweep().recorded == []  # once per deadline
-    manual_clock.set(ship_by + timedelta(hours=1))
-    assert [r["type"] for r in sweeper.sweep().recorded] == ["DeadlineMissed"]
+    assert reminder["policy_version"] == version

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain import deadlines
 from infrastructure.bootstrap import load_policy
 
-POLICY = load_policy(None).with_changes({"defaults.reminder_hours_before": 24})
+POLICY = load_policy(None)  # the bundled policy: reminders 24 hours ahead
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -98,6 +98,7 @@ def test_a_reminder_comes_before_each_open_seller_deadline() -> None:
                   contacted, False)
     response_due = calendar.window_end(contacted, rules.seller_response_business_days)
     refund_due = calendar.window_end(contacted, rules.refund_response_business_days)
+    assert rules.reminder_hours_before == 24  # the bundled default
     ahead = timedelta(hours=rules.reminder_hours_before)
     reminders = [
         (d.at, d.deadline, d.deadline_at)

@@ -44,7 +44,11 @@ from domain.errors import (
 from domain.money import Money
 from infrastructure.bootstrap import load_policy
 
-POLICY = load_policy(None)
+#: The bundled policy without its reminders: this module's stories are about the
+#: other derived events; DeadlineApproaching has its own (test_reminders.py).
+POLICY = load_policy(None).with_changes(
+    {"defaults.reminder_hours_before": 0}, version="2026-12-default-no-reminders"
+)
 LA = ZoneInfo("America/Los_Angeles")
 SECOND = timedelta(seconds=1)
 
@@ -227,7 +231,7 @@ def test_place_records_the_order_with_its_deadlines_and_policy() -> None:
     assert event.ship_by == SHIP_BY
     assert event.auto_cancel_at == AUTO_CANCEL
     assert event.amount == Decimal("25.00") and event.currency == "USD"
-    assert event.policy_version == POLICY.version == "2026-11-default"
+    assert event.policy_version == POLICY.version == "2026-12-default-no-reminders"
     assert d.status == "awaiting_shipment"
 
 

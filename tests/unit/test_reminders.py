@@ -13,7 +13,8 @@ import pytest
 from application.disputes import DisputeDesk
 from application.public_events import Parties, public_event
 from application.simulator import build_request, run_simulation
-from domain.policy import PolicyError
+from domain.policy import Policy, PolicyError
+from domain.policy_ledger import recorded_policy
 from infrastructure.bootstrap import load_policy
 from infrastructure.clock import ManualClock
 from tests.integration.test_simulator_support import PLACED, RecorderReader, build_history
@@ -32,7 +33,8 @@ from tests.unit.test_dispute_lifecycle import (
     story,
 )
 
-REMINDING = load_policy(None).with_changes({"defaults.reminder_hours_before": 24})
+#: The bundled policy: a reminder 24 hours before each of the seller's deadlines.
+REMINDING = load_policy(None)
 DAY = timedelta(hours=24)
 
 
@@ -44,14 +46,33 @@ def reminders(events: list[Any]) -> list[tuple[str, Any, Any]]:
     ]
 
 
-def test_the_bundled_policy_records_no_reminders_and_a_policy_may_ask_for_them() -> None:
-    assert load_policy(None).rules_for("US", "general").reminder_hours_before == 0
-    assert REMINDING.rules_for("TH", "general").reminder_hours_before == 24
-    regional = load_policy(None).with_changes({"regions.GB.reminder_hours_before": 6})
+def test_the_bundled_policy_reminds_a_day_ahead_and_a_policy_may_say_otherwise() -> None:
+    for region in ("US", "GB", "TH"):
+        assert REMINDING.rules_for(region, "general").reminder_hours_before == 24
+    # A new document that does not name the rule takes the default, 24 as well.
+    unnamed = REMINDING.with_changes({"defaults.reminder_hours_before": None})
+    assert unnamed.rules_for("US", "general").reminder_hours_before == 24
+    # 0 is still a valid value: no reminders.
+    quiet = REMINDING.with_changes({"defaults.reminder_hours_before": 0})
+    assert quiet.rules_for("US", "general").reminder_hours_before == 0
+    assert given(*story()).record_due(quiet, AFTER_SHIP_BY) == ["DeadlineMissed"]
+    regional = quiet.with_changes({"regions.GB.reminder_hours_before": 6})
     assert regional.rules_for("GB", "general").reminder_hours_before == 6
     assert regional.rules_for("US", "general").reminder_hours_before == 0
     with pytest.raises(PolicyError, match="reminder_hours_before"):
-        load_policy(None).with_changes({"defaults.reminder_hours_before": -1})
+        REMINDING.with_changes({"defaults.reminder_hours_before": -1})
+
+
+def test_a_version_recorded_before_the_rule_existed_keeps_recording_no_reminders() -> None:
+    document = REMINDING.to_document()
+    del document["defaults"]["reminder_hours_before"]  # as every version recorded before it
+    assert Policy.from_document(document).rules_for("US", "general").reminder_hours_before == 24
+    legacy = recorded_policy(document)
+    assert legacy.rules_for("US", "general").reminder_hours_before == 0
+    assert recorded_policy(REMINDING.to_document()) == REMINDING  # one that names it: as named
+    # Regional overrides recorded with it still apply over the 0.
+    document["regions"]["GB"]["reminder_hours_before"] = 6
+    assert recorded_policy(document).rules_for("GB", "general").reminder_hours_before == 6
 
 
 def test_a_reminder_is_recorded_a_day_before_ship_by_once() -> None:

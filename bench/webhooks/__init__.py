@@ -1,0 +1,1 @@
+"""Webhook delivery: a local receiver and the delivery benchmark."""
