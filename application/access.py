@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from domain.dispute import Actor, Dispute
 from domain.errors import DisputeNotFound, DomainError
@@ -12,10 +12,68 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
+#: Each role as the subject of a sentence, and in the plural.
+_ROLE_WORDS: Mapping[str, tuple[str, str]] = {
+    "buyer": ("a buyer", "buyers"),
+    "seller": ("a seller", "sellers"),
+    "moderator": ("a moderator", "moderators"),
+    "analyst": ("an analyst", "analysts"),
+    "platform": ("the platform", "the platform"),
+}
+#: What each action of the access table does, as the end of "a buyer may not ...".
+#: An action missing here reads as its name with spaces.
+_ACTION_WORDS: Mapping[str, str] = {
+    "place_order": "place orders",
+    "ship": "record a shipment",
+    "deliver": "record a delivery",
+    "contact_seller": "contact the seller",
+    "respond": "respond to the buyer",
+    "request_refund": "request a refund",
+    "decide_refund": "decide a refund request",
+    "request_intervention": "ask the platform to step in",
+    "rule": "rule on an intervention",
+    "issue_refund": "record a refund payment",
+    "confirm_return_receipt": "confirm that returned goods arrived",
+    "add_evidence": "add evidence",
+    "return_goods": "send goods back",
+    "review": "review the order",
+    "add_note": "add an internal note",
+    "close": "close a case",
+    "view": "read a case",
+    "view_outcome": "read a command's outcome",
+    "history": "read the case history",
+    "as_of": "read a case as it was",
+    "as_happened": "read a case as it happened",
+    "publish_policy": "publish a policy",
+    "sweep": "sweep the deadlines",
+    "simulate": "run a simulation",
+    "events_feed": "read the event feed",
+    "stream_case": "follow a case's events",
+    "stream_queue": "follow the moderation queue",
+    "manage_webhooks": "manage webhook endpoints",
+    "list_disputes": "list disputes",
+    "moderation_queue": "read the moderation queue",
+    "scorecard": "read seller scorecards",
+    "metrics": "read the marketplace metrics",
+}
+
+
+def refusal(role: str, action: str, allowed: Collection[str]) -> str:
+    """The one wording of a refusal, a sentence: "a buyer may not read the case history;
+    only moderators may"."""
+    who = _ROLE_WORDS.get(role, (f"the role {role}", ""))[0]
+    what = _ACTION_WORDS.get(action, action.replace("_", " "))
+    plural = [_ROLE_WORDS.get(r, (r, r))[1] for r in sorted(allowed)]
+    if not plural:
+        return f"{who} may not {what}; no role may"
+    named = plural[0] if len(plural) == 1 else f"{', '.join(plural[:-1])} and {plural[-1]}"
+    return f"{who} may not {what}; only {named} may"
+
+
 def require(roles: Mapping[str, frozenset[str]], command: str, actor: Actor) -> None:
     """Refuse unless ``actor``'s role may run ``command`` (``roles``: the access table)."""
     if actor.role not in roles[command]:
-        raise Forbidden(f"the {actor.role} role may not {command.replace('_', ' ')}")
+        raise Forbidden(refusal(actor.role, command, roles[command]))
 
 
 def check_visible(d: Dispute, actor: Actor) -> None:

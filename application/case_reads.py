@@ -1,4 +1,5 @@
-"""Reading a case: as it is now, as it was (``as_of``), and its history.
+"""Reading a case: as it is now, as it was recorded (``as_of``) or as it happened in the
+world (``as_happened``), and its history.
 
 The access table is the application service's to apply; these reads check
 only that a buyer or seller sees their own case.
@@ -11,12 +12,15 @@ from typing import Any
 from uuid import UUID
 
 from application.access import check_visible
-from application.case_view import case_view, history_row
+from application.case_view import case_view, history_row, message_view
 from application.dispute_store import Disputes, project
 from application.policies import PolicyBook
 from application.ports import Clock
 from application.read_cache import ReadCache
-from domain.dispute import Actor, Dispute
+from application.times import rfc3339, rfc3339_or_none
+from domain.dispute import Actor, Dispute, check_instant
+from domain.dispute.business_time import as_happened, happened_by
+from domain.dispute.conversation import messages_of
 from domain.errors import DisputeNotFound, InvalidInput
 
 
@@ -65,17 +69,23 @@ class CaseReads:
         return d
 
     def history(self, dispute_id: UUID, actor: Actor) -> list[dict[str, Any]]:
-        # One read of the events: they give the dispute (its currency) and the rows.
+        d, events = self._events(dispute_id, actor)
+        currency = d.amount.currency
+        return [history_row(event, currency) for event in events]
+
+    def messages(self, dispute_id: UUID, actor: Actor) -> list[dict[str, Any]]:
+        """The conversation between buyer and seller, oldest first (never a note)."""
+        return [message_view(m) for m in messages_of(self._events(dispute_id, actor)[1])]
+
+    def _events(self, dispute_id: UUID, actor: Actor) -> tuple[Dispute, list[Dispute.Event]]:
+        """A dispute the actor may see and its stored events, from one read of them."""
         events = self._disputes.events(dispute_id)
         found = project(None, events) if events else None
         if isinstance(found, Dispute):
             check_visible(found, actor)
-            d = found
-        else:  # not stored: a batch's pending dispute, or not found
-            d = self.visible(dispute_id, actor)
-            events = []
-        currency = d.amount.currency
-        return [history_row(event, currency) for event in events]
+            return found, events
+        # Not stored: a batch's pending dispute, or not found.
+        return self.visible(dispute_id, actor), []
 
     def as_of(
         self, dispute_id: UUID, actor: Actor, version: int | None, at: datetime | None
@@ -100,5 +110,24 @@ class CaseReads:
         d = self.visible(dispute_id, actor, version)
         moment = at or d.modified_on
         view = case_view(d, actor, self._policies.of(d), moment)
-        view["as_of"] = {"version": version, "at": at.isoformat() if at else None}
+        view["as_of"] = {"version": version, "at": rfc3339_or_none(at)}
+        return view
+
+    def as_happened(self, dispute_id: UUID, actor: Actor, at: datetime) -> dict[str, Any]:
+        """The case as it was in the world at ``at``: the events that had happened by then
+        (business time), whenever they were recorded. ``version`` stays the record's: the
+        answer changes only when the record does, so it is the ETag."""
+        check_instant(at, self._clock.now(), "as_happened")
+        current, events = self._events(dispute_id, actor)
+        happened = happened_by(events, at)
+        d = as_happened(happened)
+        if d is None:
+            raise DisputeNotFound(f"dispute {dispute_id} was not placed by {at.isoformat()}")
+        view = case_view(d, actor, self._policies.of(d), at)
+        view["version"] = current.version
+        view["as_happened"] = {
+            "at": rfc3339(at),
+            "events": len(happened),
+            "recorded_later": sum(1 for event in happened if event.timestamp > at),
+        }
         return view

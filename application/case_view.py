@@ -7,16 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from application.appeal_view import appeal_view, ruling_view
+from application.times import local_or_none, rfc3339, rfc3339_or_none
 from domain.dispute import (
     INTERNAL_EVENTS,
     Actor,
     Dispute,
     Evidence,
-    Intervention,
     Return,
     Review,
     Shipment,
 )
+from domain.dispute.conversation import Message
 from domain.money import Money
 from domain.policy import Policy
 
@@ -36,14 +38,14 @@ _BASE_FIELDS = frozenset(
 )
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+#: Every instant of a view in the one style of the API (``application.times``).
+iso = rfc3339_or_none
 
 
 def plain(value: Any, currency: str) -> Any:
     """Event payload values as JSON-ready values."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        return rfc3339(value)
     if isinstance(value, Decimal):
         return Money(value, currency).to_dict()
     if isinstance(value, list):
@@ -85,6 +87,13 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
     currency = d.amount.currency
     pending = d.pending_deadlines(policy)
     timers = {t.kind: t.at for t in pending}
+    zone = policy.calendar(d.region).tz
+    deadlines = {
+        "ship_by": d.ship_by if not d.is_shipped and not d.is_finished else None,
+        "seller_response_due": timers.get("SellerResponseOverdue"),
+        "refund_response_due": timers.get("RefundAutoApproved"),
+        "auto_cancel_at": timers.get("OrderAutoCancelled"),
+    }
     refund = None
     if d.refund is not None:
         refund = {
@@ -126,24 +135,24 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
         "status": d.status.value,
         "placed_at": iso(d.placed_at),
         "ship_by": iso(d.ship_by),
+        "ship_by_local": local_or_none(d.ship_by, zone),
         "auto_cancel_at": iso(d.auto_cancel_at),
-        "shipment": _shipment_view(d.shipment, d.delivered_at),
+        "auto_cancel_at_local": local_or_none(d.auto_cancel_at, zone),
+        "shipment": _shipment_view(d.shipment, d.delivered_at, sees_internal),
         "refund": refund,
         "review": _review_view(d.buyer_review),
-        "intervention": _intervention_view(d.intervention),
+        "intervention": ruling_view(d.intervention, sees_internal),
+        "appeal": appeal_view(d, policy, sees_internal),
         "evidence": [_evidence_view(e) for e in d.evidence.values()],
+        "promise": _promise_view(d, policy),
         "deadlines": {
-            "ship_by": iso(d.ship_by) if not d.is_shipped and not d.is_finished else None,
-            "seller_response_due": iso(timers.get("SellerResponseOverdue")),
-            "refund_response_due": iso(timers.get("RefundAutoApproved")),
-            "auto_cancel_at": iso(timers.get("OrderAutoCancelled")),
+            **{name: iso(at) for name, at in deadlines.items()},
+            **{f"{name}_local": local_or_none(at, zone) for name, at in deadlines.items()},
         },
-        "next_due": (
-            {"type": pending[0].kind, "at": pending[0].at.isoformat()} if pending else None
-        ),
+        "next_due": {"type": pending[0].kind, "at": rfc3339(pending[0].at)} if pending else None,
         "next_actions": [],
         "timeline": [
-            {"type": kind, "occurred_at": at.isoformat()}
+            {"type": kind, "occurred_at": rfc3339(at)}
             for kind, at in d.history
             if sees_internal or kind not in INTERNAL_EVENTS
         ],
@@ -152,15 +161,29 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
     }
 
 
-def _shipment_view(shipment: Shipment | None, delivered_at: datetime | None) -> Any:
+def _shipment_view(
+    shipment: Shipment | None, delivered_at: datetime | None, sees_internal: bool
+) -> Any:
     if shipment is None:
         return None
-    return {
+    view: dict[str, Any] = {
         "carrier": shipment.carrier,
         "tracking_number": shipment.tracking_number,
-        "shipped_at": shipment.shipped_at.isoformat(),
+        "shipped_at": rfc3339(shipment.shipped_at),
         "delivered_at": iso(delivered_at),
     }
+    if sees_internal and shipment.reported_at is not None:
+        # Staff see how late the feed reported it (DeadlineMissWithdrawn says when it mattered).
+        view["reported_at"] = rfc3339(shipment.reported_at)
+        view["feed_lag_seconds"] = feed_lag_seconds(shipment)
+    return view
+
+
+def feed_lag_seconds(shipment: Shipment) -> int | None:
+    """How long after it shipped the shipment reached us (whole seconds)."""
+    if shipment.reported_at is None:
+        return None
+    return max(0, int((shipment.reported_at - shipment.shipped_at).total_seconds()))
 
 
 def _return_view(sent_back: Return | None) -> Any:
@@ -169,7 +192,7 @@ def _return_view(sent_back: Return | None) -> Any:
     return {
         "carrier": sent_back.carrier,
         "tracking_number": sent_back.tracking_number,
-        "shipped_at": sent_back.shipped_at.isoformat(),
+        "shipped_at": rfc3339(sent_back.shipped_at),
         "received_at": iso(sent_back.received_at),
     }
 
@@ -177,21 +200,36 @@ def _return_view(sent_back: Return | None) -> Any:
 def _review_view(review: Review | None) -> Any:
     if review is None:
         return None
-    return {"rating": review.rating, "comment": review.comment, "at": review.at.isoformat()}
+    return {"rating": review.rating, "comment": review.comment, "at": rfc3339(review.at)}
 
 
-def _intervention_view(intervention: Intervention | None) -> Any:
-    if intervention is None:
+def _promise_view(d: Dispute, policy: Policy) -> Any:
+    """The seller's promised ship date, when it breaks, and whether it (or an earlier) did."""
+    promise = d.promise
+    if promise is None:
         return None
+    calendar = policy.calendar(d.region)
+    due_at = calendar.end_of_day(promise.ship_date)
     return {
-        "status": intervention.status.value,
-        "requested_at": intervention.requested_at.isoformat(),
-        "reason": intervention.reason,
-        "statement": intervention.statement,
-        "evidence_ids": list(intervention.evidence_ids),
-        "outcome": intervention.outcome,
-        "reason_code": intervention.reason_code,
-        "resolved_at": iso(intervention.resolved_at),
+        "promised_ship_date": promise.ship_date.isoformat(),
+        "made_at": rfc3339(promise.made_at),
+        "due_at": rfc3339(due_at),
+        "due_at_local": local_or_none(due_at, calendar.tz),
+        "broken": promise.broken,
+        "promises_broken": d.promises_broken,
+    }
+
+
+def message_view(message: Message) -> dict[str, Any]:
+    """A message of the conversation (``GET /v1/disputes/{id}/messages``)."""
+    return {
+        "sequence": message.sequence,
+        "author_role": message.author_role,
+        "author_id": message.author_id,
+        "text": message.text,
+        "sent_at": rfc3339(message.sent_at),
+        "expects_reply": message.expects_reply,
+        "promised_ship_date": message.promised_ship_date,
     }
 
 
@@ -202,7 +240,7 @@ def _evidence_view(evidence: Evidence) -> dict[str, Any]:
         "description": evidence.description,
         "reference": evidence.reference,
         "added_by": evidence.added_by,
-        "added_at": evidence.added_at.isoformat(),
+        "added_at": rfc3339(evidence.added_at),
     }
 
 
@@ -215,8 +253,8 @@ def history_row(event: Dispute.Event, currency: str) -> dict[str, Any]:
     return {
         "sequence": event.originator_version,
         "type": type(event).__name__,
-        "occurred_at": event.occurred_at.isoformat(),
-        "recorded_at": event.timestamp.isoformat(),
+        "occurred_at": rfc3339(event.occurred_at),
+        "recorded_at": rfc3339(event.timestamp),
         "actor_role": event.actor_role,
         "actor_id": event.actor_id,
         "policy_version": getattr(event, "policy_version", None),

@@ -24,6 +24,7 @@ from application.policies import PolicyBook
 from application.ports import Clock, CommitCounter
 from application.read_cache import ReadCache
 from application.retries import MAX_ATTEMPTS
+from application.rulings import RulingCommands
 from application.turns import Turns
 from domain.dispute import Actor, Dispute, dispute_id_for
 from domain.dispute.access import COMMAND_ROLES
@@ -42,8 +43,9 @@ View = dict[str, Any]
 KEEP_SAVED = 1024
 
 
-class DisputeDesk(Application[UUID]):
-    """Every dispute is an event-sourced aggregate; every method speaks plain values."""
+class DisputeDesk(RulingCommands, Application[UUID]):
+    """Every dispute is an event-sourced aggregate; every method speaks plain values.
+    Rulings and their appeals: :class:`RulingCommands`."""
 
     name = "disputedesk"
 
@@ -151,10 +153,11 @@ class DisputeDesk(Application[UUID]):
             delivered_at, actor, now), expected_version, request)
 
     def contact_seller(self, dispute_id: UUID, *, message: str, channel: str, actor: Actor,
-                       expected_version: int | None = None,
+                       expects_reply: bool = True, expected_version: int | None = None,
                        request: RequestStamp | None = None) -> View:
         return self._carry_out("contact_seller", dispute_id, actor, lambda d, p, now: (
-            d.contact_seller(message, channel, actor, now)), expected_version, request)
+            d.contact_seller(message, channel, actor, now, expects_reply)), expected_version,
+            request)
 
     def respond(self, dispute_id: UUID, *, message: str, promised_ship_date: date | None = None,
                 actor: Actor, expected_version: int | None = None,
@@ -175,14 +178,6 @@ class DisputeDesk(Application[UUID]):
                              request: RequestStamp | None = None) -> View:
         return self._carry_out("request_intervention", dispute_id, actor, lambda d, p, now: (
             d.request_intervention(reason, statement, list(evidence_ids or []), actor, now)),
-            expected_version, request)
-
-    def rule(self, dispute_id: UUID, *, outcome: str, reason_code: str,
-             refund_amount: Money | None = None, new_ship_by: datetime | None = None,
-             note: str | None = None, actor: Actor, expected_version: int | None = None,
-             request: RequestStamp | None = None) -> View:
-        return self._carry_out("rule", dispute_id, actor, lambda d, p, now: d.rule(
-            outcome, reason_code, refund_amount, new_ship_by, note, actor, now),
             expected_version, request)
 
     def request_refund(self, dispute_id: UUID, *, reason: str, amount: Money | None = None,
@@ -226,10 +221,16 @@ class DisputeDesk(Application[UUID]):
             text, actor, now), expected_version, request)
 
     def close_case(self, dispute_id: UUID, *, reason: str, actor: Actor,
-                   expected_version: int | None = None,
+                   cancel_order: bool = False, expected_version: int | None = None,
                    request: RequestStamp | None = None) -> View:
         return self._carry_out("close", dispute_id, actor, lambda d, p, now: d.close(
-            reason, actor, now), expected_version, request)
+            reason, actor, now, cancel_order), expected_version, request)
+
+    def extend_ship_by(self, dispute_id: UUID, *, new_ship_by: datetime, reason: str,
+                       actor: Actor, expected_version: int | None = None,
+                       request: RequestStamp | None = None) -> View:
+        return self._carry_out("extend_ship_by", dispute_id, actor, lambda d, p, now: (
+            d.extend_ship_by(new_ship_by, reason, p, actor, now)), expected_version, request)
 
     def record_due(self, dispute_id: UUID, now: datetime | None = None) -> list[View]:
         """Record the derived events of one dispute that are due by ``now``."""
@@ -264,11 +265,21 @@ class DisputeDesk(Application[UUID]):
         self._require("history", actor)
         return self._reads.history(dispute_id, actor)
 
+    def messages(self, dispute_id: UUID, actor: Actor) -> list[View]:
+        """The conversation between buyer and seller, oldest first (never a note)."""
+        self._require("messages", actor)
+        return self._reads.messages(dispute_id, actor)
+
     def as_of(self, dispute_id: UUID, actor: Actor, *, version: int | None = None,
               at: datetime | None = None) -> View:
         """The case as it was at a version, or at an instant (what was recorded by then)."""
         self._require("as_of", actor)
         return self._reads.as_of(dispute_id, actor, version, at)
+
+    def as_happened(self, dispute_id: UUID, actor: Actor, at: datetime) -> View:
+        """The case as it was in the world at ``at`` (business time), whenever recorded."""
+        self._require("as_happened", actor)
+        return self._reads.as_happened(dispute_id, actor, at)
 
     def has_disputes(self) -> bool:
         """Whether any order was ever recorded (the policy ledger alone does not count)."""

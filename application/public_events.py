@@ -6,7 +6,9 @@ which type (API.md, "Public event types") and with which payload. The pull feed
 through :func:`public_event`. A stored event whose topic is not in
 :data:`PUBLIC_TYPES` is never shown: internal notes (``NoteAdded``) never are,
 and a fact without a public type yet (evidence, returns, reviews, an overdue
-seller response) is skipped.
+seller response, a moderator's extension of ship-by, an order cancelled by the
+close of its case, money an appeal decision withdrew (``RefundCancelled``; the
+``dispute.appeal_decided`` says so): API.md names none) is skipped.
 
 A public event is a plain dict::
 
@@ -23,11 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from application.times import rfc3339
 from domain.dispute import Dispute
 from domain.money import Money
 
@@ -80,13 +82,6 @@ class Parties:
     currency: str
 
 
-def rfc3339(value: datetime) -> str:
-    """An instant as RFC 3339 in UTC with ``Z`` (``2026-11-20T18:00:00Z``)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _money(amount: Decimal | None, parties: Parties) -> JSON | None:
     if amount is None:
         return None
@@ -95,7 +90,8 @@ def _money(amount: Decimal | None, parties: Parties) -> JSON | None:
 
 # ---- payloads, one per public fact ----------------------------------------------
 # Each returns the ``data`` of the public event besides ``occurred_at``. Only what
-# a party of the case may see: never a note, a statement or a moderator's text.
+# a party of the case may see: never an internal note or a statement; a ruling's
+# note and reason text only since rulings name a code of the policy's catalogue.
 
 Payload = Callable[[Any, Parties], JSON]
 
@@ -129,6 +125,16 @@ def _deadline_missed(e: Dispute.DeadlineMissed, _p: Parties) -> JSON:
     return {"ship_by": rfc3339(e.ship_by), "policy_version": e.policy_version}
 
 
+def _deadline_miss_withdrawn(e: Dispute.DeadlineMissWithdrawn, _p: Parties) -> JSON:
+    return {
+        "ship_by": rfc3339(e.ship_by),
+        "shipped_at": rfc3339(e.shipped_at),
+        "reported_at": rfc3339(e.reported_at),
+        "feed_lag_seconds": e.feed_lag_seconds,
+        "policy_version": e.policy_version,
+    }
+
+
 def _deadline_approaching(e: Dispute.DeadlineApproaching, _p: Parties) -> JSON:
     return {
         "deadline": e.deadline,
@@ -138,11 +144,16 @@ def _deadline_approaching(e: Dispute.DeadlineApproaching, _p: Parties) -> JSON:
 
 
 def _seller_contacted(e: Dispute.SellerContacted, _p: Parties) -> JSON:
-    return {"channel": e.channel}
+    # Whether the seller's response window opened (never the message itself).
+    return {"channel": e.channel, "expects_reply": e.expects_reply}
 
 
 def _seller_responded(e: Dispute.SellerResponded, _p: Parties) -> JSON:
     return {"promised_ship_date": e.promised_ship_date}
+
+
+def _promise_broken(e: Dispute.PromiseBroken, _p: Parties) -> JSON:
+    return {"promised_ship_date": e.promised_ship_date, "policy_version": e.policy_version}
 
 
 def _refund_requested(e: Dispute.RefundRequested, p: Parties) -> JSON:
@@ -189,12 +200,39 @@ def _intervention_requested(e: Dispute.InterventionRequested, _p: Parties) -> JS
 
 
 def _ruled(e: Dispute.InterventionResolved, p: Parties) -> JSON:
-    # Never the moderator's note.
+    # A ruling that names a code of the catalogue records its text, and its note is
+    # public; a ruling recorded before keeps its note internal (null here).
+    public = e.reason_text is not None
     return {
         "outcome": e.outcome,
         "reason_code": e.reason_code,
+        "reason_text": e.reason_text,
         "refund_amount": _money(e.refund_amount, p),
+        "note": e.note if public else None,
     }
+
+
+def _appealed(e: Dispute.AppealFiled, _p: Parties) -> JSON:
+    # Never the statement (the case view shows it to the parties).
+    return {"party": e.party, "evidence_ids": list(e.evidence_ids), "status": "under_appeal"}
+
+
+def _appeal_decided(e: Dispute.AppealDecided, p: Parties) -> JSON:
+    return {
+        "decision": e.decision,
+        "outcome": e.outcome,
+        "previous_outcome": e.previous_outcome,
+        "reason_code": e.reason_code,
+        "reason_text": e.reason_text,
+        "refund_amount": _money(e.refund_amount, p),
+        "note": e.note,
+        "appellants": list(e.appellants),
+    }
+
+
+def _seller_compensated(e: Dispute.SellerCompensated, p: Parties) -> JSON:
+    # The platform paid the seller's due (an overturned refund the buyer kept).
+    return {"amount": _money(e.amount, p), "due_id": e.due_id, "payee": "seller"}
 
 
 def _auto_cancelled(e: Dispute.OrderAutoCancelled, p: Parties) -> JSON:
@@ -221,11 +259,15 @@ _CATALOGUE: Mapping[str, _Entry] = MappingProxyType({
     Dispute.OrderShipped.TOPIC: _Entry("dispute.shipped", _shipped),
     Dispute.OrderDelivered.TOPIC: _Entry("dispute.delivered", _delivered),
     Dispute.DeadlineMissed.TOPIC: _Entry("dispute.deadline_missed", _deadline_missed),
+    Dispute.DeadlineMissWithdrawn.TOPIC: _Entry(
+        "dispute.deadline_miss_withdrawn", _deadline_miss_withdrawn
+    ),
     Dispute.DeadlineApproaching.TOPIC: _Entry(
         "dispute.deadline_approaching", _deadline_approaching
     ),
     Dispute.SellerContacted.TOPIC: _Entry("dispute.seller_contacted", _seller_contacted),
     Dispute.SellerResponded.TOPIC: _Entry("dispute.seller_responded", _seller_responded),
+    Dispute.PromiseBroken.TOPIC: _Entry("dispute.promise_broken", _promise_broken),
     Dispute.RefundRequested.TOPIC: _Entry("dispute.refund_requested", _refund_requested),
     Dispute.RefundApproved.TOPIC: _Entry("dispute.refund_approved", _refund_approved),
     Dispute.RefundAutoApproved.TOPIC: _Entry("dispute.refund_approved", _refund_auto_approved),
@@ -236,6 +278,9 @@ _CATALOGUE: Mapping[str, _Entry] = MappingProxyType({
         "dispute.intervention_requested", _intervention_requested
     ),
     Dispute.InterventionResolved.TOPIC: _Entry("dispute.ruled", _ruled),
+    Dispute.AppealFiled.TOPIC: _Entry("dispute.appealed", _appealed),
+    Dispute.AppealDecided.TOPIC: _Entry("dispute.appeal_decided", _appeal_decided),
+    Dispute.SellerCompensated.TOPIC: _Entry("dispute.refund_paid", _seller_compensated),
     Dispute.OrderAutoCancelled.TOPIC: _Entry("dispute.auto_cancelled", _auto_cancelled),
     Dispute.CaseClosed.TOPIC: _Entry("dispute.closed", _closed),
 })

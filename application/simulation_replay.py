@@ -10,10 +10,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from application.simulation_types import Derived, DisputeOutcome
+from application.simulation_types import Derived, DisputeOutcome, ImpossibleFact
 from domain import deadlines
 from domain.calendar import BusinessCalendar
 from domain.dispute import SYSTEM_ROLE, Dispute, new_dispute
+from domain.dispute.feasibility import refusal
+from domain.dispute.late_reports import withdraw_disproved_misses
 from domain.policy import Policy, Rules
 
 __all__ = ["Replay", "Segment", "with_deadlines"]
@@ -68,7 +70,15 @@ class _Side:
     def apply(self, fact: Dispute.Event) -> None:
         # ``apply`` (not ``mutate``): the replay's derived events do not take
         # the recorded ones' version numbers, so the version check cannot hold.
-        fact.apply(self.dispute)
+        dispute = self.dispute
+        fact.apply(dispute)
+        # As live: a shipment withdraws the misses its date disproves, with it.
+        if isinstance(fact, Dispute.OrderShipped) and withdraw_disproved_misses(
+            dispute, fact.timestamp
+        ):
+            for event in dispute.collect_events():
+                at: datetime = event.occurred_at  # type: ignore[attr-defined]
+                self.derived.append(Derived(type(event).__name__, at, None))
         self.forced = len(self.derived)
 
     def late_dispatch_eligible(self, as_of: datetime) -> bool:
@@ -128,7 +138,7 @@ class Segment:
 class Replay:
     """The replay of the dispute whose rows are being read."""
 
-    __slots__ = ("baseline", "candidate", "facts", "last_action_at", "placed", "recorded", "sides")
+    __slots__ = ("baseline", "candidate", "facts", "impossible", "placed", "recorded", "sides")
 
     def __init__(self, placed: Dispute.OrderPlaced, segment: Segment) -> None:
         self.placed = placed
@@ -150,7 +160,7 @@ class Replay:
         self.sides = (self.baseline,) if self.candidate is None else (self.baseline, self.candidate)
         self.recorded: list[tuple[str, datetime]] = []
         self.facts = 1
-        self.last_action_at: datetime | None = None
+        self.impossible: ImpossibleFact | None = None
 
     def fact(self, event: Dispute.Event) -> None:
         if isinstance(event, Dispute.RefundDue) and event.actor_role == SYSTEM_ROLE:
@@ -158,10 +168,23 @@ class Replay:
         at = event.timestamp
         for side in self.sides:
             side.record_due(at)
+        candidate = self.candidate
+        if candidate is not None and self.impossible is None:
+            self._check(event, at, candidate)
+        for side in self.sides:
             side.apply(event)
         self.facts += 1
-        if self.last_action_at is None or at > self.last_action_at:
-            self.last_action_at = at
+
+    def _check(self, event: Dispute.Event, at: datetime, candidate: _Side) -> None:
+        """Note the first fact the candidate's case would have refused at the time it was
+        recorded while the baseline's allowed it (a rule that changed since the fact was
+        recorded is not the candidate's doing)."""
+        refused = refusal(candidate.dispute, event, candidate.policy, at)
+        if refused is None:
+            return
+        baseline = self.baseline
+        if refusal(baseline.dispute, event, baseline.policy, at) is None:
+            self.impossible = ImpossibleFact(type(event).__name__, at, refused.detail)
 
     def finish(self, as_of: datetime) -> DisputeOutcome:
         baseline = self.baseline
@@ -192,5 +215,7 @@ class Replay:
             candidate_eligible,
             baseline.dispute.history,
             candidate.dispute.history,
-            self.last_action_at,
+            baseline.dispute.status.value,
+            candidate.dispute.status.value,
+            self.impossible,
         )

@@ -13,11 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from application.simulation_types import Derived, DisputeOutcome, SimulationRequest
+from application.times import rfc3339, rfc3339_or_none
 from domain import deadlines
+from domain.dispute.late_reports import DEADLINE_MISS_WITHDRAWN
 from domain.money import Money
 
 MISMATCH_LIMIT = 100
 DEADLINE_MISSED = deadlines.DEADLINE_MISSED
+#: Every derived type a replay records: the timers', and the withdrawal of a miss that a
+#: late-reported shipment disproves.
+DERIVED_KINDS = (*deadlines.DERIVED_TYPES, DEADLINE_MISS_WITHDRAWN)
 AUTO_CANCELLED = deadlines.ORDER_AUTO_CANCELLED
 
 
@@ -25,6 +30,17 @@ AUTO_CANCELLED = deadlines.ORDER_AUTO_CANCELLED
 # late-dispatch denominator, orders with DeadlineMissed, orders auto-cancelled.
 ORDERS, DUE_B, DUE_C, LATE_B, LATE_C, CANCELLED_B, CANCELLED_C = range(7)
 _NO_KINDS: frozenset[str] = frozenset()
+
+
+def _late(kinds: frozenset[str] | set[str], derived: list[Derived]) -> bool:
+    """A late dispatch: a DeadlineMissed that stands (no late-reported shipment
+    withdrew it)."""
+    if DEADLINE_MISSED not in kinds:
+        return False
+    if DEADLINE_MISS_WITHDRAWN not in kinds:
+        return True
+    types = [event.kind for event in derived]
+    return types.count(DEADLINE_MISSED) > types.count(DEADLINE_MISS_WITHDRAWN)
 
 
 def _rate(numerator: int, denominator: int) -> float | None:
@@ -46,9 +62,9 @@ def _week_label(index: int) -> str:
 
 
 def _timeline(history: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
-    derived = deadlines.DERIVED_TYPES
+    derived = DERIVED_KINDS
     return [
-        {"type": kind, "occurred_at": at.isoformat(), "derived": kind in derived}
+        {"type": kind, "occurred_at": rfc3339(at), "derived": kind in derived}
         for kind, at in history
     ]
 
@@ -70,9 +86,10 @@ class ReportBuilder:
         self.changed = 0
         self.retimed = 0
         self.counterfactual = 0
+        self.counterfactual_facts: Counter[str] = Counter()
         self.mismatched = 0
         self.mismatched_ids: list[str] = []
-        self.derived: dict[str, list[int]] = {kind: [0, 0] for kind in deadlines.DERIVED_TYPES}
+        self.derived: dict[str, list[int]] = {kind: [0, 0] for kind in DERIVED_KINDS}
         self.versions: Counter[str] = Counter()
         self.sellers: dict[str, list[int]] = {}
         self.exposure: dict[str, list[Decimal]] = {}
@@ -107,28 +124,25 @@ class ReportBuilder:
         if outcome.candidate_late_eligible:
             seller[DUE_C] += 1
         if baseline_kinds:
-            seller[LATE_B] += DEADLINE_MISSED in baseline_kinds
+            seller[LATE_B] += _late(baseline_kinds, outcome.baseline)
             seller[CANCELLED_B] += AUTO_CANCELLED in baseline_kinds
         if candidate_kinds:
-            seller[LATE_C] += DEADLINE_MISSED in candidate_kinds
+            seller[LATE_C] += _late(candidate_kinds, outcome.candidate)
             seller[CANCELLED_C] += AUTO_CANCELLED in candidate_kinds
 
-        if shared:
+        if shared or not outcome.differs:
             return
-        diverged_at = outcome.diverged_at
-        if diverged_at is None:
-            return
-        changed = baseline_kinds != candidate_kinds
+        changed = outcome.changed
         if changed:
             self.changed += 1
         else:
             self.retimed += 1
-        last_action_at = outcome.last_action_at
-        counterfactual = last_action_at is not None and last_action_at >= diverged_at
-        if counterfactual:
+        impossible = outcome.impossible
+        if impossible is not None:
             self.counterfactual += 1
-        if changed and len(self.samples) < self.sample_limit:
-            self.samples.append(self._sample(outcome, diverged_at, counterfactual))
+            self.counterfactual_facts[impossible.kind] += 1
+        if (changed or impossible is not None) and len(self.samples) < self.sample_limit:
+            self.samples.append(self._sample(outcome, changed))
 
     def _count(
         self, derived: list[Derived], sides: tuple[int, ...], currency: str
@@ -156,9 +170,9 @@ class ReportBuilder:
         return kinds
 
     @staticmethod
-    def _sample(
-        outcome: DisputeOutcome, diverged_at: datetime | None, counterfactual: bool
-    ) -> dict[str, Any]:
+    def _sample(outcome: DisputeOutcome, changed: bool) -> dict[str, Any]:
+        diverged_at = outcome.diverged_at
+        impossible = outcome.impossible
         return {
             "dispute_id": str(outcome.dispute_id),
             "order_id": outcome.order_id,
@@ -167,8 +181,22 @@ class ReportBuilder:
             "category": outcome.category,
             "baseline": [d.kind for d in outcome.baseline],
             "candidate": [d.kind for d in outcome.candidate],
-            "diverged_at": diverged_at.isoformat() if diverged_at is not None else None,
-            "counterfactual": counterfactual,
+            "status": {
+                "baseline": outcome.baseline_status,
+                "candidate": outcome.candidate_status,
+            },
+            "change": "changed" if changed else "retimed",
+            "diverged_at": rfc3339_or_none(diverged_at),
+            "counterfactual": impossible is not None,
+            "impossible_fact": (
+                {
+                    "type": impossible.kind,
+                    "recorded_at": rfc3339(impossible.recorded_at),
+                    "reason": impossible.reason,
+                }
+                if impossible is not None
+                else None
+            ),
             "timeline": {
                 "baseline": _timeline(outcome.baseline_history),
                 "candidate": _timeline(outcome.candidate_history),
@@ -178,7 +206,7 @@ class ReportBuilder:
     def build(self) -> dict[str, Any]:
         request = self.request
         return {
-            "as_of": request.as_of.isoformat(),
+            "as_of": rfc3339(request.as_of),
             "baseline_policy_version": self.baseline_policy_version,
             "candidate_policy_version": request.candidate.version,
             "baseline_policy_versions": dict(sorted(self.versions.items())),
@@ -194,6 +222,7 @@ class ReportBuilder:
             "changed_disputes": self.changed,
             "retimed_disputes": self.retimed,
             "counterfactual_disputes": self.counterfactual,
+            "counterfactual_facts": dict(sorted(self.counterfactual_facts.items())),
             "baseline_matches_recorded": self.mismatched == 0,
             "mismatched_count": self.mismatched,
             "mismatched_disputes": self.mismatched_ids,

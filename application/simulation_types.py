@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from application.times import rfc3339_or_none
 from domain.dispute import Dispute
 from domain.errors import InvalidInput
 from domain.policy import Policy
@@ -21,6 +22,7 @@ __all__ = [
     "Derived",
     "DisputeOutcome",
     "Filters",
+    "ImpossibleFact",
     "SimulationInputError",
     "SimulationRequest",
 ]
@@ -72,8 +74,7 @@ class SimulationRequest:
     changes: Mapping[str, Any] | None = None
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+_iso = rfc3339_or_none
 
 
 # ---- replaying one dispute ----------------------------------------------------------
@@ -87,15 +88,27 @@ class Derived(NamedTuple):
     refund: Decimal | None
 
 
+class ImpossibleFact(NamedTuple):
+    """A recorded fact the candidate's case would have refused: its type, when it was
+    recorded, and why (the refusal its command would have met)."""
+
+    kind: str
+    recorded_at: datetime
+    reason: str
+
+
 @dataclass(slots=True)
 class DisputeOutcome:
     """What one dispute got under both policies, and what was recorded.
 
-    ``counterfactual``: the baseline and candidate timelines of derived events
-    (type and instant) first differ at ``diverged_at``, and a fact other than
-    OrderPlaced was recorded at or after that instant: a human (or the
-    platform) acted in a world where that derived event had (or had not)
-    happened, so the candidate's later history is not what would have been.
+    A dispute whose replays differ is *retimed* (the same derived events, with
+    the same refunds, and the same final status: only instants moved) or
+    *changed* (other derived events, refunds or status). Either may also be
+    *counterfactual*: under the candidate a recorded fact could not have
+    happened as recorded (``impossible``: its case would have refused the
+    command, where the baseline's allowed it), so the candidate's history from
+    then on is not what would have been. A fact merely recorded after a
+    deadline that moved is not.
     """
 
     dispute_id: UUID
@@ -114,7 +127,9 @@ class DisputeOutcome:
     candidate_late_eligible: bool
     baseline_history: list[tuple[str, datetime]]
     candidate_history: list[tuple[str, datetime]]
-    last_action_at: datetime | None
+    baseline_status: str = ""
+    candidate_status: str = ""
+    impossible: ImpossibleFact | None = None
 
     @property
     def shared(self) -> bool:
@@ -122,10 +137,25 @@ class DisputeOutcome:
         return self.candidate is self.baseline
 
     @property
-    def changed(self) -> bool:
+    def differs(self) -> bool:
+        """The candidate's derived events (type, instant, refund) or final status differ."""
         if self.shared:
             return False
-        return {d.kind for d in self.baseline} != {d.kind for d in self.candidate}
+        return self.baseline != self.candidate or self.baseline_status != self.candidate_status
+
+    @property
+    def changed(self) -> bool:
+        """Other derived events (types, their number or order, refunds) or another status."""
+        if self.shared:
+            return False
+        return self.baseline_status != self.candidate_status or [
+            (d.kind, d.refund) for d in self.baseline
+        ] != [(d.kind, d.refund) for d in self.candidate]
+
+    @property
+    def retimed(self) -> bool:
+        """The same derived events and status; only some instants differ."""
+        return self.differs and not self.changed
 
     @property
     def diverged_at(self) -> datetime | None:
@@ -141,8 +171,7 @@ class DisputeOutcome:
 
     @property
     def counterfactual(self) -> bool:
-        at = self.diverged_at
-        return at is not None and self.last_action_at is not None and self.last_action_at >= at
+        return self.impossible is not None
 
     @property
     def matches_recorded(self) -> bool:

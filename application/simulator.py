@@ -9,8 +9,9 @@ How a dispute is replayed (exactly how the live application records derived
 events, so the replay is faithful):
 
 - its recorded *facts* are applied in order; the recorded *derived* events
-  (DeadlineMissed, SellerResponseOverdue, RefundAutoApproved,
-  OrderAutoCancelled) are set aside for the fidelity check;
+  (``deadlines.DERIVED_TYPES``: DeadlineMissed, SellerResponseOverdue,
+  RefundAutoApproved, OrderAutoCancelled, DeadlineApproaching, PromiseBroken)
+  are set aside for the fidelity check;
 - before each fact, ``Dispute.record_due(policy, until=fact.timestamp)``
   records what fell due by the time the fact was recorded (a live command
   does the same before it acts); after the last fact,
@@ -20,9 +21,14 @@ events, so the replay is faithful):
   production did); the *candidate* replaces OrderPlaced's ``ship_by`` and
   ``auto_cancel_at`` with the candidate's deadlines and uses its rules. A
   recorded fact that the candidate would have made illegal (a shipment after
-  a candidate auto-cancel) is still applied as recorded: applying an event
-  never validates. Such disputes are flagged *counterfactual* (see
-  :class:`DisputeOutcome`).
+  a candidate auto-cancel, the seller's refund decision after a candidate
+  auto-approval) is still applied as recorded: applying an event never
+  validates. Before each fact the candidate's case is asked whether the
+  fact's command would have been allowed then (``domain.dispute.feasibility``,
+  the command's own guard); the first refusal the baseline's case did not
+  share makes the dispute *counterfactual* (see :class:`DisputeOutcome`). A
+  fact merely recorded after a moved deadline (a delivery after a later
+  DeadlineMissed) is not.
 
 Facts are applied with the event's own ``apply`` (the replay's derived events
 take version numbers the recorded ones did not, so ``mutate``'s version check
@@ -52,17 +58,20 @@ from application.simulation_types import (
     Derived,
     DisputeOutcome,
     Filters,
+    ImpossibleFact,
     SimulationInputError,
     SimulationRequest,
 )
 from domain import deadlines
 from domain.dispute import Dispute
+from domain.dispute.late_reports import DEADLINE_MISS_WITHDRAWN
 from domain.policy import Policy, PolicyError
 
 __all__ = [
     "Derived",
     "DisputeOutcome",
     "Filters",
+    "ImpossibleFact",
     "SimulationInputError",
     "SimulationRequest",
     "build_request",
@@ -75,6 +84,8 @@ __all__ = [
 DERIVED_NAMES: dict[str, str] = {
     getattr(Dispute.DERIVED[kind], "TOPIC"): kind for kind in deadlines.DERIVED_TYPES  # noqa: B009
 }
+# Recorded by the policy with a late-reported shipment: the replay derives its own.
+DERIVED_NAMES[Dispute.DeadlineMissWithdrawn.TOPIC] = DEADLINE_MISS_WITHDRAWN
 ORDER_PLACED_TOPIC = Dispute.OrderPlaced.TOPIC
 
 Progress = Callable[[int, int], None]

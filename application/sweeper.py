@@ -20,6 +20,7 @@ import structlog
 
 from application.disputes import DisputeDesk
 from application.ports import DueIndex
+from application.times import rfc3339
 from domain.errors import DisputeNotFound, InvalidInput
 
 log = structlog.get_logger("disputedesk.sweeper")
@@ -33,7 +34,7 @@ class SweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "now": self.now.isoformat(),
+            "now": rfc3339(self.now),
             "examined": self.examined,
             "recorded": self.recorded,
         }

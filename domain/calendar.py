@@ -1,14 +1,17 @@
 """Business days over public holidays and IANA time zones.
 
-A region's business days are its weekdays (Monday to Friday) that are not
-public holidays according to the ``holidays`` package, reckoned in the
-region's own time zone. Every window of N business days ends at 23:59:59
-local time of the Nth business day after the local day on which it opened;
-a window that opens on a weekend or holiday counts from the next business day
-(that day becomes the start day, then N more business days follow). N = 0
-therefore means the end of the start day.
+A region's business days are its country's working days according to the
+``holidays`` package, reckoned in the region's own time zone: not the
+country's weekend (Saturday-Sunday in the US, Friday-Saturday in Saudi Arabia
+and Israel, Saturday-Sunday in the UAE since 2022 and Friday-Saturday before),
+unless a weekend day was made a working day, and not a public holiday. Every
+window of N business days ends at 23:59:59 local time of the Nth business day
+after the local day on which it opened; a window that opens on a weekend or
+holiday counts from the next business day (that day becomes the start day,
+then N more business days follow). N = 0 therefore means the end of the start
+day.
 
-``window_end`` runs millions of times in a replay, so holiday look-ups are
+``window_end`` runs millions of times in a replay, so the days off are
 cached as one frozenset per year (computed once, under a lock, because the
 ``holidays`` objects are not thread-safe while they expand) and window ends are
 memoised per (local start day, N).
@@ -124,6 +127,7 @@ class BusinessCalendar:
         self.subdivision = validate_subdivision(self.country, subdivision)
         self._lock = threading.Lock()
         self._holidays_by_year: dict[int, frozenset[date]] = {}
+        self._days_off_by_year: dict[int, frozenset[date]] = {}
         # A per-instance memo (not lru_cache on the method, which would keep
         # every calendar alive through a class-level cache).
         self._window_end_local: Callable[[date, int], datetime] = functools.lru_cache(
@@ -143,24 +147,44 @@ class BusinessCalendar:
     def holidays_in(self, year: int) -> frozenset[date]:
         """The public holidays (observed days included) that fall in ``year``."""
         found = self._holidays_by_year.get(year)
-        if found is not None:
-            return found
-        with self._lock:
-            found = self._holidays_by_year.get(year)
-            if found is None:
-                # Observed days can move across a year boundary (New Year's
-                # Day observed on 31 December), so expand the neighbours too.
-                # A fresh object per call: nothing shared is expanded lazily.
-                years = [y for y in (year - 1, year, year + 1) if 1 <= y <= 9999]
-                expanded = holidays.country_holidays(
-                    self.country, subdiv=self.subdivision, years=years
-                )
-                found = frozenset(d for d in expanded if d.year == year)
-                self._holidays_by_year[year] = found
+        if found is None:
+            self._expand(year)
+            found = self._holidays_by_year[year]
         return found
 
+    def days_off_in(self, year: int) -> frozenset[date]:
+        """The days of ``year`` that are not business days: weekends and holidays."""
+        found = self._days_off_by_year.get(year)
+        if found is None:
+            self._expand(year)
+            found = self._days_off_by_year[year]
+        return found
+
+    def _expand(self, year: int) -> None:
+        with self._lock:
+            if year in self._days_off_by_year:
+                return
+            # Observed days can move across a year boundary (New Year's
+            # Day observed on 31 December), so expand the neighbours too.
+            # A fresh object per call: nothing shared is expanded lazily.
+            years = [y for y in (year - 1, year, year + 1) if 1 <= y <= 9999]
+            expanded = holidays.country_holidays(
+                self.country, subdiv=self.subdivision, years=years
+            )
+            # ``is_working_day`` knows the weekend of that very date (a country
+            # may move it, a subdivision may have its own) and weekend days made
+            # working days; asking it per day keeps every such rule in holidays.
+            first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
+            days_off = frozenset(
+                day
+                for day in map(date.fromordinal, range(first, last + 1))
+                if not expanded.is_working_day(day)
+            )
+            self._holidays_by_year[year] = frozenset(d for d in expanded if d.year == year)
+            self._days_off_by_year[year] = days_off
+
     def is_business_day(self, day: date) -> bool:
-        """A weekday (Monday to Friday) that is not a public holiday."""
+        """A working day of the country: neither its weekend nor a public holiday."""
         if isinstance(day, datetime):
             raise CalendarError(
                 "is_business_day takes a date; use local_date() to turn an instant into one"
@@ -168,11 +192,9 @@ class BusinessCalendar:
         return self._is_business_day(day)
 
     def _is_business_day(self, day: date) -> bool:
-        if day.weekday() >= 5:
-            return False
-        found = self._holidays_by_year.get(day.year)
+        found = self._days_off_by_year.get(day.year)
         if found is None:
-            found = self.holidays_in(day.year)
+            found = self.days_off_in(day.year)
         return day not in found
 
     # -- time zone ------------------------------------------------------------

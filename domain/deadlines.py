@@ -8,7 +8,7 @@ production. Inputs are the dispute's facts, the policy's rules and calendar.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from domain.calendar import BusinessCalendar
@@ -19,12 +19,14 @@ SELLER_RESPONSE_OVERDUE = "SellerResponseOverdue"
 REFUND_AUTO_APPROVED = "RefundAutoApproved"
 ORDER_AUTO_CANCELLED = "OrderAutoCancelled"
 DEADLINE_APPROACHING = "DeadlineApproaching"
+PROMISE_BROKEN = "PromiseBroken"
 DERIVED_TYPES = (
     DEADLINE_MISSED,
     SELLER_RESPONSE_OVERDUE,
     REFUND_AUTO_APPROVED,
     ORDER_AUTO_CANCELLED,
     DEADLINE_APPROACHING,
+    PROMISE_BROKEN,
 )
 #: The seller's deadlines a reminder (DeadlineApproaching) is recorded before.
 SHIP_BY = "ship_by"
@@ -49,6 +51,8 @@ class TimerFacts(Protocol):
     @property
     def contact_pending_since(self) -> datetime | None: ...
     @property
+    def delivered_at(self) -> datetime | None: ...
+    @property
     def response_overdue(self) -> bool: ...
     @property
     def refund_requested_at(self) -> datetime | None: ...
@@ -60,6 +64,8 @@ class TimerFacts(Protocol):
     def ship_by_since(self) -> datetime: ...
     @property
     def reminded(self) -> Mapping[str, datetime]: ...
+    @property
+    def promised_ship_date(self) -> date | None: ...
 
 
 class Due(NamedTuple):
@@ -77,9 +83,24 @@ class Due(NamedTuple):
 def seller_response_due(
     facts: TimerFacts, rules: Rules, calendar: BusinessCalendar
 ) -> datetime | None:
-    if facts.contact_pending_since is None:
+    """The end of the seller's response window. None after delivery: a question about
+    goods that arrived is a courtesy, and no SellerResponseOverdue follows it (a window
+    opened before delivery still runs its course)."""
+    since = facts.contact_pending_since
+    if since is None:
         return None
-    return calendar.window_end(facts.contact_pending_since, rules.seller_response_business_days)
+    delivered_at = facts.delivered_at
+    if delivered_at is not None and since >= delivered_at:
+        return None
+    return calendar.window_end(since, rules.seller_response_business_days)
+
+
+def promise_due(facts: TimerFacts, calendar: BusinessCalendar) -> datetime | None:
+    """When the seller's unbroken promise breaks: the end (23:59:59 local) of its date."""
+    promised = facts.promised_ship_date
+    if promised is None or facts.is_shipped:
+        return None
+    return calendar.end_of_day(promised)
 
 
 def refund_response_due(
@@ -139,6 +160,9 @@ def pending(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> list
     if refund_due is not None:
         timers.append(Due(refund_due, 2, REFUND_AUTO_APPROVED))
     timers += reminders(facts, rules, response_due, refund_due)
+    promise_at = promise_due(facts, calendar)
+    if promise_at is not None:
+        timers.append(Due(promise_at, 5, PROMISE_BROKEN))
     timers.sort()
     return timers
 
@@ -173,11 +197,14 @@ def next_due(facts: TimerFacts, rules: Rules, calendar: BusinessCalendar) -> Due
         at is None or refund_due < at or (refund_due == at and rank > 2)
     ):
         at, rank = refund_due, 2
-    # A reminder comes before its own deadline; it ranks after the others.
+    promise_at = promise_due(facts, calendar)
+    if promise_at is not None and (at is None or promise_at < at):
+        at, rank = promise_at, 5
+    # A reminder comes before its own deadline; it ranks after the others but a promise.
     early = reminders(facts, rules, response_due, refund_due)
     if early:
         first = min(early)
-        if at is None or first.at < at:
+        if at is None or first.at < at or (first.at == at and rank > 4):
             return first
     if at is None:
         return None
@@ -189,4 +216,20 @@ _KIND_OF_RANK = (
     SELLER_RESPONSE_OVERDUE,
     REFUND_AUTO_APPROVED,
     ORDER_AUTO_CANCELLED,
+    DEADLINE_APPROACHING,  # (returned whole by ``reminders``, never by its rank)
+    PROMISE_BROKEN,
 )
+
+
+def extended(
+    calendar: BusinessCalendar, ship_by: datetime, auto_cancel_at: datetime, new_ship_by: datetime
+) -> tuple[datetime, int]:
+    """Where the auto-cancel instant goes when ``ship_by`` moves to ``new_ship_by``, and
+    by how many business days: as many as fall after ``ship_by``'s local day up to
+    ``new_ship_by``'s. It ends that many business days after its own day (23:59:59
+    local), and never before ``new_ship_by``."""
+    days = calendar.business_days_between(
+        calendar.local_date(ship_by), calendar.local_date(new_ship_by)
+    )
+    moved = calendar.window_end(auto_cancel_at, days) if days else auto_cancel_at
+    return max(moved, new_ship_by), days

@@ -94,6 +94,41 @@ class ReturnNotAllowed(TransitionRefused):
     code = "return-not-allowed"
 
 
+class CaseNotSettled(TransitionRefused):
+    """A close while money is owed or goods are on their way; the detail names each."""
+
+    code = "case-not-settled"
+
+
+class OrderStillOpen(TransitionRefused):
+    """A close of an order that neither shipped nor was cancelled, without ``cancel_order``."""
+
+    code = "order-still-open"
+
+
+class ExtensionNotAllowed(TransitionRefused):
+    code = "extension-not-allowed"
+
+
+class AppealNotAllowed(TransitionRefused):
+    code = "appeal-not-allowed"
+
+
+class AppealWindowClosed(TransitionRefused):
+    code = "appeal-window-closed"
+
+
+class NoPendingAppeal(TransitionRefused):
+    code = "no-pending-appeal"
+
+
+class NotForThisActor(DomainError):
+    """The role may take the step, but not this person on this case (HTTP 403): the
+    moderator who ruled does not decide the appeal of that ruling."""
+
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     """What was asked for does not exist (or is not the caller's to see)."""
 

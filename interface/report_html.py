@@ -1,9 +1,10 @@
 """The simulation report as one self-contained HTML page (inline CSS and SVG, no network).
 
-Two charts: the late-dispatch rate of the sellers the candidate changes most
-(baseline and candidate on one line each), and the derived events per week
-under both policies. Then the figures of the report as tables, and the sample
-of changed disputes with both timelines. Every value is escaped.
+Two charts: the late-dispatch rate of the sellers whose rate the candidate
+changes, most changed first (baseline and candidate on one line each), and the
+derived events per week under both policies. Then the figures of the report as
+tables (sellers: only those whose figures change), and the sample of changed
+and counterfactual disputes with both timelines. Every value is escaped.
 """
 
 from __future__ import annotations
@@ -44,14 +45,27 @@ def _late_change(seller: dict[str, Any]) -> float:
     return abs(float(rate["candidate"]) - float(rate["baseline"]))
 
 
-def sellers_chart(sellers: list[dict[str, Any]]) -> str:
-    """Late-dispatch rate per seller, baseline and candidate on one row each."""
-    rows = [s for s in sellers if s["late_dispatch_rate"]["baseline"] is not None
-            or s["late_dispatch_rate"]["candidate"] is not None]
+def _changed(rates: dict[str, Any]) -> bool:
+    return bool(rates["baseline"] != rates["candidate"])
+
+
+def figures_changed(seller: dict[str, Any]) -> bool:
+    """The candidate changes the seller's late-dispatch or auto-cancel rate."""
+    return _changed(seller["late_dispatch_rate"]) or _changed(seller["auto_cancel_rate"])
+
+
+def charted_sellers(sellers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The sellers whose late-dispatch rate the candidate changes, most changed first."""
+    rows = [s for s in sellers if _changed(s["late_dispatch_rate"])]
     rows.sort(key=lambda s: (-_late_change(s), -s["orders"], s["seller_id"]))
-    rows = rows[:CHART_SELLERS]
+    return rows[:CHART_SELLERS]
+
+
+def sellers_chart(sellers: list[dict[str, Any]]) -> str:
+    """Late-dispatch rate per seller whose rate changes, baseline and candidate on one row."""
+    rows = charted_sellers(sellers)
     if not rows:
-        return '<p class="muted">No seller had an order whose ship-by instant had passed.</p>'
+        return '<p class="muted">The candidate changes no seller\'s late-dispatch rate.</p>'
     left, width, row_height, top = 150, 520, 18, 24
     height = top + row_height * len(rows) + 24
     parts = [
@@ -178,6 +192,26 @@ def _timeline(entries: list[dict[str, Any]]) -> str:
     return f'<ol class="timeline">{items}</ol>'
 
 
+def _chart_caption(charted: int) -> str:
+    if not charted:
+        return ""
+    return (
+        f'<p class="muted">The {charted} sellers whose rate the candidate changes '
+        "(most changed first).</p>"
+    )
+
+
+def _impossible(fact: dict[str, Any] | None) -> str:
+    """Why a sample is counterfactual: the recorded fact the candidate's case would refuse."""
+    if fact is None:
+        return ""
+    return (
+        f'<p class="bad">counterfactual: {_e(fact["type"])} recorded at '
+        f'{_e(fact["recorded_at"])} could not have happened under the candidate: '
+        f'{_e(fact["reason"])}</p>'
+    )
+
+
 def render_report(report: dict[str, Any]) -> str:
     """The whole page for a simulation report (the dict ``run_simulation`` returns)."""
     matches = report["baseline_matches_recorded"]
@@ -196,9 +230,15 @@ def render_report(report: dict[str, Any]) -> str:
         ["filters", filters],
         ["events read / facts replayed", f'{report["events_read"]} / {report["events_replayed"]}'],
         ["disputes", str(report["disputes"])],
-        ["changed disputes", str(report["changed_disputes"])],
-        ["retimed disputes (same types, other instants)", str(report["retimed_disputes"])],
-        ["counterfactual disputes", str(report["counterfactual_disputes"])],
+        ["retimed disputes (the same derived events at other instants)",
+         str(report["retimed_disputes"])],
+        ["changed disputes (other derived events, refunds or status)",
+         str(report["changed_disputes"])],
+        ["counterfactual disputes (a recorded fact the candidate would have refused)",
+         str(report["counterfactual_disputes"]) + "".join(
+             f' <span class="muted">{_e(kind)} {count}</span>'
+             for kind, count in report["counterfactual_facts"].items()
+         )],
         ["baseline replay reproduces the record", fidelity],
     ], set())
     derived = _table(
@@ -216,7 +256,8 @@ def render_report(report: dict[str, Any]) -> str:
          for r in report["refund_exposure"]],
         {1, 2},
     ) if report["refund_exposure"] else '<p class="muted">No automatic refunds.</p>'
-    sellers = sorted(report["sellers"], key=lambda s: (-_late_change(s), s["seller_id"]))
+    changed_sellers = [s for s in report["sellers"] if figures_changed(s)]
+    sellers = sorted(changed_sellers, key=lambda s: (-_late_change(s), s["seller_id"]))
     seller_rows = [
         [_e(s["seller_id"]), str(s["orders"]),
          _rate(s["late_dispatch_rate"]["baseline"]), _rate(s["late_dispatch_rate"]["candidate"]),
@@ -227,17 +268,22 @@ def render_report(report: dict[str, Any]) -> str:
         ["seller", "orders", "late baseline", "late candidate", "auto-cancel baseline",
          "auto-cancel candidate"],
         seller_rows, {1, 2, 3, 4, 5},
+    ) if seller_rows else ""
+    unchanged = len(report["sellers"]) - len(changed_sellers)
+    seller_table += (
+        f'<p class="muted">Sellers whose figures change: {len(changed_sellers)} '
+        f"({unchanged} unchanged, not shown).</p>"
     )
     samples = "".join(
         f'<h3>{_e(s["order_id"])} <span class="muted">({_e(s["seller_id"])}, '
         f'{_e(s["region"])}/{_e(s["category"])})</span></h3>'
-        + ('<p class="bad">counterfactual: a later action followed the first difference '
-           f'({_e(s["diverged_at"])})</p>' if s["counterfactual"] else "")
+        + f'<p class="muted">{_e(s["change"])}</p>'
+        + _impossible(s["impossible_fact"])
         + _table(["baseline", "candidate"], [[
             _timeline(s["timeline"]["baseline"]), _timeline(s["timeline"]["candidate"])
         ]], set())
         for s in report["samples"]
-    ) or '<p class="muted">No dispute changed.</p>'
+    ) or '<p class="muted">No dispute changed, and none is counterfactual.</p>'
     mismatched = ""
     if report["mismatched_disputes"]:
         mismatched = "<h2>Disputes the baseline does not reproduce</h2><p>" + ", ".join(
@@ -254,13 +300,12 @@ def render_report(report: dict[str, Any]) -> str:
         f"{_e(report['as_of'])} under both policies. Nothing was written to the event store."
         f"</p>{summary}"
         f"<h2>Late-dispatch rate per seller</h2>{_legend()}"
-        f"<p class=\"muted\">The {min(CHART_SELLERS, len(report['sellers']))} sellers whose "
-        "rate changes most.</p>"
+        f"{_chart_caption(len(charted_sellers(report['sellers'])))}"
         f"{sellers_chart(report['sellers'])}"
         f"<h2>Derived events per week</h2>{_legend()}{weeks_chart(report['derived_per_week'])}"
         f"<h2>Derived events</h2>{derived}"
         f"<h2>Refund exposure</h2>{exposure}"
         f"<h2>Sellers</h2>{seller_table}"
-        f"<h2>Changed disputes (sample)</h2>{samples}{mismatched}"
+        f"<h2>Changed and counterfactual disputes (sample)</h2>{samples}{mismatched}"
         "</body></html>"
     )

@@ -20,7 +20,7 @@ def row_of(facts: DisputeFacts, position: int) -> DisputeRow:
 
 class DisputesView:
     name = "disputes"
-    schema = 1
+    schema = 2  # 2: statuses refund_approved, partially_refunded, under_appeal
 
     def changes(self, version: int, touched: Sequence[Touch]) -> DisputesChanges:
         return DisputesChanges(version, [row_of(t.after, t.position) for t in touched])

@@ -19,7 +19,7 @@ DISPUTE_EVENTS = frozenset({"SellerContacted", "RefundRequested", "InterventionR
 #: The first of these ends the case for the time-to-resolution figure
 #: (status closed, refunded or cancelled).
 RESOLVING_EVENTS = frozenset({"CaseClosed", "RefundIssued", "OrderAutoCancelled"})
-#: Rulings against the seller.
+#: Rulings against the seller (the outcome that stands, after any appeal).
 LOST_OUTCOMES = frozenset({"refund_full", "refund_partial", "seller_must_ship"})
 
 
@@ -44,7 +44,9 @@ class DisputeFacts(NamedTuple):
     refund_status: str | None
     intervention_reason: str | None
     intervention_requested_at: int | None
-    awaiting_ruling_since: int | None  # requested_at while the intervention is open
+    #: requested_at while the intervention is open; the first pending appeal's filed_at
+    #: while an appeal awaits its decision (both put the case in the moderation queue)
+    awaiting_ruling_since: int | None
     next_due_at: int | None
     next_due_kind: str | None
     # What the other read models need.
@@ -55,6 +57,9 @@ class DisputeFacts(NamedTuple):
     refunded: bool
     rating: int | None
     resolved_at: int | None
+    #: The seller's own appeals decided in its favour, and the others it lost.
+    seller_appeals_won: int
+    seller_appeals_lost: int
 
 
 def facts_of(
@@ -107,17 +112,36 @@ def facts_of(
         refund.status.value if refund else None,
         intervention.reason if intervention else None,
         requested_at,
-        requested_at if d.awaiting_ruling else None,
+        requested_at if d.awaiting_ruling else appeal_since(d),
         (due.at - EPOCH) // MICROSECOND if due else None,
         due.kind if due else None,
-        intervention.outcome if intervention else None,
+        d.final_outcome,  # an overturn on appeal replaces the ruling's
         d.deadline_missed,
         d.cancelled_at is not None,
         disputed,
         d.refunded_total > 0,
         review.rating if review else None,
         resolved_at,
+        *seller_appeals(d),
     ))
+
+
+def appeal_since(d: Dispute) -> int | None:
+    """When the first appeal awaiting a decision was filed (the queue's order)."""
+    since = d.appeals.pending_since if d.awaiting_appeal_decision else None
+    return None if since is None else (since - EPOCH) // MICROSECOND
+
+
+def seller_appeals(d: Dispute) -> tuple[int, int]:
+    """(won, lost) of the seller's appeals decided: won when the decision favours it."""
+    won = lost = 0
+    for decision in d.appeals.decisions:
+        if "seller" in decision.appellants:
+            if decision.favours == "seller":
+                won += 1
+            else:
+                lost += 1
+    return won, lost
 
 
 def response_micros(event: object, d: Dispute) -> int | None:

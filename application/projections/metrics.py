@@ -11,7 +11,7 @@ from application.projections.records import MetricsChanges, Resolution
 
 class Metrics:
     name = "metrics"
-    schema = 1
+    schema = 2  # 2: counts by the new statuses
 
     def changes(self, version: int, touched: Sequence[Touch]) -> MetricsChanges:
         out = MetricsChanges(version)

@@ -1,11 +1,13 @@
 """The read-model queries the API serves, in plain values.
 
-Who sees what: buyers and sellers list only their own disputes (a filter naming
-someone else returns nothing), moderators list all and work the moderation
-queue and the metrics; every authenticated caller may read any seller's
-scorecard. Every answer carries the read model's ``position`` (the last
-notification folded in); ``min_position`` waits (up to ``wait_timeout``) for the
-read model to reach a position a command reported, else ``ReadModelBehind``.
+Who sees what is the access table's (``list_disputes``, ``moderation_queue``,
+``scorecard``, ``metrics``): buyers and sellers list only their own disputes (a
+filter naming someone else returns nothing), moderators list all and work the
+moderation queue, moderators and analysts read the metrics; every authenticated
+caller may read any seller's scorecard. Every answer carries the read model's
+``position`` (the last notification folded in); ``min_position`` waits (up to
+``wait_timeout``) for the read model to reach a position a command reported,
+else ``ReadModelBehind``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from application.disputes import Forbidden
+from application.access import require
 from application.ports import Clock
 from application.projections.errors import ReadModelBehind
 from application.projections.ports import ReadModelReader
@@ -30,22 +32,19 @@ from application.projections.records import (
     from_micros,
     to_micros,
 )
-from domain.dispute import INTERVENTION_REASONS, STATUSES, Actor
+from application.times import rfc3339
+from domain.dispute import COMMAND_ROLES, INTERVENTION_REASONS, STATUSES, Actor
 from domain.errors import InvalidInput
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 WAIT_TIMEOUT = 5.0
 
-LIST_ROLES = frozenset({"buyer", "seller", "moderator"})
-STAFF_LIST_ROLES = frozenset({"moderator"})
-SCORECARD_ROLES = frozenset({"buyer", "seller", "moderator", "analyst", "platform"})
-
 T = TypeVar("T")
 
 
 def iso_micros(value: int | None) -> str | None:
-    return None if value is None else from_micros(value).isoformat()
+    return None if value is None else rfc3339(from_micros(value))
 
 
 def hours(micros: float | None) -> float | None:
@@ -102,7 +101,7 @@ def summary(row: DisputeRow) -> dict[str, Any]:
             else None
         ),
         "next_due": (
-            {"at": iso_micros(row.next_due_at), "kind": row.next_due_kind}
+            {"type": row.next_due_kind, "at": iso_micros(row.next_due_at)}
             if row.next_due_at is not None
             else None
         ),
@@ -159,9 +158,8 @@ class ReadModelQueries:
         )
 
     @staticmethod
-    def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
-        if actor.role not in roles:
-            raise Forbidden(f"the {actor.role} role may not read {what}")
+    def _require(actor: Actor, action: str) -> None:
+        require(COMMAND_ROLES, action, actor)
 
     # ---- queries ---------------------------------------------------------------------
 
@@ -180,7 +178,7 @@ class ReadModelQueries:
     ) -> dict[str, Any]:
         """A page of disputes, newest first. ``after``: the ``next_after`` of the
         previous page. Returns ``data``, ``next_after`` (or None) and ``position``."""
-        self._require(actor, LIST_ROLES, "the dispute list")
+        self._require(actor, "list_disputes")
         check_limit(limit)
         if status is not None and status not in STATUSES:
             raise InvalidInput(
@@ -215,7 +213,7 @@ class ReadModelQueries:
         min_position: int | None = None,
     ) -> dict[str, Any]:
         """Cases awaiting a ruling, oldest request first (a page, as ``disputes``)."""
-        self._require(actor, STAFF_LIST_ROLES, "the moderation queue")
+        self._require(actor, "moderation_queue")
         check_limit(limit)
         if reason is not None and reason not in INTERVENTION_REASONS:
             raise InvalidInput(
@@ -256,7 +254,7 @@ class ReadModelQueries:
     def scorecard(
         self, actor: Actor, seller_id: str, *, min_position: int | None = None
     ) -> dict[str, Any]:
-        self._require(actor, SCORECARD_ROLES, "scorecards")
+        self._require(actor, "scorecard")
         now = to_micros(self.clock.now())
         reading = self._read(
             "scorecard", min_position, lambda: self.reader.seller_figures(seller_id, now)
@@ -272,6 +270,8 @@ class ReadModelQueries:
             "disputes": c.disputes,
             "interventions": c.interventions,
             "interventions_lost": c.interventions_lost,
+            "appeals_won": c.appeals_won,
+            "appeals_lost": c.appeals_lost,
             "refund_rate": ratio(c.refunded, c.orders),
             "average_rating": round(c.rating_sum / c.reviews, 2) if c.reviews else None,
             "reviews": c.reviews,
@@ -281,7 +281,7 @@ class ReadModelQueries:
         }
 
     def metrics(self, actor: Actor, *, min_position: int | None = None) -> dict[str, Any]:
-        self._require(actor, STAFF_LIST_ROLES, "metrics")
+        self._require(actor, "metrics")
         reading = self._read("metrics", min_position, self.reader.metrics)
         figures = reading.value
         counts = {status: figures.statuses.get(status, 0) for status in STATUSES}

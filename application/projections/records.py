@@ -77,6 +77,8 @@ class SellerCounts(NamedTuple):
     refunded: int = 0
     rating_sum: int = 0
     reviews: int = 0
+    appeals_won: int = 0
+    appeals_lost: int = 0
 
     def plus(self, other: SellerCounts) -> SellerCounts:
         return SellerCounts(*map(operator.add, self, other))

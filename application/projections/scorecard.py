@@ -7,12 +7,17 @@ Definitions (also in docs of the API):
 - ``late_dispatch_rate`` = orders that got DeadlineMissed / orders that shipped,
   got DeadlineMissed, or whose ``ship_by`` has passed (null when none). The last
   part depends on *now*, so unshipped orders that are not late yet are kept
-  with their ``ship_by`` and counted at query time.
+  with their ``ship_by`` and counted at query time. A DeadlineMissed that a
+  late-reported shipment withdrew (DeadlineMissWithdrawn) does not count.
 - ``auto_cancel_rate`` = orders auto-cancelled / orders (null when none).
 - ``disputes``: orders on which the buyer contacted the seller, asked for a
   refund or asked the platform to step in.
 - ``interventions``: orders with an intervention request; ``interventions_lost``:
-  rulings against the seller (refund_full, refund_partial, seller_must_ship).
+  rulings against the seller (refund_full, refund_partial, seller_must_ship), by
+  the outcome that stands (an appeal may overturn the ruling).
+- ``appeals_won``, ``appeals_lost``: the seller's own appeals of rulings, decided
+  in its favour (overturned to less refund, or to claim_rejected) or not (upheld,
+  or overturned to more refund).
 - ``refund_rate`` = orders with money refunded, i.e. paid (an auto-cancellation's
   refund included once the platform pays its due) / orders. A refund approved
   but not yet paid does not count.
@@ -40,7 +45,8 @@ _COUNTED = itemgetter(*(
     DisputeFacts._fields.index(name)
     for name in (
         "shipped_at", "deadline_missed", "auto_cancelled", "disputed", "intervention_reason",
-        "intervention_outcome", "refunded", "rating",
+        "intervention_outcome", "refunded", "rating", "seller_appeals_won",
+        "seller_appeals_lost",
     )
 ))
 
@@ -62,6 +68,8 @@ def contribution(facts: DisputeFacts | None) -> SellerCounts:
         int(facts.refunded),
         rating or 0,
         int(rating is not None),
+        facts.seller_appeals_won,
+        facts.seller_appeals_lost,
     )
 
 
@@ -73,7 +81,8 @@ def pending_ship_by(facts: DisputeFacts | None) -> int | None:
 
 class Scorecard:
     name = "scorecard"
-    schema = 1
+    # 2: a withdrawn DeadlineMissed is not a late dispatch; appeals_won, appeals_lost
+    schema = 2
 
     def changes(self, version: int, touched: Sequence[Touch]) -> ScorecardChanges:
         out = ScorecardChanges(version)

@@ -94,7 +94,8 @@ def _script(rng: random.Random, buyer: Actor, seller: Actor, lateness: float) ->
                     if outcome == "refund_partial"
                     else None
                 )
-                d.rule(outcome, "seller-no-show", amount, None, None, MODERATOR, now)
+                code = "claim_not_supported" if outcome == "claim_rejected" else "not_received"
+                d.rule(outcome, code, amount, None, None, MODERATOR, now, reasons=p.reason_codes)
 
             at(6 * DAY + 20 * HOUR, rule)
             at(

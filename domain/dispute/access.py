@@ -25,6 +25,8 @@ from domain.policy import Policy
 
 #: Raises a domain error when the case does not allow the action now.
 Guard = Callable[[DisputeState, Policy, datetime], None]
+#: The same, for a step each party takes for itself: asked as that party (its role).
+PartyGuard = Callable[[DisputeState, Policy, datetime, str], None]
 
 BUYER = frozenset({"buyer"})
 SELLER = frozenset({"seller"})
@@ -37,6 +39,18 @@ PLATFORM = frozenset({"platform"})
 class Access:
     roles: frozenset[str]
     guard: Guard | None = None
+    party_guard: PartyGuard | None = None
+
+    def guard_for(self, role: str) -> Guard | None:
+        """The guard ``role`` is asked (a party guard, as that party)."""
+        party_guard = self.party_guard
+        if party_guard is None:
+            return self.guard
+
+        def guard(d: DisputeState, policy: Policy, now: datetime) -> None:
+            party_guard(d, policy, now, role)
+
+        return guard
 
 
 def _on_the_case(check: Callable[[DisputeState], None]) -> Guard:
@@ -63,20 +77,28 @@ ACCESS: Mapping[str, Access] = {
     "decide_refund": Access(SELLER, _on_the_case(guards.can_decide_refund)),
     "request_intervention": Access(BUYER, _on_the_case(guards.can_request_intervention)),
     "rule": Access(MODERATOR, _on_the_case(guards.can_rule)),
+    "appeal": Access(BUYER | SELLER, party_guard=guards.can_appeal),
+    # Not by the moderator who ruled (the command checks who).
+    "decide_appeal": Access(MODERATOR, _on_the_case(guards.can_decide_appeal)),
+    "extend_ship_by": Access(MODERATOR, _on_the_case(guards.can_extend_ship_by)),
     "issue_refund": Access(PLATFORM, _on_the_case(guards.can_issue_refund)),
     "confirm_return_receipt": Access(SELLER, _on_the_case(guards.can_confirm_return_receipt)),
     "add_evidence": Access(BUYER | SELLER | MODERATOR, _on_the_case(guards.can_add_evidence)),
     "return_goods": Access(BUYER, _on_the_case(guards.can_return_goods)),
     "review": Access(BUYER, guards.can_review),
     "add_note": Access(MODERATOR, _always),
-    "close": Access(MODERATOR | PLATFORM, _on_the_case(guards.can_close)),
+    # Offered once the case is settled; a running order closes with cancel_order.
+    "close": Access(MODERATOR | PLATFORM, _on_the_case(guards.may_close)),
     # Reads and platform operations: no case step.
     "view": Access(BUYER | SELLER | MODERATOR),
+    "messages": Access(BUYER | SELLER | MODERATOR),
     # A replayed command answers with the case again, whoever sent it.
     "view_outcome": Access(BUYER | SELLER | MODERATOR | PLATFORM),
     "history": Access(MODERATOR),
     "as_of": Access(MODERATOR),
+    "as_happened": Access(MODERATOR),
     "publish_policy": Access(ANALYST),
+    "reason_codes": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
     "sweep": Access(PLATFORM),
     "simulate": Access(ANALYST),
     # Events out: the pull feed (parties see their own disputes) and the live streams.
@@ -84,6 +106,11 @@ ACCESS: Mapping[str, Access] = {
     "stream_case": Access(BUYER | SELLER | MODERATOR),
     "stream_queue": Access(MODERATOR),
     "manage_webhooks": Access(PLATFORM),
+    # The read models: lists and figures.
+    "list_disputes": Access(BUYER | SELLER | MODERATOR),
+    "moderation_queue": Access(MODERATOR),
+    "scorecard": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
+    "metrics": Access(MODERATOR | ANALYST),
 }
 
 #: Which roles may run each action (the shape the application and HTTP guards read).
@@ -94,9 +121,9 @@ COMMAND_ROLES: Mapping[str, frozenset[str]] = {
 #: Per role, its case actions with their guards, in table order.
 _CASE_ACTIONS: Mapping[str, tuple[tuple[str, Guard], ...]] = {
     role: tuple(
-        (name, access.guard)
+        (name, guard)
         for name, access in ACCESS.items()
-        if access.guard is not None and role in access.roles
+        if role in access.roles and (guard := access.guard_for(role)) is not None
     )
     for role in sorted({role for access in ACCESS.values() for role in access.roles})
 }

@@ -6,6 +6,7 @@ It is assembled from the parts a reader looks for one at a time:
 - ``events``: each fact and derived event, and what it does to the state;
 - ``guards``: the rules of the lifecycle (may the case take this step now?);
 - ``commands``: the steps, each checked by its guard then recorded as an event;
+- ``appeals`` (with ``ruling_events``): appeals of a ruling and their decisions;
 - ``timers``: the derived events the policy records as deadlines pass;
 - ``access``: which role may do which action, and a role's next actions.
 """
@@ -19,7 +20,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from eventsourcing.domain import Aggregate
 
-from domain.dispute import access, events, guards
+from domain.dispute import (
+    access,
+    derived_events,
+    events,
+    guards,
+    late_reports,
+    order_events,
+    ruling_events,
+)
+from domain.dispute.appeals import AppealCommands
 from domain.dispute.commands import DisputeCommands
 from domain.dispute.inputs import check_instant, identifier
 from domain.dispute.timers import DERIVED, DisputeTimers
@@ -30,7 +40,7 @@ from domain.policy import Policy
 from domain.requests import RequestStamp
 
 
-class Dispute(DisputeCommands, DisputeTimers, Aggregate):
+class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
     TOPIC = "disputedesk:Dispute"
 
     # The events, as the aggregate's attributes (``Dispute.OrderPlaced``, ...). Type
@@ -63,6 +73,16 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         RefundAutoApproved: TypeAlias = events.RefundAutoApproved
         OrderAutoCancelled: TypeAlias = events.OrderAutoCancelled
         DeadlineApproaching: TypeAlias = events.DeadlineApproaching
+        PromiseBroken: TypeAlias = derived_events.PromiseBroken
+        # the order changed after it was placed
+        ShipByExtended: TypeAlias = order_events.ShipByExtended
+        OrderCancelled: TypeAlias = order_events.OrderCancelled
+        DeadlineMissWithdrawn: TypeAlias = late_reports.DeadlineMissWithdrawn
+        # appeals of the ruling
+        AppealFiled: TypeAlias = ruling_events.AppealFiled
+        AppealDecided: TypeAlias = ruling_events.AppealDecided
+        RefundCancelled: TypeAlias = ruling_events.RefundCancelled
+        SellerCompensated: TypeAlias = ruling_events.SellerCompensated
     else:
         Event = events.DisputeEvent
         OrderPlaced = events.OrderPlaced
@@ -88,6 +108,14 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         RefundAutoApproved = events.RefundAutoApproved
         OrderAutoCancelled = events.OrderAutoCancelled
         DeadlineApproaching = events.DeadlineApproaching
+        PromiseBroken = derived_events.PromiseBroken
+        ShipByExtended = order_events.ShipByExtended
+        OrderCancelled = order_events.OrderCancelled
+        DeadlineMissWithdrawn = late_reports.DeadlineMissWithdrawn
+        AppealFiled = ruling_events.AppealFiled
+        AppealDecided = ruling_events.AppealDecided
+        RefundCancelled = ruling_events.RefundCancelled
+        SellerCompensated = ruling_events.SellerCompensated
 
     Created = OrderPlaced
     DERIVED: ClassVar[Mapping[str, type[events.DisputeEvent]]] = DERIVED
@@ -127,12 +155,18 @@ class Dispute(DisputeCommands, DisputeTimers, Aggregate):
         """The instants at which :meth:`next_actions` for ``role`` may change with no new
         event: for any two times on the same side of each, it gives the same actions.
 
-        Between events only the review window depends on the time, so a reader may
-        keep the actions it computed until the time crosses one of these.
+        Between events only the review window and the parties' appeal windows depend
+        on the time, so a reader may keep the actions it computed until the time
+        crosses one of these.
         """
-        if role != "buyer" or self.buyer_review is not None:
-            return ()
-        return (guards.review_closes(self, policy),)
+        turns: list[datetime] = []
+        if role in ("buyer", "seller"):
+            appeal_closes = guards.appeal_closes(self, policy, role)
+            if appeal_closes is not None:
+                turns.append(appeal_closes)
+        if role == "buyer" and self.buyer_review is None:
+            turns.append(guards.review_closes(self, policy))
+        return tuple(turns)
 
     # ---- the order ------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from domain.dispute import dues, events, guards
-from domain.dispute.case import DisputeState
+from domain.dispute import dues, events, guards, late_reports, ruling_events
 from domain.dispute.inputs import check_instant, identifier, one_of, text
+from domain.dispute.order_commands import OrderCommands
 from domain.dispute.vocabulary import (
     CONTACT_CHANNELS,
     EVIDENCE_KINDS,
@@ -28,10 +28,10 @@ from domain.errors import (
     RefundNotAllowed,
 )
 from domain.money import Money
-from domain.policy import Policy
+from domain.policy import Policy, ReasonCodes
 
 
-class DisputeCommands(DisputeState):
+class DisputeCommands(OrderCommands):
     def _not_before_order(self, at: datetime, field: str) -> None:
         if at < self.placed_at:
             raise InvalidInput(
@@ -57,6 +57,8 @@ class DisputeCommands(DisputeState):
             tracking_number=tracking_number,
             shipped_at=shipped_at,
         )
+        # Dated by a deadline the record says was missed: the feed was late, not the seller.
+        late_reports.withdraw_disproved_misses(self, now)
 
     def deliver(self, delivered_at: datetime, actor: Actor, now: datetime) -> None:
         check_instant(delivered_at, now, "delivered_at")
@@ -68,11 +70,15 @@ class DisputeCommands(DisputeState):
             )
         self._record(events.OrderDelivered, actor, delivered_at, now, delivered_at=delivered_at)
 
-    def contact_seller(self, message: str, channel: str, actor: Actor, now: datetime) -> None:
+    def contact_seller(
+        self, message: str, channel: str, actor: Actor, now: datetime, expects_reply: bool = True
+    ) -> None:
+        """Only a contact that ``expects_reply`` opens the seller's response window."""
         message = text(message, "message")
         one_of(channel, CONTACT_CHANNELS, "channel")
         guards.can_contact_seller(self)
-        self._record(events.SellerContacted, actor, now, now, message=message, channel=channel)
+        self._record(events.SellerContacted, actor, now, now, message=message, channel=channel,
+                     expects_reply=expects_reply)
 
     def respond(
         self,
@@ -87,6 +93,12 @@ class DisputeCommands(DisputeState):
         if promised_ship_date is not None and promised_ship_date < order_day:
             raise InvalidInput(
                 "promised_ship_date is before the order date", field="promised_ship_date"
+            )
+        today = policy.calendar(self.region).local_date(now)
+        if promised_ship_date is not None and promised_ship_date < today:
+            raise InvalidInput(
+                f"promised_ship_date is in the past (it is {today.isoformat()} in the "
+                f"order's region)", field="promised_ship_date"
             )
         guards.can_respond(self)
         self._record(
@@ -149,9 +161,14 @@ class DisputeCommands(DisputeState):
         note: str | None,
         actor: Actor,
         now: datetime,
+        *,
+        reasons: ReasonCodes,
     ) -> None:
+        """``reasons``: the catalogue of the policy in force, which must list ``reason_code``
+        for ``outcome``; the ruling records the code's text, and its ``note`` is public."""
         one_of(outcome, OUTCOMES, "outcome")
-        reason_code = identifier(reason_code, "reason_code", max_length=100)
+        reason = reasons.get(identifier(reason_code, "reason_code", max_length=100))
+        reason.check_justifies(outcome)
         note = text(note, "note", max_length=5000, required=False) or None
         guards.can_rule(self)
         amount: Decimal | None = None
@@ -190,10 +207,11 @@ class DisputeCommands(DisputeState):
             now,
             now,
             outcome=outcome,
-            reason_code=reason_code,
+            reason_code=reason.code,
             refund_amount=amount,
             new_ship_by=new_ship_by,
             note=note,
+            reason_text=reason.text,
         )
         if amount is not None:
             dues.owe_approved_refund(self, actor, now, now)
@@ -279,9 +297,9 @@ class DisputeCommands(DisputeState):
                 f"the approved refund is {due.outstanding} {self.amount.currency}",
                 field="amount",
             )
-        self._record(
-            events.RefundIssued, actor, now, now, amount=amount.amount, due_id=due.due_id
-        )
+        # A seller's due (an appeal overturned a refund the buyer kept) is compensation.
+        paid = events.RefundIssued if due.payee == dues.BUYER else ruling_events.SellerCompensated
+        self._record(paid, actor, now, now, amount=amount.amount, due_id=due.due_id)
 
     def return_goods(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
         carrier = identifier(carrier, "carrier", max_length=100)
@@ -310,7 +328,11 @@ class DisputeCommands(DisputeState):
     def add_note(self, note: str, actor: Actor, now: datetime) -> None:
         self._record(events.NoteAdded, actor, now, now, text=text(note, "text", max_length=10000))
 
-    def close(self, reason: str, actor: Actor, now: datetime) -> None:
+    def close(self, reason: str, actor: Actor, now: datetime, cancel_order: bool = False) -> None:
+        """Close a settled case; ``cancel_order`` first cancels an order that neither shipped
+        nor was cancelled, the rest of its amount due to the buyer."""
         reason = text(reason, "reason", max_length=500)
-        guards.can_close(self)
+        guards.can_close(self, cancel_order)
+        if cancel_order:
+            self._cancel_order(reason, actor, now)
         self._record(events.CaseClosed, actor, now, now, reason=reason)

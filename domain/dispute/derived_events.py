@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -41,6 +41,21 @@ class DeadlineMissed(DisputeEvent):
     def apply(self, d: Dispute) -> None:
         d.deadline_missed_for = self.ship_by
         d.deadline_missed = True
+        d._note(self)
+
+
+class PromiseBroken(DisputeEvent):
+    """The date the seller promised to ship by ended (23:59:59 local) and it had not."""
+
+    TOPIC = "disputedesk:PromiseBroken"
+    policy_version: str
+    #: The promised date (YYYY-MM-DD, local to the order's region).
+    promised_ship_date: str
+
+    def apply(self, d: Dispute) -> None:
+        assert d.promise is not None
+        d.promise = replace(d.promise, broken=True)
+        d.promises_broken += 1
         d._note(self)
 
 

@@ -2,7 +2,8 @@
 
 Replaying history runs only ``apply``, never a command's checks. Each topic is
 explicit and stable: renaming or moving a class never orphans a stored event.
-The aggregate lists them as its attributes (``Dispute.OrderPlaced``, ...).
+The aggregate lists them as its attributes (``Dispute.OrderPlaced``, ...). A
+ruling and its appeals are in ``ruling_events``, listed here too.
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ from domain.dispute.derived_events import (
     DeadlineApproaching,
     DeadlineMissed,
     OrderAutoCancelled,
+    PromiseBroken,
     RefundAutoApproved,
     SellerResponseOverdue,
 )
 from domain.dispute.event_base import DisputeEvent
+from domain.dispute.late_reports import LATE_REPORT_EVENTS
+from domain.dispute.order_events import ORDER_EVENTS
+from domain.dispute.ruling_events import APPEAL_EVENTS, InterventionResolved
 from domain.dispute.state import (
     Evidence,
     Intervention,
     InterventionStatus,
     MoneyOwed,
+    Promise,
     Refund,
     RefundStatus,
     Return,
@@ -108,6 +114,7 @@ class OrderPlaced(DisputeEvent, Aggregate.Created):
         d.response_overdue = False
         d.deadline_missed_for = None
         d.deadline_missed = False
+        d.promise, d.promises_broken = None, 0
         d.evidence = {}
         d.intervention = None
         d.refund = None
@@ -130,7 +137,7 @@ class OrderShipped(DisputeEvent):
     shipped_at: datetime
 
     def apply(self, d: Dispute) -> None:
-        d.shipment = Shipment(self.carrier, self.tracking_number, self.shipped_at)
+        d.shipment = Shipment(self.carrier, self.tracking_number, self.shipped_at, self.timestamp)
         d._note(self)
 
 
@@ -147,10 +154,11 @@ class SellerContacted(DisputeEvent):
     TOPIC = "disputedesk:SellerContacted"
     message: str
     channel: str
+    expects_reply: bool = field(default=True, kw_only=True)
 
     def apply(self, d: Dispute) -> None:
         d.contacts += 1
-        if d.contact_pending_since is None:
+        if self.expects_reply and d.contact_pending_since is None:
             d.contact_pending_since = self.occurred_at
             d.response_overdue = False
         d._note(self)
@@ -166,6 +174,7 @@ class SellerResponded(DisputeEvent):
             self.message, self.promised_ship_date, self.occurred_at, d.contact_pending_since
         )
         d.responded = True
+        d.promise = Promise.named(self.promised_ship_date, self.occurred_at) or d.promise
         d.contact_pending_since = None
         d.response_overdue = False
         d._note(self)
@@ -204,34 +213,6 @@ class InterventionRequested(DisputeEvent):
             statement=self.statement,
             evidence_ids=tuple(self.evidence_ids),
         )
-        d._note(self)
-
-
-class InterventionResolved(DisputeEvent):
-    TOPIC = "disputedesk:InterventionResolved"
-    outcome: str
-    reason_code: str
-    refund_amount: Decimal | None
-    new_ship_by: datetime | None
-    note: str | None
-
-    def apply(self, d: Dispute) -> None:
-        assert d.intervention is not None
-        d.intervention = d.intervention.resolved(self.outcome, self.reason_code, self.occurred_at)
-        if self.refund_amount is not None:
-            # A ruling's refund supersedes a pending or denied request.
-            d.refund = Refund(
-                RefundStatus.APPROVED,
-                self.refund_amount,
-                reason=f"ruling: {self.reason_code}",
-                return_required=d.delivered_at is not None,
-                requested_at=d.refund.requested_at if d.refund else self.occurred_at,
-                decided_at=self.occurred_at,
-                decided_by="moderator",
-            )
-        if self.new_ship_by is not None:
-            d.ship_by = self.new_ship_by
-            d.ship_by_since = self.occurred_at
         d._note(self)
 
 
@@ -290,7 +271,7 @@ class RefundIssued(DisputeEvent):
             refund = d.refund
             if refund is not None and refund.status is RefundStatus.APPROVED:
                 paid = (refund.paid_amount or Decimal("0.00")) + self.amount
-                if d.open_dues:
+                if d.owed_total > 0:
                     d.refund = replace(refund, paid_amount=paid)
                 else:
                     d.refund = refund.paid(paid)
@@ -385,4 +366,8 @@ EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
     RefundAutoApproved,
     OrderAutoCancelled,
     DeadlineApproaching,
+    *LATE_REPORT_EVENTS,
+    PromiseBroken,
+    *ORDER_EVENTS,
+    *APPEAL_EVENTS,
 )

@@ -4,7 +4,7 @@ replaces whole (see ``events``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -14,6 +14,9 @@ class Shipment:
     carrier: str
     tracking_number: str
     shipped_at: datetime
+    #: When the shipment reached us (its event's recorded time): ``shipped_at`` plus
+    #: the feed's lag.
+    reported_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,18 +56,43 @@ class Intervention:
     outcome: str | None = None
     reason_code: str | None = None
     resolved_at: datetime | None = None
+    #: The moderator who ruled, and the refund the ruling approved (if any).
+    ruled_by: str | None = None
+    refund_amount: Decimal | None = None
+    #: The reason code's text and the ruling's note: both public for rulings that name a
+    #: code of the policy's catalogue (they record its text); before, the note is internal.
+    reason_text: str | None = None
+    note: str | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status is InterventionStatus.OPEN
 
-    def resolved(self, outcome: str, reason_code: str, at: datetime) -> Intervention:
+    @property
+    def note_is_public(self) -> bool:
+        return self.reason_text is not None
+
+    def resolved(
+        self,
+        outcome: str,
+        reason_code: str,
+        at: datetime,
+        *,
+        by: str | None = None,
+        refund_amount: Decimal | None = None,
+        reason_text: str | None = None,
+        note: str | None = None,
+    ) -> Intervention:
         return replace(
             self,
             status=InterventionStatus.RESOLVED,
             outcome=outcome,
             reason_code=reason_code,
             resolved_at=at,
+            ruled_by=by,
+            refund_amount=refund_amount,
+            reason_text=reason_text,
+            note=note,
         )
 
 
@@ -73,6 +101,8 @@ class RefundStatus(StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     PAID = "paid"
+    #: Approved, then withdrawn unpaid: an appeal overturned the ruling that approved it.
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +125,15 @@ class Refund:
     def paid(self, amount: Decimal) -> Refund:
         return replace(self, status=RefundStatus.PAID, paid_amount=amount)
 
+    def cancelled(self, at: datetime) -> Refund:
+        return replace(self, status=RefundStatus.CANCELLED, decided_at=at, decided_by="moderator")
+
 
 class DueStatus(StrEnum):
     OPEN = "open"
     PAID = "paid"
+    #: No longer owed: an appeal overturned the approval it came from (``RefundCancelled``).
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,21 +143,27 @@ class MoneyOwed:
     due_id: str
     amount: Decimal
     payee: str
-    #: ``auto_cancelled``, ``seller_approved``, ``policy_auto_approved`` or ``ruling``.
+    #: One of ``dues.DUE_REASONS``.
     reason: str
     due_at: datetime
     paid_amount: Decimal = Decimal("0.00")
+    cancelled: bool = False
 
     @property
     def outstanding(self) -> Decimal:
-        return self.amount - self.paid_amount
+        return Decimal("0.00") if self.cancelled else self.amount - self.paid_amount
 
     @property
     def status(self) -> DueStatus:
+        if self.cancelled:
+            return DueStatus.CANCELLED
         return DueStatus.OPEN if self.outstanding > 0 else DueStatus.PAID
 
     def paid(self, amount: Decimal) -> MoneyOwed:
         return replace(self, paid_amount=self.paid_amount + amount)
+
+    def cancel(self) -> MoneyOwed:
+        return replace(self, cancelled=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +190,105 @@ class Review:
     rating: int
     comment: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """The seller's word on when the order ships: the date its last response named.
+
+    It is broken when that date ends (23:59:59 local time in the order's region)
+    with the order unshipped; a later response that names a date replaces it."""
+
+    ship_date: date
+    made_at: datetime
+    broken: bool = False
+
+    @classmethod
+    def named(cls, ship_date: str | None, at: datetime) -> Promise | None:
+        """The promise a response makes: None when it names no date (the last one stands)."""
+        return cls(date.fromisoformat(ship_date), at) if ship_date is not None else None
+
+
+class AppealStatus(StrEnum):
+    PENDING = "pending"
+    UPHELD = "upheld"
+    OVERTURNED = "overturned"
+
+
+@dataclass(frozen=True, slots=True)
+class Appeal:
+    """A party's appeal of the ruling (one per party per ruling), and how it ended."""
+
+    party: str
+    statement: str
+    evidence_ids: tuple[str, ...]
+    filed_at: datetime
+    status: AppealStatus = AppealStatus.PENDING
+    decided_at: datetime | None = None
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status is AppealStatus.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class AppealDecision:
+    """A moderator's decision on the pending appeals: the ruling upheld or overturned."""
+
+    decision: str
+    #: The outcome that stands after it (the ruling's, when upheld).
+    outcome: str
+    reason_code: str
+    reason_text: str
+    #: The buyer's refund from the ruling as decided (an overturn to a refund).
+    refund_amount: Decimal | None
+    note: str | None
+    decided_by: str
+    decided_at: datetime
+    #: The parties whose appeals it decided, and (overturned) the party it favours.
+    appellants: tuple[str, ...]
+    favours: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Appeals:
+    """The appeals of a case's ruling and their decisions (none before a ruling)."""
+
+    filed: tuple[Appeal, ...] = ()
+    decisions: tuple[AppealDecision, ...] = ()
+
+    @property
+    def pending(self) -> tuple[Appeal, ...]:
+        return tuple(appeal for appeal in self.filed if appeal.is_pending)
+
+    @property
+    def pending_since(self) -> datetime | None:
+        pending = self.pending
+        return pending[0].filed_at if pending else None
+
+    @property
+    def overturned(self) -> AppealDecision | None:
+        """The decision that overturned the ruling (final), if one did."""
+        return next((d for d in self.decisions if d.decision == "overturn"), None)
+
+    def by(self, party: str) -> Appeal | None:
+        return next((appeal for appeal in self.filed if appeal.party == party), None)
+
+    def with_filed(self, appeal: Appeal) -> Appeals:
+        return replace(self, filed=(*self.filed, appeal))
+
+    def with_decision(self, decision: AppealDecision) -> Appeals:
+        """Every pending appeal decided by ``decision``."""
+        status = (
+            AppealStatus.OVERTURNED if decision.decision == "overturn" else AppealStatus.UPHELD
+        )
+        filed = tuple(
+            replace(appeal, status=status, decided_at=decision.decided_at)
+            if appeal.is_pending
+            else appeal
+            for appeal in self.filed
+        )
+        return Appeals(filed, (*self.decisions, decision))
+
+
+NO_APPEALS = Appeals()

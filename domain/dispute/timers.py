@@ -14,6 +14,7 @@ from domain import deadlines
 from domain.calendar import BusinessCalendar
 from domain.dispute import dues, events
 from domain.dispute.case import DisputeState
+from domain.dispute.derived_events import PromiseBroken
 from domain.dispute.vocabulary import POLICY
 from domain.policy import Policy, Rules
 
@@ -24,6 +25,7 @@ DERIVED: Mapping[str, type[events.DisputeEvent]] = {
     deadlines.REFUND_AUTO_APPROVED: events.RefundAutoApproved,
     deadlines.ORDER_AUTO_CANCELLED: events.OrderAutoCancelled,
     deadlines.DEADLINE_APPROACHING: events.DeadlineApproaching,
+    deadlines.PROMISE_BROKEN: PromiseBroken,
 }
 
 
@@ -71,6 +73,9 @@ class DisputeTimers(DisputeState):
                 extra = {"amount": self.refund.amount}
             elif due.kind == deadlines.DEADLINE_APPROACHING:
                 extra = {"deadline": due.deadline, "due_at": due.deadline_at}
+            elif due.kind == deadlines.PROMISE_BROKEN:
+                assert self.promised_ship_date is not None
+                extra = {"promised_ship_date": self.promised_ship_date.isoformat()}
             else:
                 extra = {"refund_amount": self.remaining_refundable, "records_payment": False}
             self._record(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from domain.outcomes import OUTCOMES as RULING_OUTCOMES
+
 DISPUTE_NAMESPACE = uuid5(NAMESPACE_URL, "https://disputedesk.invalid/orders")
 
 ROLES = ("buyer", "seller", "moderator", "analyst", "platform")
@@ -15,8 +17,9 @@ POLICY_ACTOR = "policy"
 
 
 class Status(StrEnum):
-    """Where a case stands, derived from its facts (first match wins, see
-    ``Dispute.status``). The values are the API's words."""
+    """Where a case stands, derived from its facts in one place
+    (``DisputeState.status``, first match wins; the README's status table gives
+    the precedence). The values are the API's words."""
 
     AWAITING_SHIPMENT = "awaiting_shipment"
     SHIPPED = "shipped"
@@ -26,8 +29,11 @@ class Status(StrEnum):
     SELLER_RESPONDED = "seller_responded"
     UNDER_REVIEW = "under_review"
     REFUND_REQUESTED = "refund_requested"
+    REFUND_APPROVED = "refund_approved"
     RETURN_IN_TRANSIT = "return_in_transit"
+    PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    UNDER_APPEAL = "under_appeal"
     CANCELLED = "cancelled"
     CLOSED = "closed"
 
@@ -36,7 +42,7 @@ STATUSES: tuple[str, ...] = tuple(status.value for status in Status)
 CONTACT_CHANNELS = ("chat", "email", "phone", "in_app", "other")
 EVIDENCE_KINDS = ("chat_log", "order_record", "tracking", "photo", "other")
 INTERVENTION_REASONS = ("not_shipped", "seller_unresponsive", "refund_denied", "other")
-OUTCOMES = ("refund_full", "refund_partial", "seller_must_ship", "claim_rejected")
+OUTCOMES = RULING_OUTCOMES  # the one list: domain.outcomes
 #: Events only staff see on a case's timeline.
 INTERNAL_EVENTS = frozenset({"NoteAdded"})
 

@@ -29,24 +29,42 @@ RULE_KEYS = (
     "review_window_days",
     "return_shipping_payer",
     "reminder_hours_before",
+    "appeal_window_days_buyer",
+    "appeal_window_days_seller",
 )
 BUSINESS_DAY_KEYS = RULE_KEYS[:4]
 #: Rule keys a document may leave out of ``[defaults]``, with the value a new
 #: document (a file, a candidate, a version published now) then takes.
-#: ``reminder_hours_before`` = 24: DeadlineApproaching a day before each deadline.
-OPTIONAL_RULE_DEFAULTS: dict[str, int] = {"reminder_hours_before": 24}
+#: ``reminder_hours_before`` = 24: DeadlineApproaching a day before each deadline;
+#: ``appeal_window_days_*``: calendar days after a ruling that each party may appeal it.
+OPTIONAL_RULE_DEFAULTS: dict[str, int] = {
+    "reminder_hours_before": 24,
+    "appeal_window_days_buyer": 30,
+    "appeal_window_days_seller": 21,
+}
 #: The value a *recorded* document that leaves the key out meant: it was published
 #: before the key existed (every version published since names each key), so it
-#: keeps replaying the same (0: no reminders), whatever today's default.
-RECORDED_RULE_DEFAULTS: dict[str, int] = {"reminder_hours_before": 0}
+#: keeps replaying the same (0: no reminders), whatever today's default. A version
+#: published before appeals existed offers none (0 days) to the orders placed under it.
+RECORDED_RULE_DEFAULTS: dict[str, int] = {
+    "reminder_hours_before": 0,
+    "appeal_window_days_buyer": 0,
+    "appeal_window_days_seller": 0,
+}
 RETURN_SHIPPING_PAYERS = ("seller", "buyer")
 # Upper bounds keep a mistyped (or hostile) candidate from asking the calendar
 # to walk thousands of years: a year of business days is already absurd.
 MAX_BUSINESS_DAYS = 365
 MAX_REVIEW_WINDOW_DAYS = 3660
 MAX_REMINDER_HOURS = 720
+MAX_APPEAL_WINDOW_DAYS = 365
+#: Rule keys for which 0 means "none" (no reminders, no appeals).
+ZERO_MEANS_NONE = frozenset({"reminder_hours_before", "appeal_window_days_buyer",
+                             "appeal_window_days_seller"})
 
-TOP_LEVEL_KEYS = ("version", "effective_from", "defaults", "regions", "categories")
+TOP_LEVEL_KEYS = (
+    "version", "effective_from", "defaults", "regions", "categories", "reason_codes"
+)
 REGION_KEYS = ("timezone", "holiday_subdivision", "currency")
 
 CATEGORY_NAME = re.compile(r"[a-z0-9_]+")
@@ -74,9 +92,11 @@ def rule_problem(path: str, key: str, value: object) -> str | None:
         if key == "review_window_days"
         else MAX_REMINDER_HOURS
         if key == "reminder_hours_before"
+        else MAX_APPEAL_WINDOW_DAYS
+        if key.startswith("appeal_window_days_")
         else MAX_BUSINESS_DAYS
     )
-    lowest = 0 if key == "reminder_hours_before" else 1
+    lowest = 0 if key in ZERO_MEANS_NONE else 1
     if type(value) is int and lowest <= value <= limit:
         return None
     if type(value) is int and value > limit:

@@ -14,6 +14,9 @@ A policy document (TOML on disk, JSON over the API) has this shape::
     ship_within_business_days = 3               # optional overrides
     [categories.made_to_order]                  # overrides; may be empty
     ship_within_business_days = 7
+    [reason_codes.not_shipped_in_time]          # the catalogue rulings name (``reasons``)
+    text = "The seller did not ship your order by its shipping deadline."
+    outcomes = ["refund_full", "refund_partial"]
 
 The rules for an order are ``defaults``, then the region's overrides, then the
 category's overrides (later wins). A region that names a ``currency`` takes
@@ -54,6 +57,12 @@ from domain.policy.checks import (
     valid_overrides,
 )
 from domain.policy.errors import PolicyError, UnknownCategory, UnknownRegion
+from domain.policy.reasons import (
+    NO_REASON_CODES,
+    ReasonCodes,
+    reason_code_problems,
+    reason_codes_from,
+)
 from domain.policy.rules import Rules, rules_from
 
 
@@ -120,6 +129,8 @@ class Policy:
     defaults: Rules
     regions: Mapping[str, RegionPolicy]
     categories: Mapping[str, Mapping[str, RuleValue]]
+    #: The reason codes rulings name while this version is in force.
+    reason_codes: ReasonCodes = NO_REASON_CODES
     _rules: Mapping[tuple[str, str], Rules] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -225,6 +236,7 @@ class Policy:
             "defaults": self.defaults.as_dict(),
             "regions": {code: region.to_document() for code, region in self.regions.items()},
             "categories": {name: dict(overrides) for name, overrides in self.categories.items()},
+            "reason_codes": self.reason_codes.to_document(),
         }
 
     @classmethod
@@ -300,6 +312,8 @@ class Policy:
                 problems += override_problems(path, category_doc)
                 category_overrides[str(name)] = valid_overrides(category_doc)
 
+        reasons_doc = doc.get("reason_codes", {})
+        problems += reason_code_problems(reasons_doc)
         problems += combination_problems(defaults_valid, region_overrides, category_overrides)
         if problems:
             raise PolicyError(problems)
@@ -321,6 +335,7 @@ class Policy:
                 for code, region_doc in regions_doc.items()
             },
             categories=category_overrides,
+            reason_codes=reason_codes_from(reasons_doc),
         )
 
     def with_changes(self, changes: Mapping[str, object], *, version: str | None = None) -> Policy:

@@ -22,6 +22,15 @@ class Rules:
     return_shipping_payer: str
     #: Hours before a seller's deadline that DeadlineApproaching is recorded.
     reminder_hours_before: int = OPTIONAL_RULE_DEFAULTS["reminder_hours_before"]
+    #: Calendar days after a ruling that the buyer, the seller, may appeal it (0: never).
+    appeal_window_days_buyer: int = OPTIONAL_RULE_DEFAULTS["appeal_window_days_buyer"]
+    appeal_window_days_seller: int = OPTIONAL_RULE_DEFAULTS["appeal_window_days_seller"]
+
+    def appeal_window_days(self, party: str) -> int:
+        """The appeal window of ``party`` (``buyer`` or ``seller``)."""
+        if party == "buyer":
+            return self.appeal_window_days_buyer
+        return self.appeal_window_days_seller
 
     def __post_init__(self) -> None:
         problems = [
@@ -58,8 +67,8 @@ def rules_from(values: Mapping[str, RuleValue]) -> Rules:
         refund_response_business_days=cast(int, values["refund_response_business_days"]),
         review_window_days=cast(int, values["review_window_days"]),
         return_shipping_payer=cast(str, values["return_shipping_payer"]),
-        reminder_hours_before=cast(
-            int,
-            values.get("reminder_hours_before", OPTIONAL_RULE_DEFAULTS["reminder_hours_before"]),
-        ),
+        **{
+            key: cast(int, values.get(key, default))
+            for key, default in OPTIONAL_RULE_DEFAULTS.items()
+        },
     )

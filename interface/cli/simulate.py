@@ -27,7 +27,7 @@ from domain.errors import DomainError
 from domain.policy import PolicyError
 from infrastructure.history_reader import history_reader_for
 from interface.cli.common import RUNTIME_ERROR, fail, open_application, settings_of
-from interface.report_html import render_report
+from interface.report_html import figures_changed, render_report
 
 TOP_SELLERS = 15
 SHOWN_SAMPLES = 5
@@ -181,9 +181,15 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         ("filters", filters or "none"),
         ("events read / facts replayed", f"{report['events_read']} / {report['events_replayed']}"),
         ("disputes", str(report["disputes"])),
-        ("changed disputes", str(report["changed_disputes"])),
-        ("retimed disputes", str(report["retimed_disputes"])),
-        ("counterfactual disputes", str(report["counterfactual_disputes"])),
+        ("retimed disputes (same events, other instants)", str(report["retimed_disputes"])),
+        ("changed disputes (other events or status)", str(report["changed_disputes"])),
+        (
+            "counterfactual disputes (a fact the candidate refuses)",
+            " ".join(
+                [str(report["counterfactual_disputes"])]
+                + [f"{kind} {n}" for kind, n in report["counterfactual_facts"].items()]
+            ),
+        ),
         (
             "baseline reproduces the record",
             "yes" if report["baseline_matches_recorded"]
@@ -217,11 +223,12 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             return 0.0
         return abs(float(rate["candidate"]) - float(rate["baseline"]))
 
-    sellers = sorted(report["sellers"], key=lambda s: (-change(s), s["seller_id"]))[:TOP_SELLERS]
+    changed = [s for s in report["sellers"] if figures_changed(s)]
+    sellers = sorted(changed, key=lambda s: (-change(s), s["seller_id"]))[:TOP_SELLERS]
     if sellers:
         table = Table(
-            title=f"Late-dispatch rate, the {len(sellers)} sellers it changes most "
-            f"(of {len(report['sellers'])})",
+            title=f"Sellers whose figures change, the {len(sellers)} most changed "
+            f"(of {len(changed)}; {len(report['sellers']) - len(changed)} unchanged)",
             title_justify="left",
         )
         for column in ("seller", "orders", "late baseline", "late candidate",
@@ -237,15 +244,19 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
         console.print(table)
 
     if report["samples"]:
-        samples = Table(title="Changed disputes (sample)", title_justify="left")
-        for column in ("order", "baseline", "candidate", "counterfactual"):
+        samples = Table(
+            title="Changed and counterfactual disputes (sample)", title_justify="left"
+        )
+        for column in ("order", "baseline", "candidate", "change", "impossible fact"):
             samples.add_column(column)
         for sample in report["samples"][:SHOWN_SAMPLES]:
+            impossible = sample["impossible_fact"]
             samples.add_row(
                 sample["order_id"],
                 ", ".join(sample["baseline"]) or "—",
                 ", ".join(sample["candidate"]) or "—",
-                "yes" if sample["counterfactual"] else "no",
+                sample["change"],
+                f"{impossible['type']}: {impossible['reason']}" if impossible else "—",
             )
         console.print(samples)
     if report["not_comparable"]:

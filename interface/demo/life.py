@@ -192,6 +192,11 @@ class OrderLife:
         self.intent: str | None = None
         self.follow_ups = 0
         self.evidence_ids: list[str] = []
+        # Thank-yous, slipping promises and extensions draw from their own stream, so
+        # that every other draw of this order stays what it was without them.
+        self.lived = random.Random(f"{spec.seed}-lived")
+        self.appealing = random.Random(f"{spec.seed}-appeals")  # appeals, likewise
+        self.feed = random.Random(f"{spec.seed}-feed")  # shipments the feed reports late
 
     # ---- plumbing ------------------------------------------------------------------------
 
@@ -243,9 +248,20 @@ class OrderLife:
         self.view_at = at
         self.next_due = _next_due(view)
 
-    def _recorded(self, view: dict[str, Any], role: str, at: datetime, event_type: str) -> None:
-        added = view["version"] - self.version
+    def _recorded(
+        self,
+        view: dict[str, Any],
+        role: str,
+        at: datetime,
+        event_type: str,
+        also: tuple[str, ...] = (),
+    ) -> None:
+        """``also``: the other events the command records besides ``event_type`` (and
+        the refunds that fall due with it)."""
+        added = view["version"] - self.version - len(also)
         self.run.tally.by_type[event_type] += 1
+        for other in also:
+            self.run.tally.by_type[other] += 1
         # An approval (or a received return) may make a refund fall due with it.
         fell_due = len(_dues(view)) - len(_dues(self.view))
         if fell_due > 0:
@@ -274,6 +290,7 @@ class OrderLife:
         action: str,
         event_type: str,
         command: Callable[[Actor], dict[str, Any]],
+        also: tuple[str, ...] = (),
     ) -> dict[str, Any] | None:
         """Run ``command`` as ``role`` if the case allows ``action`` now."""
         if action not in self.allowed(t, role, action):
@@ -285,7 +302,7 @@ class OrderLife:
             self.run.tally.refused[f"{role}.{action}: {exc.code}"] += 1
             self.see(self.app.case_as_answered(self.id, self.actors[role]), role, t)
             return None
-        self._recorded(view, role, t, event_type)
+        self._recorded(view, role, t, event_type, also)
         return view
 
     # ---- the state, as the last view shows it --------------------------------------------
@@ -337,7 +354,11 @@ class OrderLife:
             ship_at = self.ship_by + max(delay, timedelta(hours=1))
             self.ship_at = min(ship_at, self.cancel_at - timedelta(hours=1))
         if self.ship_at is not None:
-            self.schedule(self.ship_at, self.ship)
+            self.schedule_shipment(self.ship_at)
+            if self.ship_at > self.ship_by and self.lived.random() < p.extensions:
+                notice = timedelta(hours=self.lived.uniform(*p.extension_notice_hours))
+                if self.ship_by - notice > placed:
+                    self.schedule(self.ship_by - notice, self.extend)
         if rng.random() < p.early_contact:
             self.schedule(placed + self.hours(p.early_contact_hours), self.early_contact)
         if rng.random() < p.notices_late:
@@ -364,6 +385,46 @@ class OrderLife:
             transit = self.run.transit.get(self.spec.region, (2.0, 5.0))
             self.schedule(t + self.days(transit), self.deliver)
 
+    def schedule_shipment(self, ship_at: datetime) -> None:
+        """The parcel leaves at ``ship_at`` and is reported then, except that the carrier
+        feed sometimes reports a parcel that left in time only after ship_by."""
+        if ship_at <= self.ship_by and self.feed.random() < self.p.late_feed:
+            lag = timedelta(hours=self.feed.uniform(*self.p.late_feed_hours))
+            self.schedule(self.ship_by + lag, lambda t: self.report_late(t, ship_at))
+        else:
+            self.schedule(ship_at, self.ship)
+
+    def report_late(self, t: datetime, shipped_at: datetime) -> None:
+        """The feed reports at ``t`` the parcel that left at ``shipped_at``, by ship_by: the
+        case withdraws each deadline miss on record that the date disproves."""
+        self.sweep(t, "platform")
+        if self.shipped or self.finished or self.refunded_in_full:
+            return
+        carrier, tracking = self.carrier()
+        withdrawn = tuple(
+            "DeadlineMissWithdrawn"
+            for entry in self.view["timeline"]
+            if entry["type"] == "DeadlineMissed"
+            and datetime.fromisoformat(entry["occurred_at"]) >= shipped_at
+        )
+        done = self.act(
+            t,
+            "platform",
+            "ship",
+            "OrderShipped",
+            lambda a: self.app.ship(
+                self.id, carrier=carrier, tracking_number=tracking, shipped_at=shipped_at, actor=a
+            ),
+            also=withdrawn,
+        )
+        if done is not None and withdrawn:  # a withdrawn miss is no late dispatch
+            kinds = [entry["type"] for entry in done["timeline"]]
+            self.missed = kinds.count("DeadlineMissed") > kinds.count("DeadlineMissWithdrawn")
+        if done is not None and self.rng.random() >= self.p.lost_in_transit:
+            transit = self.run.transit.get(self.spec.region, (2.0, 5.0))
+            arrives = max(shipped_at + self.days(transit), t + timedelta(hours=1))
+            self.schedule(arrives, self.deliver)
+
     def deliver(self, t: datetime) -> None:
         self.sweep(t, "platform")
         if not self.shipped or self.delivered or self.finished:
@@ -379,6 +440,9 @@ class OrderLife:
             return
         if self.rng.random() < self.p.asks_after_delivery:
             self.schedule(t + self.days(self.p.question_days), self.ask_question)
+        if self.lived.random() < self.p.thanks_after_delivery:
+            thanks = timedelta(days=self.lived.uniform(*self.p.thanks_days))
+            self.schedule(t + thanks, self.thank)
         if self.rng.random() < self.p.returns:
             self.schedule(t + self.days(self.p.return_request_days), self.request_return)
         if self.rng.random() < self.p.reviews_delivered:
@@ -407,6 +471,43 @@ class OrderLife:
             return
         self.contact(t, "Hi, when will my order ship?")
 
+    def thank(self, t: datetime) -> None:
+        """A thank-you: a message that expects no reply (no response window opens)."""
+        self.sweep(t, "buyer")
+        if self.finished:
+            return
+        self.act(
+            t,
+            "buyer",
+            "contact_seller",
+            "SellerContacted",
+            lambda a: self.app.contact_seller(
+                self.id, message="Thanks, it arrived!", channel="in_app", expects_reply=False,
+                actor=a,
+            ),
+        )
+
+    def extend(self, t: datetime) -> None:
+        """A moderator gives a seller that will ship late until a little after it will."""
+        self.sweep(t, "moderator")
+        if self.shipped or self.finished or self.ship_at is None:
+            return
+        slack = timedelta(hours=self.lived.uniform(*self.p.extension_slack_hours))
+        new_ship_by = (self.ship_at + slack).replace(microsecond=0)
+        done = self.act(
+            t,
+            "moderator",
+            "extend_ship_by",
+            "ShipByExtended",
+            lambda a: self.app.extend_ship_by(
+                self.id, new_ship_by=new_ship_by, reason="Carrier backlog in the region",
+                actor=a,
+            ),
+        )
+        if done is not None:
+            self.ship_by = datetime.fromisoformat(done["ship_by"])
+            self.cancel_at = datetime.fromisoformat(done["auto_cancel_at"])
+
     def ask_question(self, t: datetime) -> None:
         self.sweep(t, "buyer")
         if not self.finished:
@@ -424,7 +525,16 @@ class OrderLife:
             and not self.shipped
             and self.rng.random() < self.tier.promises_date
         ):
-            promised = self.ship_at.astimezone(self.run.zones[self.spec.region]).date()
+            zone = self.run.zones[self.spec.region]
+            promised = self.ship_at.astimezone(zone).date()
+            # Some sellers name a day too early: that promise breaks (PromiseBroken).
+            if self.lived.random() < self.p.promise_slips:
+                promised = max(promised - timedelta(days=1), t.astimezone(zone).date())
+        elif not self.shipped and self.lived.random() < self.p.promise_slips * (
+            self.tier.promises_date
+        ):  # a seller that will not ship in time may name a date all the same
+            zone = self.run.zones[self.spec.region]
+            promised = t.astimezone(zone).date() + timedelta(days=1)
         message = (
             f"Sorry for the delay, it ships by {promised.isoformat()}."
             if promised
@@ -558,6 +668,7 @@ class OrderLife:
         )
         if done is None:
             return
+        self.plan_appeal(t, outcome)
         if outcome in ("refund_full", "refund_partial"):
             self.after_approval(t, return_required=bool(done["refund"]["return_required"]))
         elif outcome == "seller_must_ship" and new_ship_by is not None:
@@ -589,11 +700,11 @@ class OrderLife:
                 outcome = "refund_full"
         if outcome in ("refund_full", "refund_partial") and remaining <= 0:
             outcome, partial = "claim_rejected", None
-        reason = {
-            "refund_full": "seller_did_not_ship" if not self.shipped else "item_not_received",
-            "refund_partial": "delay_compensation",
-            "seller_must_ship": "seller_given_last_chance",
-            "claim_rejected": "shipment_in_transit" if self.shipped else "insufficient_evidence",
+        reason = {  # codes of the bundled policy's catalogue
+            "refund_full": "not_received" if self.shipped else "not_shipped_in_time",
+            "refund_partial": "late_dispatch_compensation",
+            "seller_must_ship": "seller_given_time_to_ship",
+            "claim_rejected": "shipped_on_time" if self.shipped else "claim_not_supported",
         }[outcome]
         return outcome, reason, partial, new_ship_by
 
@@ -691,7 +802,9 @@ class OrderLife:
         self.sweep(t, "platform")
         if self.refund_status != "approved":
             return None
-        owed = next((due for due in _dues(self.view) if due["status"] == "open"), None)
+        owed = next(
+            (d for d in _dues(self.view) if d["status"] == "open" and d["payee"] == "buyer"), None
+        )
         if owed is None:
             return None
         left = Decimal(owed["amount"]["amount"]) - Decimal(owed["paid_amount"]["amount"])
@@ -704,6 +817,101 @@ class OrderLife:
             lambda a: self.app.issue_refund(
                 self.id, amount=amount, due_id=owed["due_id"], actor=a
             ),
+        )
+
+    # ---- appeals ---------------------------------------------------------------------------
+
+    def plan_appeal(self, t: datetime, outcome: str) -> None:
+        """The party the ruling went against may appeal it (draws of its own stream)."""
+        rng = self.appealing
+        if rng.random() >= self.p.appeals:
+            return
+        party = "seller" if outcome in ("refund_full", "refund_partial") else "buyer"
+        at = t + timedelta(hours=rng.uniform(*self.p.appeal_hours))
+        self.schedule(at, lambda when: self.appeal(when, party))
+
+    def appeal(self, t: datetime, party: str) -> None:
+        self.sweep(t, party)
+        self.see(self.app.case_as_answered(self.id, self.actors[party]), party, t)  # a window
+        statement = (
+            "The seller did ship; the carrier lost track of it."
+            if party == "seller"
+            else "The order never came and the seller's evidence does not show it did."
+        )
+        done = self.act(
+            t,
+            party,
+            "appeal",
+            "AppealFiled",
+            lambda a: self.app.appeal(self.id, statement=statement, actor=a),
+        )
+        if done is not None:
+            rng = self.appealing
+            decide_at = t + timedelta(hours=rng.uniform(*self.p.appeal_decision_hours))
+            overturn = rng.random() < self.p.overturns
+            self.schedule(decide_at, lambda when: self.decide_appeal(when, party, overturn))
+
+    def decide_appeal(self, t: datetime, party: str, overturn: bool) -> None:
+        """Another moderator than the one who ruled upholds or overturns the ruling."""
+        self.sweep(t, "moderator")
+        if "decide_appeal" not in self.allowed(t, "moderator", "decide_appeal"):
+            self.run.tally.skipped["moderator.decide_appeal"] += 1
+            return
+        refund = self.view["refund"]
+        ruled_code = str(self.view["intervention"]["reason_code"])
+        if party == "buyer" and refund is not None and refund["status"] in ("approved", "paid"):
+            overturn = False  # a refund is already under way: nothing to grant
+        also: tuple[str, ...] = ()
+        if not overturn:
+            outcome, code = None, ruled_code
+        elif party == "seller":
+            outcome = "claim_rejected"
+            code = "shipped_on_time" if self.shipped else "claim_not_supported"
+            if refund is not None and refund["status"] == "approved":
+                also = ("RefundCancelled",)  # approved, not paid: withdrawn
+        else:
+            outcome = "refund_full"
+            code = "not_received" if self.shipped else "not_shipped_in_time"
+        reviewer = Actor("moderator", f"mod-{self.run.seed}-appeals")
+        done = self.act(
+            t,
+            "moderator",
+            "decide_appeal",
+            "AppealDecided",
+            lambda a: self.app.decide_appeal(
+                self.id,
+                decision="overturn" if overturn else "uphold",
+                outcome=outcome,
+                reason_code=code,
+                note="Decided on appeal after a second look at the evidence.",
+                actor=reviewer,
+            ),
+            also,
+        )
+        if done is None or not overturn:
+            return
+        if party == "buyer":
+            self.after_approval(t, return_required=bool(done["refund"]["return_required"]))
+        elif any(d["payee"] == "seller" for d in _dues(done)):
+            self.schedule(t + timedelta(hours=self.appealing.uniform(*self.p.pays_seller_hours)),
+                          self.pay_seller)
+
+    def pay_seller(self, t: datetime) -> None:
+        """The platform makes up to the seller the refund the buyer kept."""
+        self.sweep(t, "platform")
+        owed = next(
+            (d for d in _dues(self.view) if d["status"] == "open" and d["payee"] == "seller"),
+            None,
+        )
+        if owed is None:
+            return
+        amount = Money.of(owed["amount"]["amount"], owed["amount"]["currency"])
+        self.act(
+            t,
+            "platform",
+            "issue_refund",
+            "SellerCompensated",
+            lambda a: self.app.issue_refund(self.id, amount=amount, due_id=owed["due_id"], actor=a),
         )
 
     def pay_cancelled(self, t: datetime) -> None:
@@ -723,13 +931,19 @@ class OrderLife:
         self.sweep(t, role)
         if self.finished:
             return
-        self.act(
+        # An order that never shipped is cancelled by the close; the rest falls due.
+        cancel = not self.shipped
+        done = self.act(
             t,
             role,
             "close",
             "CaseClosed",
-            lambda a: self.app.close_case(self.id, reason=reason, actor=a),
+            lambda a: self.app.close_case(self.id, reason=reason, cancel_order=cancel, actor=a),
+            also=("OrderCancelled",) if cancel else (),
         )
+        if done is not None and any(due["status"] == "open" for due in _dues(done)):
+            paid_after = timedelta(hours=self.lived.uniform(*self.p.pay_hours))
+            self.schedule(t + paid_after, self.pay_cancelled)
 
     def close_by_moderator(self, t: datetime) -> None:
         self.close(t, "moderator", "resolved")

@@ -115,6 +115,9 @@ class DemoProfile:
     late_fraction: Range = (0.02, 0.8)  # shipped this far from ship_by to the auto-cancel
     min_ship_hours: float = 0.5  # never ships sooner than this after the order
     platform_reports_shipment: float = 0.35  # the carrier feed, not the seller, records it
+    late_feed: float = 0.02  # the feed reports a parcel that left in time only after ship_by
+    late_feed_hours: Range = (4.0, 48.0)  # that report comes this long after ship_by
+    promise_slips: float = 0.5  # a promised ship date is the day before it really ships
     transit_days: tuple[tuple[str, float, float], ...] = (
         ("US", 1.5, 6.0),
         ("GB", 1.0, 4.0),
@@ -142,6 +145,8 @@ class DemoProfile:
     return_transit_days: Range = (2.0, 6.0)
     asks_after_delivery: float = 0.1  # a question to the seller about goods that arrived
     question_days: Range = (0.2, 5.0)  # after delivery
+    thanks_after_delivery: float = 0.15  # a thank-you that expects no reply
+    thanks_days: Range = (0.2, 4.0)  # after delivery
     reviews_delivered: float = 0.6
     reviews_unhappy: float = 0.35  # reviews an order that was cancelled or refunded
     review_days: Range = (1.0, 12.0)  # after delivery, refund or cancellation
@@ -168,8 +173,18 @@ class DemoProfile:
     notes: float = 0.35  # an internal note before ruling
     moderator_evidence: float = 0.1  # the moderator adds evidence (a carrier check)
     closes_rejected: float = 0.5  # closes the case after claim_rejected (goods on the way)
-    closes_after_refund: float = 0.25  # closes a case once the refund was paid
+    closes_after_refund: float = 0.25  # closes a case once the refund was paid (an order
+    # that never shipped is cancelled by that close, the rest of its amount falling due)
+    extensions: float = 0.15  # gives a seller that will ship late more time, before ship_by
+    extension_notice_hours: Range = (2.0, 30.0)  # before ship_by
+    extension_slack_hours: Range = (2.0, 24.0)  # the new ship_by, after the planned shipment
     close_hours: Range = (1.0, 48.0)
+    # Appeals: the party a ruling went against appeals it; another moderator decides.
+    appeals: float = 0.3
+    appeal_hours: Range = (2.0, 72.0)  # after the ruling
+    appeal_decision_hours: Range = (6.0, 96.0)  # after the appeal
+    overturns: float = 0.5  # the ruling is overturned (else upheld)
+    pays_seller_hours: Range = (1.0, 48.0)  # the platform makes up an overturned refund
 
     # ---- platform ----------------------------------------------------------------
     pays_refund: float = 0.99  # pays an approved refund

@@ -35,6 +35,7 @@ from infrastructure.settings import Settings
 from infrastructure.stores.runtime import Projections
 from infrastructure.webhook_runtime import Webhooks, open_webhooks
 from interface.http.auth import Auth, resolve_secret
+from interface.http.controllers.appeals import AppealsController, ReasonCodesController
 from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
 from interface.http.controllers.events import EventsController
@@ -64,7 +65,9 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     HealthController,
     OrdersController,
     DisputesController,
+    AppealsController,
     PoliciesController,
+    ReasonCodesController,
     SimulationsController,
     DeadlinesController,
     EventsController,

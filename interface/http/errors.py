@@ -19,6 +19,7 @@ from domain.errors import (
     Contention,
     DomainError,
     InvalidInput,
+    NotForThisActor,
     NotFound,
     TransitionRefused,
 )
@@ -107,7 +108,7 @@ def problem_response(
 
 
 def domain_status(error: DomainError) -> int:
-    if isinstance(error, Forbidden):
+    if isinstance(error, Forbidden | NotForThisActor):
         return 403
     if isinstance(error, NotFound):
         return 404

@@ -10,6 +10,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
+from application.access import refusal
 from domain.dispute import Actor
 from domain.dispute.access import COMMAND_ROLES
 
@@ -30,7 +31,6 @@ def requires(
 ) -> Guard:
     """A guard admitting the roles that may run ``command`` (only ``when`` it applies)."""
     roles = COMMAND_ROLES[command]
-    action = command.replace("_", " ")
 
     # Async on purpose: Litestar runs sync guards in a worker thread, a costly hop per request.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -38,9 +38,7 @@ def requires(
             return
         actor = actor_of(connection)
         if actor.role not in roles:
-            raise PermissionDeniedException(
-                f"the {actor.role} role may not {action} (allowed: {', '.join(sorted(roles))})"
-            )
+            raise PermissionDeniedException(refusal(actor.role, command, roles))
 
     guard.__name__ = f"requires_{command}"
     return guard

@@ -21,6 +21,23 @@ Instant = Annotated[
         examples=["2026-11-20T10:00:00-08:00"],
     ),
 ]
+#: An instant the API answers with: always RFC 3339 in UTC with ``Z``.
+UtcInstant = Annotated[
+    datetime,
+    Meta(
+        description="An instant, RFC 3339 in UTC with Z, e.g. 2026-11-25T07:59:59Z",
+        examples=["2026-11-25T07:59:59Z"],
+    ),
+]
+#: A deadline's local time in the order's region (the companion ``<field>_local``).
+LocalInstant = Annotated[
+    datetime,
+    Meta(
+        description="The same instant as local time in the order's region, with its offset, "
+        "e.g. 2026-11-24T23:59:59-08:00",
+        examples=["2026-11-24T23:59:59-08:00"],
+    ),
+]
 DecimalString = Annotated[
     str,
     Meta(
@@ -76,6 +93,11 @@ class Deliver(_Request):
 class ContactSeller(_Request):
     message: str
     channel: Annotated[str, Meta(description="chat, email, phone, in_app or other")]
+    expects_reply: Annotated[
+        bool,
+        Meta(description="Whether the buyer asks for an answer: only then the seller's "
+             "response window opens (false for a thank-you)"),
+    ] = True
 
 
 class Respond(_Request):
@@ -101,10 +123,44 @@ class Rule(_Request):
     outcome: Annotated[
         str, Meta(description="refund_full, refund_partial, seller_must_ship or claim_rejected")
     ]
-    reason_code: str
+    reason_code: Annotated[
+        str,
+        Meta(description="A code of the policy's catalogue (GET /v1/reason-codes) that "
+             "justifies the outcome; its text is shown to the parties"),
+    ]
     refund_amount: Money | None = None
     new_ship_by: Instant | None = None
-    note: str | None = None
+    note: Annotated[
+        str | None, Meta(description="Shown to the buyer and the seller with the ruling")
+    ] = None
+
+
+class FileAppeal(_Request):
+    statement: str
+    evidence_ids: Annotated[
+        list[str] | None, Meta(description="Evidence of the case the appeal cites")
+    ] = None
+
+
+class DecideAppeal(_Request):
+    decision: Annotated[str, Meta(description="uphold or overturn")]
+    reason_code: Annotated[
+        str,
+        Meta(description="A code of the policy's catalogue that justifies the outcome that "
+             "stands"),
+    ]
+    outcome: Annotated[
+        str | None,
+        Meta(description="overturn: the outcome that replaces the ruling's (refund_full, "
+             "refund_partial or claim_rejected); uphold: omitted, or the ruling's"),
+    ] = None
+    refund_amount: Annotated[
+        Money | None,
+        Meta(description="refund_partial: the buyer's refund from the ruling, in all"),
+    ] = None
+    note: Annotated[
+        str | None, Meta(description="Shown to the buyer and the seller with the decision")
+    ] = None
 
 
 class RequestRefund(_Request):
@@ -141,42 +197,73 @@ class AddNote(_Request):
 
 class Close(_Request):
     reason: str
+    cancel_order: Annotated[
+        bool,
+        Meta(description="Cancel an order that neither shipped nor was cancelled: the rest of "
+             "its amount falls due to the buyer (refund.dues, reason order_cancelled). Such an "
+             "order closes only with it; any other refuses it (409)"),
+    ] = False
+
+
+class ExtendShipBy(_Request):
+    new_ship_by: Annotated[
+        Instant,
+        Meta(description="Later than the current ship_by and in the future (at most 180 days "
+             "later); it may pass the auto-cancel instant, which moves by as many business "
+             "days"),
+    ]
+    reason: str
 
 
 # ---- responses ----------------------------------------------------------------
 
 
-class Shipment(Struct):
+class Shipment(Struct, omit_defaults=True):
     carrier: str
     tracking_number: str
-    shipped_at: datetime
-    delivered_at: datetime | None
+    shipped_at: UtcInstant
+    delivered_at: UtcInstant | None
+    reported_at: Annotated[
+        UtcInstant | None,
+        Meta(description="Staff only: when the shipment reached us (the feed's report)"),
+    ] = None
+    feed_lag_seconds: Annotated[
+        int | None,
+        Meta(description="Staff only: reported_at minus shipped_at, in seconds"),
+    ] = None
 
 
 class ReturnShipment(Struct):
     carrier: str
     tracking_number: str
-    shipped_at: datetime
-    received_at: datetime | None
+    shipped_at: UtcInstant
+    received_at: UtcInstant | None
 
 
 class RefundDue(Struct):
     due_id: str
     amount: Money
-    payee: Literal["buyer"]
-    reason: Literal["auto_cancelled", "seller_approved", "policy_auto_approved", "ruling"]
-    due_at: datetime
+    payee: Annotated[
+        Literal["buyer", "seller"],
+        Meta(description="seller: the platform makes up a refund the buyer kept after an "
+             "appeal overturned it (reason overturned_refund)"),
+    ]
+    reason: Literal[
+        "auto_cancelled", "seller_approved", "policy_auto_approved", "ruling", "order_cancelled",
+        "appeal", "overturned_refund",
+    ]
+    due_at: UtcInstant
     paid_amount: Money
-    status: Literal["open", "paid"]
+    status: Literal["open", "paid", "cancelled"]
 
 
 class Refund(Struct):
-    status: Literal["requested", "approved", "denied", "paid"]
+    status: Literal["requested", "approved", "denied", "paid", "cancelled"]
     amount: Money
     reason: str | None
     return_required: bool
-    requested_at: datetime | None
-    decided_at: datetime | None
+    requested_at: UtcInstant | None
+    decided_at: UtcInstant | None
     decided_by: str | None
     paid_amount: Money | None
     return_: ReturnShipment | None = msgspec.field(name="return")
@@ -187,18 +274,66 @@ class Refund(Struct):
 class ReviewView(Struct):
     rating: int
     comment: str
-    at: datetime
+    at: UtcInstant
 
 
-class Intervention(Struct):
+class Intervention(Struct, omit_defaults=True):
     status: Literal["open", "resolved"]
-    requested_at: datetime
+    requested_at: UtcInstant
     reason: str
     statement: str
     evidence_ids: list[str]
     outcome: str | None
     reason_code: str | None
-    resolved_at: datetime | None
+    resolved_at: UtcInstant | None
+    reason_text: Annotated[
+        str | None, Meta(description="The reason code's text, as the ruling recorded it")
+    ]
+    note: Annotated[
+        str | None,
+        Meta(description="The ruling's note (null to the parties for a ruling recorded before "
+             "reason codes were a catalogue: its note is internal)"),
+    ]
+    ruled_by: Annotated[str | None, Meta(description="Staff only: who ruled")] = None
+
+
+class AppealEntry(Struct):
+    party: Literal["buyer", "seller"]
+    statement: str
+    evidence_ids: list[str]
+    filed_at: UtcInstant
+    status: Literal["pending", "upheld", "overturned"]
+    decided_at: UtcInstant | None
+
+
+class AppealDecisionView(Struct, omit_defaults=True):
+    decision: Literal["uphold", "overturn"]
+    outcome: Annotated[str, Meta(description="The outcome that stands after it")]
+    reason_code: str
+    reason_text: str
+    refund_amount: Annotated[
+        Money | None, Meta(description="An overturn to a refund: the buyer's refund, in all")
+    ]
+    note: str | None
+    appellants: list[str]
+    favours: Annotated[
+        str | None, Meta(description="An overturn: the party it favours")
+    ]
+    decided_at: UtcInstant
+    decided_by: Annotated[str | None, Meta(description="Staff only: who decided")] = None
+
+
+class AppealView(Struct):
+    """The ruling's appeals: each party once, within its window; an overturn is final."""
+
+    outcome: Annotated[str | None, Meta(description="The outcome that stands")]
+    buyer_may_appeal_until: Annotated[
+        UtcInstant | None,
+        Meta(description="The end of the buyer's window (null: appealed, overturned or none)"),
+    ]
+    seller_may_appeal_until: UtcInstant | None
+    appeals: list[AppealEntry]
+    decisions: list[AppealDecisionView]
 
 
 class Evidence(Struct):
@@ -207,31 +342,60 @@ class Evidence(Struct):
     description: str
     reference: str | None
     added_by: str
-    added_at: datetime
+    added_at: UtcInstant
+
+
+class PromiseView(Struct):
+    """The seller's promised ship date: it breaks at the end of that day (local time in the
+    order's region) if the order has not shipped (PromiseBroken)."""
+
+    promised_ship_date: date
+    made_at: UtcInstant
+    due_at: UtcInstant
+    due_at_local: LocalInstant
+    broken: bool
+    promises_broken: Annotated[
+        int, Meta(description="How many promised dates on this case passed unshipped")
+    ]
 
 
 class Deadlines(Struct):
-    ship_by: datetime | None
-    seller_response_due: datetime | None
-    refund_response_due: datetime | None
-    auto_cancel_at: datetime | None
+    ship_by: UtcInstant | None
+    seller_response_due: UtcInstant | None
+    refund_response_due: UtcInstant | None
+    auto_cancel_at: UtcInstant | None
+    ship_by_local: LocalInstant | None = None
+    seller_response_due_local: LocalInstant | None = None
+    refund_response_due_local: LocalInstant | None = None
+    auto_cancel_at_local: LocalInstant | None = None
 
 
 class TimelineEntry(Struct):
     type: str
-    occurred_at: datetime
+    occurred_at: UtcInstant
 
 
 class AsOf(Struct):
     version: int
-    at: datetime | None
+    at: UtcInstant | None
+
+
+class AsHappened(Struct):
+    """A case as it was in the world at ``at`` (``?as_happened=``)."""
+
+    at: UtcInstant
+    events: Annotated[int, Meta(description="Events that had happened by then")]
+    recorded_later: Annotated[
+        int, Meta(description="Of those, the events recorded after that instant")
+    ]
 
 
 class NextDue(Struct):
-    """The next derived event the policy will record unless something happens first."""
+    """The next derived event the policy will record unless something happens first
+    (the same shape in lists)."""
 
-    type: str
-    at: datetime
+    type: Annotated[str, Meta(description="The derived event due then, e.g. DeadlineMissed")]
+    at: UtcInstant
 
 
 Status = Literal[
@@ -243,8 +407,11 @@ Status = Literal[
     "seller_responded",
     "under_review",
     "refund_requested",
+    "refund_approved",
     "return_in_transit",
+    "partially_refunded",
     "refunded",
+    "under_appeal",
     "cancelled",
     "closed",
 ]
@@ -260,22 +427,29 @@ class CaseView(Struct, omit_defaults=True):
     region: str
     category: str
     amount: Money
-    status: Status
-    placed_at: datetime
-    ship_by: datetime
-    auto_cancel_at: datetime
+    status: Annotated[Status, Meta(description="Where the case stands (the README's table)")]
+    placed_at: UtcInstant
+    ship_by: UtcInstant
+    ship_by_local: LocalInstant
+    auto_cancel_at: UtcInstant
+    auto_cancel_at_local: LocalInstant
     shipment: Shipment | None
     refund: Refund | None
     review: ReviewView | None
     intervention: Intervention | None
     evidence: list[Evidence]
+    promise: PromiseView | None
     deadlines: Deadlines
     next_due: NextDue | None
     next_actions: Annotated[list[str], Meta(description="What the caller may do now")]
     timeline: list[TimelineEntry]
     version: Annotated[int, Meta(description="The dispute's version; also its ETag")]
     policy_version: str
+    appeal: Annotated[
+        AppealView | None, Meta(description="After a ruling: its appeals and decisions")
+    ] = None
     as_of: AsOf | None = None
+    as_happened: AsHappened | None = None
     position: (
         Annotated[
             int,
@@ -291,8 +465,8 @@ class CaseView(Struct, omit_defaults=True):
 class HistoryEntry(Struct):
     sequence: int
     type: str
-    occurred_at: datetime
-    recorded_at: datetime
+    occurred_at: UtcInstant
+    recorded_at: UtcInstant
     actor_role: str
     actor_id: str
     policy_version: str | None
@@ -305,6 +479,30 @@ class History(Struct):
     dispute_id: str
     version: int
     data: list[HistoryEntry]
+    next_cursor: str | None
+
+
+class Message(Struct):
+    """A message between the buyer and the seller (never an internal note)."""
+
+    sequence: Annotated[int, Meta(description="The case version that recorded it")]
+    author_role: Literal["buyer", "seller"]
+    author_id: str
+    text: str
+    sent_at: UtcInstant
+    expects_reply: Annotated[
+        bool, Meta(description="The buyer asked for an answer (the seller's window opened)")
+    ]
+    promised_ship_date: Annotated[
+        date | None, Meta(description="The date the seller promised to ship by, if any")
+    ]
+
+
+class Messages(Struct):
+    """One page of a case's conversation, oldest first."""
+
+    dispute_id: str
+    data: list[Message]
     next_cursor: str | None
 
 
@@ -321,6 +519,23 @@ class PolicyDocument(Struct):
     defaults: dict[str, Any]
     regions: dict[str, dict[str, Any]]
     categories: dict[str, dict[str, Any]]
+    reason_codes: Annotated[
+        dict[str, dict[str, Any]],
+        Meta(description="code -> {text, outcomes}: the catalogue rulings name"),
+    ] = msgspec.field(default_factory=dict)
+
+
+class ReasonCode(Struct):
+    code: str
+    text: Annotated[str, Meta(description="What the buyer and the seller are shown")]
+    outcomes: Annotated[list[str], Meta(description="The rulings it may justify")]
+
+
+class ReasonCodes(Struct):
+    """The reason-code catalogue of the policy in force."""
+
+    policy_version: str
+    data: list[ReasonCode]
 
 
 def prepare_struct_types() -> int:
@@ -348,6 +563,10 @@ def prepare_struct_types() -> int:
 
 def case_view(view: dict[str, Any]) -> CaseView:
     return msgspec.convert(view, CaseView)
+
+
+def messages_of(rows: list[dict[str, Any]]) -> list[Message]:
+    return msgspec.convert(rows, list[Message])
 
 
 def history_entries(rows: list[dict[str, Any]]) -> list[HistoryEntry]:

@@ -93,10 +93,10 @@ def test_policy_show_and_publish(env: dict[str, str], tmp_path: Path) -> None:
     runner = CliRunner()
     shown = runner.invoke(app, ["policy", "show"])
     assert shown.exit_code == 0, shown.output
-    assert 'version = "2026-12-default"' in shown.stdout
-    as_json = runner.invoke(app, ["policy", "show", "2026-12-default", "--format", "json"])
+    assert 'version = "2027-01-default"' in shown.stdout
+    as_json = runner.invoke(app, ["policy", "show", "2027-01-default", "--format", "json"])
     document = json.loads(as_json.stdout)
-    assert document["version"] == "2026-12-default"
+    assert document["version"] == "2027-01-default"
 
     document.update({"version": "2099-01", "effective_from": "2099-01-01T00:00:00Z"})
     candidate = tmp_path / "candidate.json"

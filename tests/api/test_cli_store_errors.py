@@ -53,7 +53,7 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def _policy_file(tmp_path: Path) -> Path:
     """A policy that would be published, were the store usable."""
     path = tmp_path / "candidate.toml"
-    text = bundled_policy_text().replace('"2026-12-default"', '"2099-01"')
+    text = bundled_policy_text().replace('"2027-01-default"', '"2099-01"')
     path.write_text(text.replace("2026-01-01T00:00:00Z", "2099-01-01T00:00:00Z"))
     return path
 

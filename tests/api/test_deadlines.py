@@ -12,8 +12,8 @@ from litestar.testing import TestClient
 from infrastructure.clock import ManualClock
 from tests.api.conftest import ANALYST, BUYER, MODERATOR, PLATFORM, SELLER
 
-SHIP_BY = "2026-11-24T23:59:59-08:00"
-SHIP_BY_REMINDER = "2026-11-23T23:59:59-08:00"  # the bundled policy: a day before
+SHIP_BY = "2026-11-25T07:59:59Z"  # 23:59:59 on Tuesday 11-24 in Los Angeles
+SHIP_BY_REMINDER = "2026-11-24T07:59:59Z"  # the bundled policy: a day before
 
 
 def sweep(client: TestClient[Any], body: dict[str, Any] | None = None) -> Any:
@@ -43,7 +43,7 @@ def test_the_sweep_records_a_missed_deadline_dated_at_the_deadline(
     assert row["type"] == "DeadlineMissed"
     assert row["occurred_at"] == SHIP_BY
     assert row["actor_role"] == "system"
-    assert row["policy_version"] == "2026-12-default"
+    assert row["policy_version"] == "2027-01-default"
     view = client.get(f"/v1/disputes/{case['id']}", headers=BUYER).json()
     assert view["status"] == "overdue"
 

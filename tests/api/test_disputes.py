@@ -33,7 +33,7 @@ COMMANDS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("seller-responses", "respond", {"message": "Soon", "promised_ship_date": "2026-11-23"}),
     ("evidence", "add_evidence", {"kind": "chat_log", "description": "the chat"}),
     ("interventions", "request_intervention", {"reason": "not_shipped", "statement": "late"}),
-    ("rulings", "rule", {"outcome": "refund_full", "reason_code": "late"}),
+    ("rulings", "rule", {"outcome": "refund_full", "reason_code": "not_shipped_in_time"}),
     ("refund-requests", "request_refund", {"reason": "late"}),
     ("refund-decisions", "decide_refund", {"approve": True}),
     ("refunds", "issue_refund", {"amount": USD}),
@@ -193,7 +193,7 @@ def test_history_lists_every_event_for_moderators(
         "policy_version", "data",
     }
     assert first["actor_role"] == "platform" and first["actor_id"] == "p-1"
-    assert first["policy_version"] == "2026-12-default"
+    assert first["policy_version"] == "2027-01-default"
     assert first["recorded_at"] == "2026-11-20T18:00:00Z"
     assert rows[1]["data"]["message"] == "Where is it?"
     assert rows[2]["data"] == {"text": "buyer sounds upset"}
@@ -324,11 +324,14 @@ def test_late_order_intervention_refund_review_close(
     assert requested["status"] == "under_review"
     assert "DeadlineMissed" in [entry["type"] for entry in requested["timeline"]]
     assert requested["intervention"]["evidence_ids"] == [evidence_id]
-    ruled = ok(post(client, case, "rulings", {"outcome": "refund_full", "reason_code": "late",
+    ruled = ok(post(client, case, "rulings", {"outcome": "refund_full",
+                                               "reason_code": "not_shipped_in_time",
                                                "note": "clear case"}, MODERATOR))
     assert ruled["refund"]["status"] == "approved"
+    assert ruled["status"] == "refund_approved"  # approved by the ruling, not yet paid
     assert ruled["refund"]["amount"] == USD
-    twice = post(client, case, "rulings", {"outcome": "claim_rejected", "reason_code": "x"},
+    twice = post(client, case, "rulings", {"outcome": "claim_rejected",
+                                          "reason_code": "claim_not_supported"},
                  MODERATOR)
     assert_problem(twice, 409)
     paid = ok(post(client, case, "refunds", {"amount": USD}, PLATFORM))
@@ -340,8 +343,12 @@ def test_late_order_intervention_refund_review_close(
     assert reviewed["review"]["rating"] == 2
     review_twice = post(client, case, "reviews", {"rating": 5, "comment": "changed my mind"}, BUYER)
     assert "already reviewed" in assert_problem(review_twice, 409)["detail"]
-    closed = ok(post(client, case, "close", {"reason": "resolved"}, MODERATOR))
-    assert closed["status"] == "closed"
+    # Refunded in full, never shipped: the order is still open until the close cancels it.
+    running = assert_problem(post(client, case, "close", {"reason": "resolved"}, MODERATOR), 409)
+    assert "cancel_order" in running["detail"]
+    closed = ok(post(client, case, "close", {"reason": "resolved", "cancel_order": True},
+                     MODERATOR))
+    assert closed["status"] == "closed" and len(closed["refund"]["dues"]) == 1  # nothing more
     after_close = post(client, case, "notes", {"text": "still possible"}, MODERATOR)
     assert ok(after_close)["status"] == "closed"
     assert_problem(post(client, case, "close", {"reason": "again"}, PLATFORM), 409)
@@ -385,7 +392,7 @@ def test_delivered_refund_with_return(
     assert_problem(less, 422, field="amount")
     twenty = {"amount": {"amount": "20.00", "currency": "USD"}, "due_id": owed["due_id"]}
     paid = ok(post(client, case, "refunds", twenty, PLATFORM))
-    assert paid["status"] == "refunded"
+    assert paid["status"] == "partially_refunded"  # 20.00 of 25.00: the rest may be asked for
     assert paid["refund"]["dues"][0]["status"] == "paid"
     assert_problem(post(client, case, "refunds", twenty, PLATFORM), 409)
 

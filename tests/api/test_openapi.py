@@ -78,7 +78,9 @@ def test_commands_document_their_headers_and_errors(client: TestClient[Any]) -> 
             for status in ("400", "403", "404", "409", "412", "422"):
                 assert PROBLEM in operation["responses"][status]["content"], (path, status)
     case = document["paths"]["/v1/disputes/{dispute_id}"]["get"]
-    assert {p["name"] for p in case["parameters"]} >= {"as_of", "If-None-Match"}
+    assert {p["name"] for p in case["parameters"]} >= {"as_of", "as_happened", "If-None-Match"}
+    described = {p["name"]: p.get("description", "") for p in case["parameters"]}
+    assert "business time" in described["as_happened"] and "recorded" in described["as_of"]
     assert "304" in case["responses"]
     assert "ETag" in case["responses"]["200"]["headers"]
 

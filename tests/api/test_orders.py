@@ -39,8 +39,9 @@ def test_place_order_is_201_with_the_case_location_and_etag(client: TestClient[A
     assert body["version"] == 1
     assert body["status"] == "awaiting_shipment"
     assert body["amount"] == {"amount": "25.00", "currency": "USD"}
-    assert body["ship_by"] == "2026-11-24T23:59:59-08:00"
-    assert body["timeline"] == [{"type": "OrderPlaced", "occurred_at": "2026-11-20T10:00:00-08:00"}]
+    assert body["ship_by"] == "2026-11-25T07:59:59Z"
+    assert body["ship_by_local"] == "2026-11-24T23:59:59-08:00"
+    assert body["timeline"] == [{"type": "OrderPlaced", "occurred_at": "2026-11-20T18:00:00Z"}]
 
 
 def test_the_same_order_again_is_200_with_the_same_case(

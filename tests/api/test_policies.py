@@ -25,7 +25,7 @@ def test_any_role_reads_the_current_policy(client: TestClient[Any], role: str) -
     response = client.get("/v1/policies/current", headers=ROLE_HEADERS[role])
     assert response.status_code == 200
     document = response.json()
-    assert document["version"] == "2026-12-default"
+    assert document["version"] == "2027-01-default"
     assert document["effective_from"] == "2026-01-01T00:00:00Z"
     assert document["defaults"]["ship_within_business_days"] == 2
     assert document["regions"]["GB"]["ship_within_business_days"] == 3
@@ -34,13 +34,13 @@ def test_any_role_reads_the_current_policy(client: TestClient[Any], role: str) -
 
 def test_reading_policies_needs_a_token(client: TestClient[Any]) -> None:
     assert_problem(client.get("/v1/policies/current"), 401)
-    assert_problem(client.get("/v1/policies/2026-12-default"), 401)
+    assert_problem(client.get("/v1/policies/2027-01-default"), 401)
 
 
 def test_a_version_by_name(client: TestClient[Any]) -> None:
-    response = client.get("/v1/policies/2026-12-default", headers=PLATFORM)
+    response = client.get("/v1/policies/2027-01-default", headers=PLATFORM)
     assert response.status_code == 200
-    assert response.json()["version"] == "2026-12-default"
+    assert response.json()["version"] == "2027-01-default"
     assert_problem(client.get("/v1/policies/1999-nope", headers=PLATFORM), 404)
 
 
@@ -54,7 +54,7 @@ def test_analysts_publish_a_new_version(client: TestClient[Any]) -> None:
     assert client.get("/v1/policies/2027-01", headers=PLATFORM).json() == document
     # Not in force yet: the current policy is still the default.
     current = client.get("/v1/policies/current", headers=PLATFORM).json()
-    assert current["version"] == "2026-12-default"
+    assert current["version"] == "2027-01-default"
 
 
 def test_publishing_the_same_version_again_is_409(client: TestClient[Any]) -> None:
@@ -62,7 +62,7 @@ def test_publishing_the_same_version_again_is_409(client: TestClient[Any]) -> No
     assert client.post("/v1/policies", json=document, headers=ANALYST).status_code == 201
     problem = assert_problem(client.post("/v1/policies", json=document, headers=ANALYST), 409)
     assert "already published" in problem["detail"]
-    bundled = candidate(client, version="2026-12-default")
+    bundled = candidate(client, version="2027-01-default")
     assert_problem(client.post("/v1/policies", json=bundled, headers=ANALYST), 409)
 
 

@@ -83,7 +83,7 @@ def test_each_caller_lists_what_it_may_see(
     row = client.get("/v1/disputes?order_id=o-1", headers=MODERATOR).json()["data"][0]
     assert row["status"] == "awaiting_shipment"
     assert row["amount"] == {"amount": "25.00", "currency": "USD"}
-    assert row["next_due"]["kind"] == "DeadlineApproaching"  # a day before ship_by
+    assert row["next_due"]["type"] == "DeadlineApproaching"  # a day before ship_by
     assert datetime.fromisoformat(row["ship_by"]) == datetime(2026, 11, 24, 23, 59, 59,
                                                               tzinfo=LA)
 

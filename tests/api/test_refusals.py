@@ -150,7 +150,8 @@ def test_an_order_amount_that_is_not_a_plain_decimal_string_is_422(
         (
             "rulings",
             MODERATOR,
-            {"outcome": "refund_partial", "reason_code": "late", "refund_amount": None},
+            {"outcome": "refund_partial", "reason_code": "not_shipped_in_time",
+             "refund_amount": None},
             "refund_amount.amount",
         ),
     ],

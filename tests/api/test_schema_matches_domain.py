@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import get_args, get_type_hints
 
 from domain.dispute import STATUSES
-from domain.dispute.dues import BUYER, DUE_REASONS
+from domain.dispute.dues import BUYER, DUE_REASONS, SELLER
 from interface.http.schemas import RefundDue, Status
 
 
@@ -17,4 +17,4 @@ def test_the_status_enumeration_is_the_domains() -> None:
 def test_the_refund_due_reasons_are_the_domains() -> None:
     hints = get_type_hints(RefundDue)
     assert get_args(hints["reason"]) == DUE_REASONS
-    assert get_args(hints["payee"]) == (BUYER,)
+    assert get_args(hints["payee"]) == (BUYER, SELLER)

@@ -49,12 +49,15 @@ def test_given_history_when_analyst_simulates_then_report(
     assert_known_answers(report)
     for field in (
         "as_of", "baseline_policy_version", "candidate_policy_version", "events_replayed",
-        "disputes", "derived", "changed_disputes", "counterfactual_disputes",
-        "baseline_matches_recorded", "sellers", "samples", "refund_exposure",
-        "mismatched_disputes", "filters",
+        "disputes", "derived", "changed_disputes", "retimed_disputes",
+        "counterfactual_disputes", "counterfactual_facts", "baseline_matches_recorded",
+        "sellers", "samples", "refund_exposure", "mismatched_disputes", "filters",
     ):
         assert field in report
-    assert report["candidate_policy_version"] == "2026-12-default+candidate"
+    assert report["candidate_policy_version"] == "2027-01-default+candidate"
+    [refused] = [s for s in report["samples"] if s["counterfactual"]]
+    assert refused["impossible_fact"]["type"] == "RefundDenied"
+    assert refused["change"] == "changed"
 
 
 def test_given_whole_policy_and_filters_then_report_for_those_orders(

@@ -141,6 +141,10 @@ def test_a_stream_gets_new_events_within_a_second_and_resumes_without_gap(
     assert [m["event"] for m in missed] == ["dispute.shipped", "dispute.seller_contacted"]
     assert int(missed[0]["id"]) > int(message["id"])
     assert "internal only" not in str(missed)
+    # A case closes once the goods arrived (nothing on its way, nothing owed).
+    _post(server.base, platform, "/v1/orders/o-sse/deliveries",
+          {"delivered_at": datetime.now(UTC).isoformat()})
+    assert again.next(timeout=5.0)[1]["event"] == "dispute.delivered"
     answered = _post(server.base, platform, f"/v1/disputes/{dispute}/close",
                      {"reason": "resolved"})
     arrived, closed = again.next(timeout=5.0)

@@ -1,12 +1,13 @@
 """A store written by an earlier release, opened with today's bundled policy.
 
-The release before this one bundled ``2026-11-default`` (``reminder_hours_before
-= 0``); this one bundles ``2026-12-default`` (24). The ledger keys versions by
-name, so the changed document is a new version: on start-up it is published
-beside the old one, which stays on record unchanged, and the orders placed
-under the old one keep its rules (no reminders), while new orders follow the
-new one. ``policies/bundled-2026-11-default.toml`` is the old bundled file,
-byte for byte.
+An earlier release bundled ``2026-11-default`` (``reminder_hours_before = 0``);
+this one bundles ``2027-01-default`` (24, appeal windows, reason codes). The
+ledger keys versions by name, so the changed document is a new version: on
+start-up it is published beside the old one, which stays on record unchanged,
+and the orders placed under the old one keep its rules (no reminders), while new
+orders follow the new one. ``policies/bundled-2026-11-default.toml`` is the old
+bundled file, byte for byte (``test_policy_upgrade_appeals`` does the same for
+``2026-12-default``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ OLD_BUNDLED = Path(__file__).parent / "policies" / "bundled-2026-11-default.toml
 LA = ZoneInfo("America/Los_Angeles")
 PLATFORM = Actor("platform", "feed")
 MODERATOR = Actor("moderator", "m-1")
+#: The version this release bundles.
+BUNDLED = "2027-01-default"
 
 
 def open_desk(database_url: str, clock: ManualClock, policy: Path | None = None) -> DisputeDesk:
@@ -86,14 +89,14 @@ def test_the_old_bundled_version_stays_on_record_for_the_orders_placed_under_it(
         assert ledger_events(new)[: len(recorded)] == recorded
         assert len(ledger_events(new)) == len(recorded) + 1
         assert new.current_policy() == parse_policy(bundled_policy_text())
-        assert new.current_policy().version == "2026-12-default"
+        assert new.current_policy().version == BUNDLED
         kept = new.policy("2026-11-default")
         assert kept == parse_policy(OLD_BUNDLED.read_text("utf-8"))
         assert kept.rules_for("US", "general").reminder_hours_before == 0
 
         # And a new order follows the new version: a reminder a day before ship_by
         after = place(new, "o-after")
-        assert after["policy_version"] == "2026-12-default"
+        assert after["policy_version"] == BUNDLED
         assert after["next_due"]["type"] == "DeadlineApproaching"
         # While the old order keeps the rules it was placed under: no reminder
         assert new.case(UUID(before["id"]), MODERATOR)["next_due"]["type"] == "DeadlineMissed"
@@ -106,9 +109,9 @@ def test_the_old_bundled_version_stays_on_record_for_the_orders_placed_under_it(
             ("RefundDue", None),
         ]
         assert derived(new, after) == [
-            ("DeadlineApproaching", "2026-12-default"),
-            ("DeadlineMissed", "2026-12-default"),
-            ("OrderAutoCancelled", "2026-12-default"),
+            ("DeadlineApproaching", BUNDLED),
+            ("DeadlineMissed", BUNDLED),
+            ("OrderAutoCancelled", BUNDLED),
             ("RefundDue", None),
         ]
         # And a replay reproduces both records, each under its own version
@@ -125,7 +128,7 @@ def test_the_old_bundled_version_stays_on_record_for_the_orders_placed_under_it(
     again = open_desk(database_url, manual_clock)
     try:
         assert ledger_events(again) == on_record
-        assert again.current_policy().version == "2026-12-default"
+        assert again.current_policy().version == BUNDLED
     finally:
         again.close()
 
@@ -159,6 +162,6 @@ def test_a_version_recorded_before_reminders_existed_still_records_none(
         assert policy.rules_for("US", "general").reminder_hours_before == 0
         assert policy.rules_for("GB", "general").reminder_hours_before == 0
         # Of two versions in force from the same instant, the one published later
-        assert desk.current_policy().version == "2026-12-default"
+        assert desk.current_policy().version == BUNDLED
     finally:
         desk.close()

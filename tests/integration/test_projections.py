@@ -122,16 +122,16 @@ def test_disputes_view_and_queue_follow_each_case(
         dispute = app.repository.get(UUID(row["id"]))
         assert row["status"] == dispute.status
         pending: list[Any] = dispute.pending_deadlines(app.policy_for(dispute))
-        expected = {"at": pending[0].at, "kind": pending[0].kind} if pending else None
+        expected = {"at": pending[0].at, "type": pending[0].kind} if pending else None
         got = row["next_due"] and {
-            "at": datetime.fromisoformat(row["next_due"]["at"]), "kind": row["next_due"]["kind"]
+            "at": datetime.fromisoformat(row["next_due"]["at"]), "type": row["next_due"]["type"]
         }
         assert got == expected
         assert row["version"] == dispute.version
     by_order = {row["order_id"]: row for row in everything["data"]}
     assert by_order["o-shipped"]["status"] == "shipped"
     assert by_order["o-late"]["status"] == "overdue"
-    assert by_order["o-late"]["next_due"]["kind"] == "OrderAutoCancelled"
+    assert by_order["o-late"]["next_due"]["type"] == "OrderAutoCancelled"
     assert by_order["o-ruled"]["status"] == "under_review"
     assert by_order["o-ruled"]["intervention"]["reason"] == "not_shipped"
     assert by_order["o-shipped"]["amount"] == {"amount": "25.00", "currency": "USD"}
@@ -175,7 +175,7 @@ def test_disputes_view_and_queue_follow_each_case(
     assert sorted(seen) == sorted(ids(everything)) and len(seen) == 4
 
     # A ruling takes the case out of the queue; the auto-cancel closes the overdue one.
-    app.rule(ruled, outcome="refund_full", reason_code="no-show", actor=MODERATOR)
+    app.rule(ruled, outcome="refund_full", reason_code="not_received", actor=MODERATOR)
     manual_clock.set(la(12, 3, 9))
     app.record_due(cancelled)
     catch_up(app, database_url)
@@ -218,7 +218,7 @@ def test_scorecard_figures(
     manual_clock.advance(timedelta(hours=4))
     app.respond(later, message="soon", actor=s1)  # 4 h
     app.request_intervention(never, reason="not_shipped", statement="nothing", actor=b1)
-    app.rule(never, outcome="refund_full", reason_code="no-show", actor=MODERATOR)
+    app.rule(never, outcome="refund_full", reason_code="not_received", actor=MODERATOR)
     app.issue_refund(never, amount=Money.of("25.00", "USD"), actor=PLATFORM)
     manual_clock.set(la(11, 27, 9))
     app.deliver(on_time, delivered_at=manual_clock.now(), actor=PLATFORM)
@@ -236,6 +236,8 @@ def test_scorecard_figures(
         "disputes": 3,
         "interventions": 1,
         "interventions_lost": 1,
+        "appeals_won": 0,
+        "appeals_lost": 0,
         "refund_rate": 0.25,
         "average_rating": 3.5,
         "reviews": 2,
@@ -261,7 +263,8 @@ def test_metrics_count_statuses_and_time_to_resolution(
     cases = [UUID(place(app, f"o-{n}")["id"]) for n in range(5)]
     for hours, dispute in zip((10, 20, 40), cases, strict=False):
         manual_clock.set(start + timedelta(hours=hours))
-        app.close_case(dispute, reason="resolved", actor=MODERATOR)
+        # Never shipped: the close cancels the order (its refund falls due).
+        app.close_case(dispute, reason="resolved", cancel_order=True, actor=MODERATOR)
     app.ship(cases[3], carrier="UPS", tracking_number="1", shipped_at=manual_clock.now(),
              actor=PLATFORM)
     catch_up(app, database_url)

@@ -138,7 +138,7 @@ def _random_history(desk: DisputeDesk, clock: ManualClock, orders: int, seed: in
                           desk.request_intervention(d, reason="not_shipped",
                                                     statement="nothing came", actor=b)))
             steps.append((rng.uniform(8, 10), lambda d=dispute_id: desk.rule(
-                d, outcome="refund_full", reason_code="no-show",
+                d, outcome="refund_full", reason_code="not_received",
                 actor=Actor("moderator", "m-1"))))
         actions.append((placed_at, len(actions), place))
         for days, step in steps:
@@ -292,5 +292,5 @@ def test_as_of_defaults_to_the_application_clock(
     build_history(desk, manual_clock)
     manual_clock.set(datetime(2026, 11, 21, tzinfo=UTC))
     report = simulate(desk)
-    assert report["as_of"] == "2026-11-21T00:00:00+00:00"
+    assert report["as_of"] == "2026-11-21T00:00:00Z"
     assert report["events_replayed"] == len(ORDERS)

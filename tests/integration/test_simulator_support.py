@@ -6,11 +6,14 @@ three instants. The candidate changes four US rules at once; each US order
 is built so that exactly one of them changes its outcome:
 
 - A: shipped Wed 25th, after the 2-day ship_by (Tue 24th) but within 3 days:
-  DeadlineMissed -> nothing (a fact follows the difference: counterfactual);
+  DeadlineMissed -> nothing (a shipment is allowed either way: not
+  counterfactual);
 - B: contact Mon 23rd, answer Wed 25th: within a 2-day response window, not
-  within 1: nothing -> SellerResponseOverdue (counterfactual);
+  within 1: nothing -> SellerResponseOverdue (a late answer is still allowed:
+  not counterfactual);
 - C: refund asked Tue 24th, denied Fri 27th: within 2 days, not within 1:
-  nothing -> RefundAutoApproved (counterfactual);
+  nothing -> RefundAutoApproved, and the denial could not have happened after
+  the candidate approved the refund (counterfactual);
 - D: never shipped: auto-cancelled after 7 business days (Wed Dec 2nd), not
   after 9 (Fri Dec 4th, after as_of): DeadlineMissed + OrderAutoCancelled
   -> DeadlineMissed (a day later; no fact follows: not counterfactual);
@@ -35,6 +38,7 @@ from uuid import UUID
 
 from application.disputes import DisputeDesk
 from application.simulation_ports import StoredRow
+from application.times import rfc3339
 from domain.dispute import Actor, dispute_id_for
 from domain.money import Money
 from infrastructure.clock import ManualClock
@@ -64,11 +68,15 @@ EXPECTED_DERIVED = {
     "OrderAutoCancelled": {"baseline": 2, "candidate": 1},
     # Counted like the other derived types: one reminder each for A, B, C, D and F.
     "DeadlineApproaching": {"baseline": 5, "candidate": 5},
+    # No shipment here is dated by a deadline it was reported after.
+    "DeadlineMissWithdrawn": {"baseline": 0, "candidate": 0},
+    # No seller here promised a date.
+    "PromiseBroken": {"baseline": 0, "candidate": 0},
 }
 REMINDED = "DeadlineApproaching"
 EXPECTED_SAMPLES = {
-    "A": ([REMINDED, "DeadlineMissed"], [REMINDED], True),
-    "B": ([REMINDED], [REMINDED, "SellerResponseOverdue"], True),
+    "A": ([REMINDED, "DeadlineMissed"], [REMINDED], False),
+    "B": ([REMINDED], [REMINDED, "SellerResponseOverdue"], False),
     "C": ([REMINDED], [REMINDED, "RefundAutoApproved"], True),
     "D": ([REMINDED, "DeadlineMissed", "OrderAutoCancelled"], [REMINDED, "DeadlineMissed"], False),
 }
@@ -162,12 +170,14 @@ def samples_by_order(report: dict[str, Any]) -> dict[str, tuple[list[str], list[
 
 
 def assert_known_answers(report: dict[str, Any]) -> None:
-    assert report["as_of"] == AS_OF.isoformat()
+    assert report["as_of"] == rfc3339(AS_OF)
     assert report["disputes"] == len(ORDERS)
     assert report["events_replayed"] == EXPECTED_FACTS
     assert report["derived"] == EXPECTED_DERIVED
     assert report["changed_disputes"] == 4
-    assert report["counterfactual_disputes"] == 3
+    assert report["retimed_disputes"] == 0
+    assert report["counterfactual_disputes"] == 1
+    assert report["counterfactual_facts"] == {"RefundDenied": 1}
     assert report["baseline_matches_recorded"] is True, report["mismatched_disputes"]
     assert report["mismatched_disputes"] == []
     assert samples_by_order(report) == EXPECTED_SAMPLES

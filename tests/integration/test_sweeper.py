@@ -12,6 +12,7 @@ import pytest
 
 from application.disputes import DisputeDesk
 from application.sweeper import Sweeper
+from application.times import rfc3339
 from domain.dispute import Actor
 from domain.errors import InvalidInput
 from domain.money import Money
@@ -90,16 +91,16 @@ def test_deadline_missed_fires_at_its_instant_not_before(
     manual_clock.set(ship_by)
     result = sweeper.sweep()
     assert [r["type"] for r in result.recorded] == ["DeadlineMissed"]
-    assert result.recorded[0]["occurred_at"] == ship_by.isoformat()
-    assert result.recorded[0]["policy_version"] == "2026-12-default"
+    assert result.recorded[0]["occurred_at"] == rfc3339(ship_by)
+    assert result.recorded[0]["policy_version"] == "2027-01-default"
 
     # And running again records nothing new
     index.track(app.case(dispute_id, MODERATOR))
     manual_clock.set(ship_by + timedelta(seconds=1))
     assert sweeper.sweep().recorded == []
     assert derived(app, dispute_id) == [
-        ("DeadlineApproaching", (ship_by - DAY).isoformat()),
-        ("DeadlineMissed", ship_by.isoformat()),
+        ("DeadlineApproaching", rfc3339(ship_by - DAY)),
+        ("DeadlineMissed", rfc3339(ship_by)),
     ]
 
 
@@ -124,8 +125,8 @@ def test_a_late_sweep_records_the_same_history_as_a_punctual_one(
             "DeadlineApproaching", "DeadlineMissed", "OrderAutoCancelled", "RefundDue"
         ]
         assert derived(app, late) == derived(app, punctual)
-        assert derived(app, late)[0][1] == "2026-11-23T23:59:59-08:00"
-        assert derived(app, late)[2][1] == "2026-12-02T23:59:59-08:00"
+        assert derived(app, late)[0][1] == "2026-11-24T07:59:59Z"
+        assert derived(app, late)[2][1] == "2026-12-03T07:59:59Z"
         auto_cancelled = app.history(late, MODERATOR)[-2]
         assert auto_cancelled["data"]["refund_amount"] == {"amount": "25.00", "currency": "USD"}
         assert app.case(late, MODERATOR)["status"] == "cancelled"
@@ -162,7 +163,7 @@ def test_deadline_missed_across_weekends_holidays_and_daylight_saving(
     manual_clock.set(placed_at)
     index = MemoryDueIndex()
     dispute_id = place(app, index, f"o-{region}-{placed_local}", placed_at, region=region)
-    assert app.case(dispute_id, MODERATOR)["ship_by"] == expected_ship_by
+    assert app.case(dispute_id, MODERATOR)["ship_by"] == rfc3339(ship_by)
     sweeper = Sweeper(app, index)
 
     # The reminder a day before, across the same weekends, holidays and clock changes
@@ -171,13 +172,13 @@ def test_deadline_missed_across_weekends_holidays_and_daylight_saving(
     manual_clock.set(ship_by - timedelta(seconds=1))
     recorded = sweeper.sweep().recorded
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
-        ("DeadlineApproaching", (ship_by - DAY).isoformat())
+        ("DeadlineApproaching", rfc3339(ship_by - DAY))
     ]
     index.track(app.case(dispute_id, MODERATOR))
     manual_clock.set(ship_by + timedelta(seconds=1))
     recorded = sweeper.sweep().recorded
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
-        ("DeadlineMissed", expected_ship_by)
+        ("DeadlineMissed", rfc3339(ship_by))
     ]
 
 
@@ -202,16 +203,16 @@ def test_seller_response_and_refund_windows(app: DisputeDesk, manual_clock: Manu
     # Shipped: no ship-by reminder; one for each of the two open windows (a tie: by name)
     assert [(r["type"], r["data"]["deadline"], r["occurred_at"])
             for r in sweeper.sweep().recorded] == [
-        ("DeadlineApproaching", "refund_decision", (due - DAY).isoformat()),
-        ("DeadlineApproaching", "seller_response", (due - DAY).isoformat()),
+        ("DeadlineApproaching", "refund_decision", rfc3339(due - DAY)),
+        ("DeadlineApproaching", "seller_response", rfc3339(due - DAY)),
     ]
     index.track(app.case(dispute_id, MODERATOR))
     manual_clock.set(due)
     recorded = sweeper.sweep().recorded
     assert [(r["type"], r["occurred_at"]) for r in recorded] == [
-        ("SellerResponseOverdue", due.isoformat()),
-        ("RefundAutoApproved", due.isoformat()),
-        ("RefundDue", due.isoformat()),  # nothing to send back: the money falls due now
+        ("SellerResponseOverdue", rfc3339(due)),
+        ("RefundAutoApproved", rfc3339(due)),
+        ("RefundDue", rfc3339(due)),  # nothing to send back: the money falls due now
     ]
     assert app.case(dispute_id, MODERATOR)["refund"]["status"] == "approved"
 
@@ -322,11 +323,11 @@ def test_a_policy_published_mid_stream_applies_to_new_orders_only(
     after = place(app, index, "o-after", manual_clock.now())
     old = app.case(before, MODERATOR)
     new = app.case(after, MODERATOR)
-    assert old["policy_version"] == "2026-12-default"
-    assert old["ship_by"] == "2026-11-24T23:59:59-08:00"
+    assert old["policy_version"] == "2027-01-default"
+    assert old["ship_by"] == "2026-11-25T07:59:59Z"
     assert new["policy_version"] == "2026-12-slower"
     # Monday 10:00 + 5 business days, skipping Thanksgiving -> Tuesday Dec 1
-    assert new["ship_by"] == "2026-12-01T23:59:59-08:00"
+    assert new["ship_by"] == "2026-12-02T07:59:59Z"
 
     manual_clock.set(datetime(2026, 12, 5, tzinfo=UTC))
     Sweeper(app, index).sweep()
@@ -342,7 +343,7 @@ def test_a_policy_published_mid_stream_applies_to_new_orders_only(
 def test_reminders_are_swept_before_the_deadline(
     app: DisputeDesk, manual_clock: ManualClock, hours: int
 ) -> None:
-    version = "2026-12-default"  # the bundled policy: 24 hours
+    version = "2027-01-default"  # the bundled policy: 24 hours
     if hours != 24:
         version = "2026-12-six-hours"
         document = app.current_policy().with_changes(
@@ -355,7 +356,7 @@ def test_reminders_are_swept_before_the_deadline(
     dispute = place(app, index, "o-remind", manual_clock.now())
     view = app.case(dispute, MODERATOR)
     ship_by = datetime.fromisoformat(view["ship_by"])
-    assert view["next_due"] == {"type": "DeadlineApproaching", "at": (ship_by - ahead).isoformat()}
+    assert view["next_due"] == {"type": "DeadlineApproaching", "at": rfc3339(ship_by - ahead)}
     sweeper = Sweeper(app, index)
     manual_clock.set(ship_by - ahead - timedelta(seconds=1))
     assert sweeper.sweep().recorded == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +29,8 @@ class Facts:
     placed_at: datetime = BASE
     ship_by_since: datetime = BASE
     reminded: dict[str, datetime] = field(default_factory=dict)
+    delivered_at: datetime | None = None
+    promised_ship_date: date | None = None
 
 
 # Few distinct instants, so that ties between timers are common.
@@ -68,6 +70,9 @@ def facts(draw: st.DrawFn, region: str) -> Facts:
         fully_refunded=draw(st.booleans()),
         ship_by_since=draw(instants),
         reminded=reminded,
+        delivered_at=draw(st.none() | instants),
+        # A promise ends at the end of a local day, as windows do: ties are common.
+        promised_ship_date=draw(st.none() | instants.map(calendar.local_date)),
     )
 
 

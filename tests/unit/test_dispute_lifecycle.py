@@ -49,6 +49,14 @@ from infrastructure.bootstrap import load_policy
 POLICY = load_policy(None).with_changes(
     {"defaults.reminder_hours_before": 0}, version="2026-12-default-no-reminders"
 )
+#: The bundled reason codes, and one that justifies each outcome.
+REASONS = POLICY.reason_codes
+CODE = {
+    "refund_full": "not_shipped_in_time",
+    "refund_partial": "not_shipped_in_time",
+    "seller_must_ship": "seller_given_time_to_ship",
+    "claim_rejected": "claim_not_supported",
+}
 LA = ZoneInfo("America/Los_Angeles")
 SECOND = timedelta(seconds=1)
 
@@ -157,7 +165,9 @@ def intervention(at: datetime, evidence_ids: Sequence[str] = ()) -> Step:
 
 def ruled(outcome: str, at: datetime, refund: str | None = None) -> Step:
     money = Money.of(refund, "USD") if refund is not None else None
-    return lambda d: d.rule(outcome, "late_dispatch", money, None, None, MODERATOR, at)
+    return lambda d: d.rule(
+        outcome, CODE[outcome], money, None, None, MODERATOR, at, reasons=REASONS
+    )
 
 
 def refund_requested(at: datetime, amount: str | None = None) -> Step:
@@ -201,6 +211,8 @@ UNDER_REVIEW = (*MISSED_AND_RESPONDED, intervention(la(11, 25, 12)))
 CANCELLED = (due(la(12, 3, 9)),)
 DELIVERED_STORY = (shipped(), delivered())
 REFUND_WITH_RETURN = (*DELIVERED_STORY, refund_requested(TUESDAY), refund_decided(True, TUESDAY))
+# A case closes once settled: nothing owed, nothing on its way (test_case_as_lived.py).
+CLOSED = (*DELIVERED_STORY, closed(MONDAY))
 
 
 def test_given_rebuilds_the_same_state_as_the_commands() -> None:
@@ -281,7 +293,7 @@ def test_ship_after_auto_cancel_is_refused() -> None:
 
 
 def test_ship_on_a_closed_case_is_refused() -> None:
-    d = given(*story(closed(MONDAY)))
+    d = given(*story(*CLOSED))
     with pytest.raises(CaseClosed, match="closed"):
         d.ship("UPS", "1", MONDAY, SELLER, MONDAY)
 
@@ -423,7 +435,7 @@ def test_contact_and_respond_are_refused_once_cancelled_or_closed() -> None:
         cancelled.contact_seller("hello", "chat", BUYER, la(12, 3, 10))
     with pytest.raises(OrderCancelled):
         cancelled.respond("hello", None, POLICY, SELLER, la(12, 3, 10))
-    closed_case = given(*story(closed(MONDAY)))
+    closed_case = given(*story(*CLOSED))
     with pytest.raises(CaseClosed):
         closed_case.contact_seller("hello", "chat", BUYER, TUESDAY)
 
@@ -456,7 +468,7 @@ def test_evidence_ids_are_unique_and_unknown_kinds_refused() -> None:
 
 def test_evidence_after_close_is_refused_but_allowed_after_cancel() -> None:
     with pytest.raises(CaseClosed):
-        given(*story(closed(MONDAY))).add_evidence("photo", "x", None, BUYER, TUESDAY)
+        given(*story(*CLOSED)).add_evidence("photo", "x", None, BUYER, TUESDAY)
     d = given(*story(*CANCELLED))
     d.add_evidence("photo", "x", None, BUYER, la(12, 3, 10))
     assert new_events(d) == ["EvidenceAdded"]
@@ -547,21 +559,24 @@ RULED_AT = la(11, 25, 13)
 def test_ruling_without_an_open_intervention_is_refused() -> None:
     d = given(*story(*MISSED_AND_RESPONDED))
     with pytest.raises(NoOpenIntervention, match="no open intervention"):
-        d.rule("claim_rejected", "no_case", None, None, None, MODERATOR, RULED_AT)
+        d.rule("claim_rejected", "claim_not_supported", None, None, None, MODERATOR, RULED_AT,
+               reasons=REASONS)
     ruled_case = given(*story(*UNDER_REVIEW, ruled("claim_rejected", RULED_AT)))
     with pytest.raises(NoOpenIntervention):
-        ruled_case.rule("claim_rejected", "again", None, None, None, MODERATOR, RULED_AT)
+        ruled_case.rule("claim_rejected", "claim_not_supported", None, None, None, MODERATOR,
+                        RULED_AT, reasons=REASONS)
 
 
 def test_ruling_refund_full_approves_the_whole_amount() -> None:
     d = given(*story(*UNDER_REVIEW))
-    d.rule("refund_full", "late_dispatch", None, None, "sorry", MODERATOR, RULED_AT)
+    d.rule("refund_full", "not_shipped_in_time", None, None, "sorry", MODERATOR, RULED_AT,
+           reasons=REASONS)
     [event, owed] = recorded(d)
     assert type(owed).__name__ == "RefundDue"
     assert (owed.amount, owed.payee, owed.reason) == (Decimal("25.00"), "buyer", "ruling")
     assert type(event).__name__ == "InterventionResolved"
     assert (event.outcome, event.reason_code, event.note) == (
-        "refund_full", "late_dispatch", "sorry",
+        "refund_full", "not_shipped_in_time", "sorry",
     )
     assert event.refund_amount == Decimal("25.00") and event.new_ship_by is None
     assert d.intervention is not None and d.intervention.status == "resolved"
@@ -574,12 +589,14 @@ def test_ruling_refund_full_approves_the_whole_amount() -> None:
 def test_ruling_refund_full_refuses_an_explicit_amount() -> None:
     d = given(*story(*UNDER_REVIEW))
     with pytest.raises(InvalidInput, match="omit it"):
-        d.rule("refund_full", "x", Money.of("25.00", "USD"), None, None, MODERATOR, RULED_AT)
+        d.rule("refund_full", "not_shipped_in_time", Money.of("25.00", "USD"), None, None,
+               MODERATOR, RULED_AT, reasons=REASONS)
 
 
 def test_ruling_refund_partial_records_the_amount() -> None:
     d = given(*story(*UNDER_REVIEW))
-    d.rule("refund_partial", "late", Money.of("10.50", "USD"), None, None, MODERATOR, RULED_AT)
+    d.rule("refund_partial", "not_shipped_in_time", Money.of("10.50", "USD"), None, None,
+           MODERATOR, RULED_AT, reasons=REASONS)
     [event, owed] = recorded(d)
     assert type(owed).__name__ == "RefundDue" and owed.amount == Decimal("10.50")
     assert event.outcome == "refund_partial" and event.refund_amount == Decimal("10.50")
@@ -601,21 +618,24 @@ def test_ruling_refund_partial_checks_the_amount(
     d = given(*story(*UNDER_REVIEW))
     money = Money.of(amount, currency) if amount is not None and currency else None
     with pytest.raises(InvalidInput, match=message):
-        d.rule("refund_partial", "late", money, None, None, MODERATOR, RULED_AT)
+        d.rule("refund_partial", "not_shipped_in_time", money, None, None, MODERATOR, RULED_AT,
+               reasons=REASONS)
     assert new_events(d) == []
 
 
 def test_ruling_amount_errors_name_the_refund_amount_field() -> None:
     d = given(*story(*UNDER_REVIEW))
     with pytest.raises(InvalidInput) as error:
-        d.rule("refund_partial", "late", Money.of("99.00", "USD"), None, None, MODERATOR, RULED_AT)
+        d.rule("refund_partial", "not_shipped_in_time", Money.of("99.00", "USD"), None, None,
+               MODERATOR, RULED_AT, reasons=REASONS)
     assert error.value.field == "refund_amount"
 
 
 def test_ruling_seller_must_ship_moves_ship_by_and_rearms_the_deadline() -> None:
     d = given(*story(*UNDER_REVIEW))
     new_ship_by = la(11, 30, 23, 59, 59)
-    d.rule("seller_must_ship", "give_time", None, new_ship_by, None, MODERATOR, RULED_AT)
+    d.rule("seller_must_ship", "seller_given_time_to_ship", None, new_ship_by, None, MODERATOR,
+           RULED_AT, reasons=REASONS)
     [event] = recorded(d)
     assert event.outcome == "seller_must_ship" and event.new_ship_by == new_ship_by
     assert event.refund_amount is None and d.refund is None
@@ -641,25 +661,30 @@ def test_ruling_seller_must_ship_checks_new_ship_by(
 ) -> None:
     d = given(*story(*UNDER_REVIEW))
     with pytest.raises(error, match=message):
-        d.rule("seller_must_ship", "x", None, new_ship_by, None, MODERATOR, RULED_AT)
+        d.rule("seller_must_ship", "seller_given_time_to_ship", None, new_ship_by, None, MODERATOR,
+               RULED_AT, reasons=REASONS)
     assert new_events(d) == []
 
 
 def test_ruling_seller_must_ship_after_shipment_is_refused() -> None:
     d = given(*story(*UNDER_REVIEW, shipped(la(11, 25, 12, 30))))
     with pytest.raises(AlreadyShipped, match="seller_must_ship does not apply"):
-        d.rule("seller_must_ship", "x", None, la(11, 30), None, MODERATOR, RULED_AT)
+        d.rule("seller_must_ship", "seller_given_time_to_ship", None, la(11, 30), None, MODERATOR,
+               RULED_AT, reasons=REASONS)
 
 
 def test_ruling_claim_rejected_has_no_refund_and_no_new_deadline() -> None:
     d = given(*story(*UNDER_REVIEW))
     with pytest.raises(InvalidInput, match="refund_amount does not apply"):
-        d.rule("claim_rejected", "x", Money.of("1.00", "USD"), None, None, MODERATOR, RULED_AT)
+        d.rule("claim_rejected", "claim_not_supported", Money.of("1.00", "USD"), None, None,
+               MODERATOR, RULED_AT, reasons=REASONS)
     with pytest.raises(InvalidInput, match="new_ship_by does not apply"):
-        d.rule("claim_rejected", "x", None, la(11, 30), None, MODERATOR, RULED_AT)
+        d.rule("claim_rejected", "claim_not_supported", None, la(11, 30), None, MODERATOR,
+               RULED_AT, reasons=REASONS)
     with pytest.raises(InvalidInput, match="outcome must be one of"):
-        d.rule("refund_double", "x", None, None, None, MODERATOR, RULED_AT)
-    d.rule("claim_rejected", "seller_proved_dispatch", None, None, None, MODERATOR, RULED_AT)
+        d.rule("refund_double", "x", None, None, None, MODERATOR, RULED_AT, reasons=REASONS)
+    d.rule("claim_rejected", "claim_not_supported", None, None, None, MODERATOR, RULED_AT,
+           reasons=REASONS)
     [event] = recorded(d)
     assert (event.outcome, event.refund_amount, event.new_ship_by) == ("claim_rejected", None, None)
     assert d.refund is None and d.intervention is not None
@@ -701,15 +726,16 @@ def test_refund_request_twice_is_refused() -> None:
         d.request_refund(None, "again", BUYER, TUESDAY)
 
 
-def test_refund_request_after_the_refund_was_paid_is_refused() -> None:
+def test_refund_request_after_a_full_refund_is_refused_but_the_rest_may_be_asked() -> None:
     d = given(*story(refund_requested(MONDAY), refund_decided(True, MONDAY),
                      refund_issued("25.00", TUESDAY)))
     with pytest.raises(RefundNotAllowed, match="refunded in full already"):
         d.request_refund(None, "again", BUYER, TUESDAY)
     partly = given(*story(refund_requested(MONDAY, "5.00"), refund_decided(True, MONDAY),
                           refund_issued("5.00", TUESDAY)))
-    with pytest.raises(RefundNotAllowed, match="already paid"):
-        partly.request_refund(None, "the rest", BUYER, TUESDAY)
+    partly.request_refund(None, "the rest", BUYER, TUESDAY)  # the rest may be asked for
+    with pytest.raises(RefundNotAllowed, match="already requested"):
+        partly.request_refund(None, "again", BUYER, TUESDAY)
 
 
 def test_refund_request_after_a_denial_is_refused() -> None:
@@ -784,7 +810,8 @@ def test_issuing_the_approved_refund_marks_it_paid() -> None:
     d.issue_refund(Money.of("10.00", "USD"), PLATFORM, TUESDAY)
     [event] = recorded(d)
     assert type(event).__name__ == "RefundIssued" and event.amount == Decimal("10.00")
-    assert d.refunded_total == Decimal("10.00") and d.status == "refunded"
+    # 10.00 of 25.00, the order not shipped: its deadlines still run.
+    assert d.refunded_total == Decimal("10.00") and d.status == "partially_refunded"
 
 
 def test_issuing_a_refund_that_was_not_approved_is_refused() -> None:
@@ -916,8 +943,8 @@ def test_notes_are_recorded_and_hidden_from_buyer_and_seller() -> None:
 
 def test_close_records_case_closed_and_stops_the_timers() -> None:
     d = given(*story())
-    d.close("seller banned", MODERATOR, MONDAY)
-    [event] = recorded(d)
+    d.close("seller banned", MODERATOR, MONDAY, cancel_order=True)  # a running order
+    *_, event = recorded(d)
     assert type(event).__name__ == "CaseClosed" and event.reason == "seller banned"
     assert d.status == "closed"
     assert d.pending_deadlines(POLICY) == []
@@ -925,7 +952,7 @@ def test_close_records_case_closed_and_stops_the_timers() -> None:
 
 
 def test_close_twice_is_refused() -> None:
-    d = given(*story(closed(MONDAY)))
+    d = given(*story(*CLOSED))
     with pytest.raises(CaseClosed, match="was closed on"):
         d.close("again", MODERATOR, TUESDAY)
 
@@ -943,14 +970,14 @@ def test_close_twice_is_refused() -> None:
     ids=["contact", "respond", "evidence", "refund", "intervention", "ship"],
 )
 def test_after_close_commands_are_refused(command: Step) -> None:
-    d = given(*story(closed(MONDAY)))
+    d = given(*story(*CLOSED))
     with pytest.raises(CaseClosed):
         command(d)
     assert new_events(d) == []
 
 
 def test_after_close_notes_and_reviews_are_still_accepted() -> None:
-    d = given(*story(closed(MONDAY)))
+    d = given(*story(*CLOSED))
     d.add_note("closed after a phone call", MODERATOR, TUESDAY)
     d.review(2, "slow", POLICY, BUYER, TUESDAY)
     assert new_events(d) == ["NoteAdded", "Reviewed"]
@@ -1080,18 +1107,21 @@ STATUS_STORIES: dict[str, tuple[Step, ...]] = {
     "seller_responded": (*MISSED_AND_RESPONDED,),
     "under_review": UNDER_REVIEW,
     "refund_requested": (*DELIVERED_STORY, refund_requested(TUESDAY)),
+    "refund_approved": REFUND_WITH_RETURN,
+    "partially_refunded": (refund_requested(MONDAY, "10.00"), refund_decided(True, MONDAY),
+                           refund_issued("10.00", TUESDAY)),
     "return_in_transit": (*REFUND_WITH_RETURN, return_shipped(TUESDAY)),
     "refunded": (*REFUND_WITH_RETURN, return_shipped(TUESDAY), return_received(TUESDAY),
                  refund_issued("25.00", TUESDAY)),
     "cancelled": CANCELLED,
-    "closed": (shipped(), closed(MONDAY)),
+    "closed": CLOSED,
 }
 
 
 def test_every_api_status_has_a_story() -> None:
     from domain.dispute import STATUSES
 
-    assert set(STATUS_STORIES) == set(STATUSES)
+    assert set(STATUS_STORIES) | {"under_appeal"} == set(STATUSES)  # appeals: their story
 
 
 @pytest.mark.parametrize("status", list(STATUS_STORIES))
@@ -1113,13 +1143,14 @@ def test_overdue_outranks_awaiting_shipment_only_while_not_shipped() -> None:
         ((), "buyer", ["contact_seller", "request_refund", "add_evidence", "review"]),
         ((), "seller", ["ship", "respond", "add_evidence"]),
         ((), "platform", ["ship", "close"]),
-        ((), "moderator", ["add_evidence", "add_note", "close"]),
+        ((), "moderator", ["extend_ship_by", "add_evidence", "add_note", "close"]),
         ((), "analyst", []),
-        ((shipped(),), "platform", ["deliver", "close"]),
+        ((shipped(),), "platform", ["deliver"]),  # no close while the goods travel
         (DELIVERED_STORY, "platform", ["close"]),
         (MISSED_AND_RESPONDED, "buyer",
          ["contact_seller", "request_refund", "request_intervention", "add_evidence", "review"]),
-        (UNDER_REVIEW, "moderator", ["rule", "add_evidence", "add_note", "close"]),
+        (UNDER_REVIEW, "moderator",
+         ["rule", "extend_ship_by", "add_evidence", "add_note", "close"]),
         (UNDER_REVIEW, "buyer", ["contact_seller", "request_refund", "add_evidence", "review"]),
         ((*DELIVERED_STORY, refund_requested(TUESDAY)), "seller",
          ["respond", "decide_refund", "add_evidence"]),
@@ -1127,12 +1158,12 @@ def test_overdue_outranks_awaiting_shipment_only_while_not_shipped() -> None:
         ((*REFUND_WITH_RETURN, return_shipped(TUESDAY)), "seller",
          ["respond", "confirm_return_receipt", "add_evidence"]),
         ((refund_requested(MONDAY), refund_decided(True, MONDAY)), "platform",
-         ["ship", "issue_refund", "close"]),
+         ["ship", "issue_refund"]),  # no close while money is owed
         (CANCELLED, "buyer", ["add_evidence", "review"]),
         (CANCELLED, "seller", ["add_evidence"]),
-        ((closed(MONDAY),), "buyer", ["review"]),
-        ((closed(MONDAY),), "moderator", ["add_note"]),
-        ((closed(MONDAY),), "platform", []),
+        (CLOSED, "buyer", ["review"]),
+        (CLOSED, "moderator", ["add_note"]),
+        (CLOSED, "platform", []),
     ],
 )
 def test_next_actions(steps: tuple[Step, ...], role: str, actions: list[str]) -> None:
@@ -1166,7 +1197,8 @@ def test_an_open_intervention_leaves_the_queue_when_the_order_auto_cancels() -> 
     assert d.status == "cancelled"
     assert not d.awaiting_ruling
     with pytest.raises(OrderCancelled):
-        d.rule("refund_full", "late", None, None, None, MODERATOR, d.auto_cancel_at)
+        d.rule("refund_full", "not_shipped_in_time", None, None, None, MODERATOR, d.auto_cancel_at,
+               reasons=REASONS)
 
 
 # ---- ids and text ------------------------------------------------------------

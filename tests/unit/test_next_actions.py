@@ -36,7 +36,7 @@ STORIES: dict[str, tuple[Step, ...]] = {
     "under review": UNDER_REVIEW,
     "cancelled": CANCELLED,
     "refund with return": REFUND_WITH_RETURN,
-    "closed": (closed(la(11, 21)),),
+    "closed": (*DELIVERED_STORY, closed(la(11, 21, 13))),
 }
 DISPUTES = {name: given(*story(*steps)) for name, steps in STORIES.items()}
 # From the order to well past every review window.

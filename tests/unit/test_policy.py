@@ -60,7 +60,7 @@ def problems_of(doc: Doc) -> list[str]:
 
 
 def test_given_default_file_when_parsed_then_design_values(policy: Policy) -> None:
-    assert policy.version == "2026-12-default"
+    assert policy.version == "2027-01-default"
     assert policy.effective_from == datetime(2026, 1, 1, tzinfo=UTC)
     assert policy.defaults == Rules(
         ship_within_business_days=2,
@@ -515,7 +515,7 @@ def test_given_dotted_changes_when_with_changes_then_candidate_differs_only_ther
         {"regions.US.ship_within_business_days": 3, "defaults.review_window_days": 30}
     )
 
-    assert candidate.version == "2026-12-default+candidate"
+    assert candidate.version == "2027-01-default+candidate"
     assert candidate.rules_for("US", "general").ship_within_business_days == 3
     assert candidate.rules_for("TH", "general").ship_within_business_days == 2
     assert candidate.rules_for("GB", "home").review_window_days == 30

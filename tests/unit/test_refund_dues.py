@@ -114,7 +114,7 @@ def test_the_case_view_lists_the_dues() -> None:
             "amount": {"amount": "25.00", "currency": "USD"},
             "payee": "buyer",
             "reason": "auto_cancelled",
-            "due_at": AUTO_CANCEL.isoformat(),
+            "due_at": "2026-12-03T07:59:59Z",  # RFC 3339 in UTC: 23:59:59 in Los Angeles
             "paid_amount": {"amount": "0.00", "currency": "USD"},
             "status": "open",
         }

@@ -15,11 +15,13 @@ from application.simulator import (
     Derived,
     DisputeOutcome,
     Filters,
+    ImpossibleFact,
     SimulationRequest,
     build_request,
     run_simulation,
     with_deadlines,
 )
+from application.times import rfc3339
 from domain.dispute import Actor, Dispute, new_dispute
 from domain.errors import InvalidInput
 from domain.money import Money
@@ -127,7 +129,7 @@ def test_given_filters_when_simulated_then_only_matching_orders(
     changed = {"A", "B", "C", "D"} & orders
     assert {s["order_id"] for s in report["samples"]} == changed
     assert {k: v for k, v in report["filters"].items() if v is not None} == {
-        k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in filters.items()
+        k: (rfc3339(v) if isinstance(v, datetime) else v) for k, v in filters.items()
     }
 
 
@@ -249,14 +251,15 @@ def _outcome(
     recorded: list[tuple[str, datetime]],
     *,
     forced: int = 0,
-    last_action_at: datetime | None = None,
+    statuses: tuple[str, str] = ("overdue", "overdue"),
+    impossible: ImpossibleFact | None = None,
 ) -> DisputeOutcome:
     return DisputeOutcome(
         dispute_id=did("x"), order_id="x", seller_id="s", region="US", category="general",
         currency="USD", baseline_version="v", facts=1, baseline=baseline, candidate=candidate,
         recorded=recorded, baseline_forced=forced, baseline_late_eligible=True,
         candidate_late_eligible=True, baseline_history=[], candidate_history=[],
-        last_action_at=last_action_at,
+        baseline_status=statuses[0], candidate_status=statuses[1], impossible=impossible,
     )
 
 
@@ -284,15 +287,29 @@ def test_matches_recorded_is_prefix_rule(
     assert _outcome([DM1, OAC3], [DM1, OAC3], recorded, forced=forced).matches_recorded is matches
 
 
-def test_divergence_and_counterfactual() -> None:
+def test_divergence_retimed_and_changed() -> None:
     same = _outcome([DM1], [DM1], [])
-    assert same.diverged_at is None and not same.changed and not same.counterfactual
-    retimed = _outcome([DM1], [DM2], [], last_action_at=T3)
-    assert retimed.diverged_at == T1 and not retimed.changed and retimed.counterfactual
-    dropped = _outcome([DM1, OAC3], [DM1], [], last_action_at=T2)
-    assert dropped.diverged_at == T3 and dropped.changed and not dropped.counterfactual
-    added = _outcome([], [DM2], [], last_action_at=T2)
-    assert added.diverged_at == T2 and added.changed and added.counterfactual
+    assert same.diverged_at is None and not same.differs and not same.changed
+    retimed = _outcome([DM1], [DM2], [])
+    assert retimed.diverged_at == T1 and retimed.retimed and not retimed.changed
+    dropped = _outcome([DM1, OAC3], [DM1], [])
+    assert dropped.diverged_at == T3 and dropped.changed and not dropped.retimed
+    added = _outcome([], [DM2], [])
+    assert added.diverged_at == T2 and added.changed
+    twice = _outcome([DM1], [DM1, DM2], [])  # the same set of types, one more event
+    assert twice.changed and not twice.retimed
+    other_refund = _outcome([OAC3], [OAC3._replace(refund=Decimal("10.00"))], [])
+    assert other_refund.diverged_at is None and other_refund.changed
+    other_status = _outcome([DM1], [DM1], [], statuses=("overdue", "cancelled"))
+    assert other_status.differs and other_status.changed
+
+
+def test_counterfactual_only_when_a_recorded_fact_was_impossible() -> None:
+    # Facts recorded long after the difference do not make it counterfactual.
+    assert not _outcome([DM1], [DM2], []).counterfactual
+    refused = ImpossibleFact("OrderShipped", T3, "the order was auto-cancelled")
+    flagged = _outcome([DM1], [DM2], [], impossible=refused)
+    assert flagged.counterfactual and flagged.retimed
 
 
 def test_filters_admit() -> None:

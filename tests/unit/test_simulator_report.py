@@ -84,7 +84,8 @@ def test_html_is_self_contained_with_two_charts(report: dict[str, Any]) -> None:
 
 def test_html_escapes_everything(report: dict[str, Any]) -> None:
     hostile = copy.deepcopy(report)
-    hostile["sellers"][0]["seller_id"] = "<script>alert(1)</script>"
+    changed = next(s for s in hostile["sellers"] if s["seller_id"] == "s-us")
+    changed["seller_id"] = "<script>alert(1)</script>"
     hostile["samples"][0]["order_id"] = '"><img src=x onerror=alert(1)>'
     page = render_report(hostile)
     assert "<script>" not in page and "<img" not in page
@@ -101,7 +102,26 @@ def test_html_of_an_empty_report() -> None:
         page = render_report(run_simulation(desk, RecorderReader(desk), request))
     finally:
         desk.close()
-    assert "No dispute changed." in page and "No derived events" in page
+    assert "No dispute changed, and none is counterfactual." in page
+    assert "No derived events" in page
+
+
+def test_html_charts_and_lists_only_sellers_whose_figures_change(
+    report: dict[str, Any],
+) -> None:
+    figures = {s["seller_id"]: s for s in report["sellers"]}
+    assert figures["s-gb"]["late_dispatch_rate"] == {"baseline": 1.0, "candidate": 1.0}
+    page = render_report(report)
+    chart = page[page.index("<svg") : page.index("</svg>")]
+    assert ">s-us</text>" in chart
+    assert "s-gb" not in page  # unchanged: neither charted nor listed
+    assert "Sellers whose figures change: 1 (1 unchanged, not shown)." in page
+
+
+def test_html_says_why_a_sample_is_counterfactual(report: dict[str, Any]) -> None:
+    page = render_report(report)
+    assert "counterfactual: RefundDenied recorded at 2026-11-27T18:00:00" in page
+    assert "there is no refund request awaiting the seller&#x27;s answer" in page
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -9,6 +11,7 @@ from litestar import Controller, Request, Response, Router
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -44,8 +47,10 @@ from interface.http.schemas import (
     Close,
     ContactSeller,
     DecideRefund,
+    ExtendShipBy,
     History,
     IssueRefund,
+    Messages,
     RequestIntervention,
     RequestRefund,
     Respond,
@@ -53,6 +58,7 @@ from interface.http.schemas import (
     Rule,
     ShipReturn,
     history_entries,
+    messages_of,
 )
 
 COMMAND_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 415, 422, 503)
@@ -69,19 +75,51 @@ AsOfParam = Annotated[
         required=False,
         max_length=64,
         pattern=AS_OF_PATTERN,
-        description="Moderators only: the case as it was at a version (an integer) or at an "
-        "RFC 3339 instant (what had been recorded by then).",
+        description="Moderators only: the case as it was recorded, at a version (an integer) "
+        "or at an RFC 3339 instant (what had been recorded by then, whenever it happened).",
+    ),
+]
+INSTANT_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"([Zz]|[+ -][0-9]{2}:[0-9]{2})?$"
+)
+AsHappenedParam = Annotated[
+    str | None,
+    QueryParameter(
+        name="as_happened",
+        required=False,
+        max_length=64,
+        pattern=INSTANT_PATTERN,
+        description="Moderators only: the case as it was in the world at an RFC 3339 instant "
+        "(business time): every event whose `occurred_at` (a derived event's: the instant it "
+        "is for) is at or before it, whenever it was recorded. Not with `as_of`.",
     ),
 ]
 
 
-def _asks_as_of(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    # Most reads send no query at all: then there is nothing to parse.
-    return bool(connection.scope.get("query_string")) and "as_of" in connection.query_params
+def _asks(name: str) -> Callable[[ASGIConnection[Any, Any, Any, Any]], bool]:
+    def asks(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+        # Most reads send no query at all: then there is nothing to parse.
+        return bool(connection.scope.get("query_string")) and name in connection.query_params
+
+    return asks
 
 
-def _read_case(desk: DisputeDesk, dispute_id: UUID, actor: Actor, as_of: str | None
-               ) -> dict[str, Any]:
+def _instant(raw: str, name: str) -> datetime:
+    """An RFC 3339 instant from the query ('+' may arrive as a space)."""
+    try:
+        return datetime.fromisoformat(raw.strip().replace(" ", "+"))
+    except ValueError:
+        raise ValidationException(
+            f"{name} must be an RFC 3339 time",
+            extra=[{"key": name, "message": "an RFC 3339 time"}],
+        ) from None
+
+
+def _read_case(desk: DisputeDesk, dispute_id: UUID, actor: Actor, as_of: str | None,
+               as_happened: str | None = None) -> dict[str, Any]:
+    if as_happened is not None:
+        return desk.as_happened(dispute_id, actor, _instant(as_happened, "as_happened"))
     if as_of is None:
         return desk.case(dispute_id, actor)
     point = parse_as_of(as_of)
@@ -113,12 +151,25 @@ class DisputesController(Controller):
     @get(
         "/{dispute_id:uuid}",
         operation_id="getDispute",
-        guards=[all_of(requires("view"), requires("as_of", when=_asks_as_of))],
+        guards=[all_of(
+            requires("view"),
+            requires("as_of", when=_asks("as_of")),
+            requires("as_happened", when=_asks("as_happened")),
+        )],
         summary="The case view",
         description="Status, deadlines, shipment, refund, review, evidence, the timeline and "
         "`next_actions` (what the caller may do now). Buyers and sellers see only their own "
         "cases (another's is 404, exactly like a missing one) and never see internal notes. "
-        "`?as_of=` (moderators) gives the case as it was at a version or instant. "
+        "Two ways back in time, for moderators, one at a time (both is 400): "
+        "`?as_of=` gives the case *as recorded* at a version or instant (what the platform "
+        "knew then; `as_of` in the answer). `?as_happened=` gives the case *as it was in the "
+        "world* at an instant: the events whose business time (`occurred_at`, or the instant "
+        "a derived event is for) is at or before it, however late they were recorded (an "
+        "order placed on the 20th but fed in on the 2nd answers for the 25th), the timeline "
+        "in business-time order, `next_actions` as of that instant and `as_happened` in the "
+        "answer (`events`, and how many were `recorded_later`); its `version` and ETag stay "
+        "the record's, since a later recording can change the past. An instant before the "
+        "order was placed is 404, more than 5 minutes ahead 422. "
         "Send `If-None-Match` with the ETag to get 304 when nothing changed. "
         + roles_note("view"),
         response_headers=[ETAG_HEADER],
@@ -131,15 +182,24 @@ class DisputesController(Controller):
         desk: NamedDependency[DisputeDesk],
         request: Request[Actor, Any, Any],
         as_of: AsOfParam = None,
+        as_happened: AsHappenedParam = None,
     ) -> Response[CaseView]:
+        past = as_of is not None or as_happened is not None
+        if as_of is not None and as_happened is not None:
+            raise ValidationException(
+                "name as_of (as recorded) or as_happened (as in the world), not both",
+                extra=[{"key": "as_happened", "message": "not together with as_of"}],
+            )
         # Async on purpose: a case known current in memory is answered on the loop,
         # without I/O; anything that needs the store runs in a worker thread.
-        view = desk.case_in_memory(dispute_id, request.user) if as_of is None else None
+        view = None if past else desk.case_in_memory(dispute_id, request.user)
         if view is None:
-            view = await sync_to_thread(_read_case, desk, dispute_id, request.user, as_of)
+            view = await sync_to_thread(
+                _read_case, desk, dispute_id, request.user, as_of, as_happened
+            )
         if matches_none(if_none_match(request.scope), view["version"]):
             return not_modified(view["version"])
-        if as_of is not None:
+        if past:
             return case_response(request, view)
         request.scope.setdefault("state", {})["dispute_id"] = view["id"]
         return self.bodies.response(view, request.user.role)
@@ -179,12 +239,48 @@ class DisputesController(Controller):
         )
         return Response(body, headers={"ETag": etag(version), **CASE_HEADERS})
 
+    @get(
+        "/{dispute_id:uuid}/messages",
+        operation_id="getMessages",
+        guards=[requires("messages")],
+        sync_to_thread=True,
+        summary="The conversation between the buyer and the seller",
+        description="The buyer's contacts and the seller's responses, oldest first: "
+        "`sequence, author_role, author_id, text, sent_at, expects_reply, promised_ship_date`, "
+        "paged with `limit` and `cursor`. Internal notes never appear. Buyers and sellers see "
+        "only their own cases (another's is 404). `ETag` is the last message's `sequence`: "
+        "`If-None-Match` gets 304 until a new message. " + roles_note("messages"),
+        response_headers=[ETAG_HEADER],
+        operation_class=ReadsIfNoneMatch,
+        responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404)},
+    )
+    def messages(
+        self,
+        dispute_id: FromPath[UUID],
+        desk: NamedDependency[DisputeDesk],
+        request: Request[Actor, Any, Any],
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Response[Messages]:
+        rows = desk.messages(dispute_id, request.user)
+        request.scope.setdefault("state", {})["dispute_id"] = str(dispute_id)
+        # The conversation changes only with a message: the last one's sequence tags it.
+        version = int(rows[-1]["sequence"]) if rows else 0
+        if matches_none(if_none_match(request.scope), version):
+            return not_modified(version)
+        page = page_after(rows, limit, cursor, position=lambda row: row["sequence"])
+        body = Messages(
+            dispute_id=str(dispute_id), data=messages_of(page.items), next_cursor=page.next_cursor
+        )
+        return Response(body, headers={"ETag": etag(version), **CASE_HEADERS})
+
     @post(
         "/{dispute_id:uuid}/seller-contacts",
         operation_id="contactSeller",
         summary="The buyer contacted the seller",
-        **_command_doc("contact_seller", "Records SellerContacted; the seller's response "
-                       "window opens."),
+        **_command_doc("contact_seller", "Records SellerContacted. With `expects_reply` (the "
+                       "default) the seller's response window opens; a message that expects "
+                       "no reply (a thank-you) opens none."),
     )
     def contact_seller(
         self,
@@ -199,6 +295,7 @@ class DisputesController(Controller):
             dispute_id,
             message=data.message,
             channel=data.channel,
+            expects_reply=data.expects_reply,
             actor=request.user,
             expected_version=expected_version(if_match),
             request=request_stamp_of(request),
@@ -210,7 +307,9 @@ class DisputesController(Controller):
         operation_id="respond",
         summary="The seller responded to the buyer",
         **_command_doc("respond", "Records SellerResponded, optionally with a promised ship "
-                       "date (YYYY-MM-DD)."),
+                       "date (YYYY-MM-DD, not before today in the order's region): if the order "
+                       "has not shipped when that day ends, PromiseBroken is recorded and the "
+                       "buyer may ask the platform to step in."),
     )
     def respond(
         self,
@@ -290,8 +389,11 @@ class DisputesController(Controller):
         "/{dispute_id:uuid}/rulings",
         operation_id="rule",
         summary="Rule on an open intervention",
-        **_command_doc("rule", "Records InterventionResolved. `refund_partial` needs "
-                       "`refund_amount`; `seller_must_ship` needs `new_ship_by`."),
+        **_command_doc("rule", "Records InterventionResolved. `reason_code` must be a code of "
+                       "the catalogue in force (GET /v1/reason-codes) that justifies the "
+                       "outcome (else 422); the parties see the outcome, the code's text and "
+                       "the `note`. `refund_partial` needs `refund_amount`; `seller_must_ship` "
+                       "needs `new_ship_by`. The buyer and the seller may then appeal."),
     )
     def rule(
         self,
@@ -500,7 +602,12 @@ class DisputesController(Controller):
         operation_id="close",
         summary="Close the case",
         **_command_doc("close", "Records CaseClosed with a `reason`; a closed case takes no "
-                       "further commands (409)."),
+                       "further commands (409) but the payment of a refund due. Refused (409, "
+                       "naming each) while money is owed to the buyer (an approved refund not "
+                       "paid, a refund due open) or goods are on their way (an order shipped "
+                       "and not delivered, a return not received). An order that neither "
+                       "shipped nor was cancelled closes only with `cancel_order: true`, which "
+                       "records OrderCancelled and a refund due of the rest of its amount."),
     )
     def close(
         self,
@@ -513,6 +620,37 @@ class DisputesController(Controller):
     ) -> Response[CaseView]:
         view = desk.close_case(
             dispute_id,
+            reason=data.reason,
+            cancel_order=data.cancel_order,
+            actor=request.user,
+            expected_version=expected_version(if_match),
+            request=request_stamp_of(request),
+        )
+        return case_response(request, view)
+
+    @post(
+        "/{dispute_id:uuid}/extensions",
+        operation_id="extendShipBy",
+        summary="Give the seller more time to ship",
+        **_command_doc("extend_ship_by", "Records ShipByExtended: `ship_by` becomes "
+                       "`new_ship_by` (later than the current one, in the future; otherwise "
+                       "422) and the auto-cancel instant moves by as many business days, so "
+                       "the new ship-by may pass the old auto-cancel instant. Only while the "
+                       "order has not shipped and the case is open (409). The buyer and the "
+                       "seller see the new dates in their case views."),
+    )
+    def extend_ship_by(
+        self,
+        dispute_id: FromPath[UUID],
+        data: JSONBody[ExtendShipBy],
+        desk: NamedDependency[DisputeDesk],
+        request: Request[Actor, Any, Any],
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[CaseView]:
+        view = desk.extend_ship_by(
+            dispute_id,
+            new_ship_by=data.new_ship_by,
             reason=data.reason,
             actor=request.user,
             expected_version=expected_version(if_match),

@@ -81,8 +81,10 @@ class OrdersController(Controller):
         sync_to_thread=True,
         summary="Record that the order shipped",
         description="Records OrderShipped. A seller may ship only their own orders (another's "
-        "is 404). Shipping after `ship_by` also records DeadlineMissed. A second shipment, or "
-        "one for a cancelled order, is 409. " + roles_note("ship"),
+        "is 404). Report promptly with the true `shipped_at` (the carrier's scan). A report "
+        "after `ship_by` also records DeadlineMissed (if no sweep did); when `shipped_at` is on "
+        "or before `ship_by`, DeadlineMissWithdrawn follows: the feed was late, not the seller. "
+        "A second shipment, or one for a cancelled order, is 409. " + roles_note("ship"),
         response_headers=[ETAG_HEADER],
         responses=COMMAND_ERRORS,
     )

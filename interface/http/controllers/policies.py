@@ -55,7 +55,7 @@ class PoliciesController(Controller):
         self,
         desk: NamedDependency[DisputeDesk],
         version: Annotated[
-            str, PathParameter(description="A published version, e.g. 2026-12-default")
+            str, PathParameter(description="A published version, e.g. 2027-01-default")
         ],
     ) -> PolicyDocument:
         policy = desk.policy(version)

@@ -10,20 +10,17 @@ else answers 503 (``read-model-behind``, with ``Retry-After``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from threading import Lock
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, Router
-from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import PermissionDeniedException, ValidationException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
-from litestar.types import Guard
 from msgspec import Meta, Struct
 
 from application.disputes import DisputeDesk
@@ -32,22 +29,16 @@ from application.projections.errors import (
     ReadModelUnavailable,
     StoreUnavailable,
 )
-from application.projections.queries import (
-    LIST_ROLES,
-    SCORECARD_ROLES,
-    STAFF_LIST_ROLES,
-    ReadModelQueries,
-    check_after,
-)
-from domain.dispute import Actor
+from application.projections.queries import ReadModelQueries, check_after
+from domain.dispute import STATUSES, Actor
 from domain.errors import InvalidInput
 from infrastructure.settings import Settings
 from infrastructure.stores import open_reader
 from interface.http.errors import Problem, problem_response, problem_responses
-from interface.http.guards import actor_of
+from interface.http.guards import requires, roles_note
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
 from interface.http.routes import get
-from interface.http.schemas import Money
+from interface.http.schemas import Money, NextDue  # NextDue: the case view's, the same shape
 
 POSITION_HEADER = "X-Read-Model-Position"
 RETRY_AFTER_SECONDS = 1
@@ -56,11 +47,6 @@ Rfc3339 = Annotated[str, Meta(description="RFC 3339 instant (UTC)")]
 
 
 # ---- responses ------------------------------------------------------------------
-
-
-class NextDue(Struct):
-    at: Rfc3339
-    kind: Annotated[str, Meta(description="The derived event due then, e.g. DeadlineMissed")]
 
 
 class InterventionSummary(Struct):
@@ -116,7 +102,8 @@ class Scorecard(Struct):
     late_dispatch_rate: Annotated[
         float | None,
         Meta(description="Orders that got DeadlineMissed / orders that shipped, got "
-             "DeadlineMissed or whose ship_by has passed (null when none)"),
+             "DeadlineMissed or whose ship_by has passed (null when none); a miss withdrawn "
+             "because the feed reported an in-time shipment late does not count"),
     ]
     auto_cancel_rate: Annotated[float | None, Meta(description="Auto-cancelled / orders")]
     disputes: Annotated[
@@ -126,7 +113,15 @@ class Scorecard(Struct):
     ]
     interventions: int
     interventions_lost: Annotated[
-        int, Meta(description="Rulings refund_full, refund_partial or seller_must_ship")
+        int,
+        Meta(description="Rulings refund_full, refund_partial or seller_must_ship (the "
+             "outcome that stands after any appeal)"),
+    ]
+    appeals_won: Annotated[
+        int, Meta(description="The seller's appeals decided in its favour")
+    ]
+    appeals_lost: Annotated[
+        int, Meta(description="The seller's appeals upheld, or overturned against it")
     ]
     refund_rate: Annotated[
         float | None, Meta(description="Orders with money refunded (auto-cancels too) / orders")
@@ -175,7 +170,7 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 StatusFilter = Annotated[
     str | None,
     QueryParameter(name="status", required=False, pattern=PRINTABLE, max_length=40,
-                   description="Only cases in this status."),
+                   description="Only cases in this status: " + ", ".join(STATUSES) + "."),
 ]
 RegionFilter = Annotated[
     str | None,
@@ -223,17 +218,6 @@ READ_ERRORS = {
 }
 
 
-def _roles(roles: Collection[str], what: str) -> Guard:
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        actor = actor_of(connection)
-        if actor.role not in roles:
-            raise PermissionDeniedException(
-                f"the {actor.role} role may not read {what} (allowed: {', '.join(sorted(roles))})"
-            )
-
-    return guard
-
-
 def _after(cursor: str | None) -> object:
     try:
         return check_after(decode_cursor(cursor))
@@ -277,12 +261,12 @@ class ReadModelsController(Controller):
         "/disputes",
         operation_id="listDisputes",
         tags=["disputes"],
-        guards=[_roles(LIST_ROLES, "the dispute list")],
+        guards=[requires("list_disputes")],
         sync_to_thread=True,
         summary="List disputes",
         description="Newest first, paged with `limit` and `cursor`. Buyers and sellers see "
         "only their own cases (a filter naming someone else's id gives an empty list); "
-        "moderators see all. Roles: buyer, seller, moderator.",
+        "moderators see all. " + roles_note("list_disputes"),
         response_headers=[POSITION],
         responses=READ_ERRORS,
     )
@@ -314,11 +298,11 @@ class ReadModelsController(Controller):
         "/moderation/queue",
         operation_id="getModerationQueue",
         tags=["moderation"],
-        guards=[_roles(STAFF_LIST_ROLES, "the moderation queue")],
+        guards=[requires("moderation_queue")],
         sync_to_thread=True,
         summary="Cases awaiting a ruling",
         description="Open intervention requests, oldest first, paged with `limit` and "
-        "`cursor`. Roles: moderator.",
+        "`cursor`. " + roles_note("moderation_queue"),
         response_headers=[POSITION],
         responses=READ_ERRORS,
     )
@@ -350,7 +334,7 @@ class ReadModelsController(Controller):
         "/sellers/{seller_id:str}/scorecard",
         operation_id="getScorecard",
         tags=["sellers"],
-        guards=[_roles(SCORECARD_ROLES, "scorecards")],
+        guards=[requires("scorecard")],
         sync_to_thread=True,
         summary="A seller's reputation figures",
         description="Figures come from a read model, so they may trail a write by a moment. "
@@ -372,11 +356,11 @@ class ReadModelsController(Controller):
         "/metrics",
         operation_id="getMetrics",
         tags=["moderation"],
-        guards=[_roles(STAFF_LIST_ROLES, "metrics")],
+        guards=[requires("metrics")],
         sync_to_thread=True,
         summary="Marketplace metrics",
         description="Cases per status, and the time from order to resolution (median and "
-        "90th percentile, in hours). Roles: moderator.",
+        "90th percentile, in hours). " + roles_note("metrics"),
         response_headers=[POSITION],
         responses=READ_ERRORS,
     )

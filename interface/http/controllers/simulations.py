@@ -6,7 +6,7 @@ function behind ``disputedesk simulate --json``; this module only translates.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller
@@ -94,6 +94,19 @@ class Timelines(Struct):
     candidate: list[TimelineEntry]
 
 
+class ImpossibleFact(Struct):
+    """The first recorded fact the candidate's case would have refused."""
+
+    type: str
+    recorded_at: str
+    reason: Annotated[str, Meta(description="The refusal its command would have met")]
+
+
+class SideStatus(Struct):
+    baseline: str
+    candidate: str
+
+
 class Sample(Struct):
     dispute_id: str
     order_id: str
@@ -102,8 +115,17 @@ class Sample(Struct):
     category: str
     baseline: Annotated[list[str], Meta(description="Derived event types, baseline")]
     candidate: Annotated[list[str], Meta(description="Derived event types, candidate")]
-    diverged_at: str | None
+    status: Annotated[SideStatus, Meta(description="The case's status as of as_of")]
+    change: Annotated[
+        Literal["changed", "retimed"],
+        Meta(description="changed: other derived events, refunds or status; retimed: the "
+             "same ones at other instants (sampled only when counterfactual)"),
+    ]
+    diverged_at: Annotated[
+        str | None, Meta(description="The first instant the derived events differ")
+    ]
     counterfactual: bool
+    impossible_fact: ImpossibleFact | None
     timeline: Timelines
 
 
@@ -137,14 +159,33 @@ class SimulationReport(Struct):
     disputes: int
     derived: dict[str, Counts]
     changed_disputes: Annotated[
-        int, Meta(description="Disputes whose set of derived event types differs")
+        int,
+        Meta(
+            description="Disputes whose derived events differ other than in time (their "
+            "types, their number or order, the money they refund) or whose final status "
+            "differs; every dispute whose set of derived event types differs is one"
+        ),
     ]
     retimed_disputes: Annotated[
-        int, Meta(description="Same types, but some fire at another instant")
+        int,
+        Meta(
+            description="Disputes with the same derived events and status, some of them at "
+            "other instants"
+        ),
     ]
     counterfactual_disputes: Annotated[
         int,
-        Meta(description="A fact was recorded after the first derived event that differs"),
+        Meta(
+            description="Changed or retimed disputes with a recorded fact that could not have "
+            "happened as recorded under the candidate: its command would have been refused "
+            "then (a shipment after the candidate's earlier auto-cancel, the seller's refund "
+            "decision after its auto-approval). A fact merely recorded after a deadline that "
+            "moved does not count"
+        ),
+    ]
+    counterfactual_facts: Annotated[
+        dict[str, int],
+        Meta(description="Counterfactual disputes by the type of their first impossible fact"),
     ]
     baseline_matches_recorded: Annotated[
         bool,
