@@ -99,11 +99,13 @@ class WebhookDelivery:
         endpoints = self._store.endpoints()
         seen = frozenset(endpoint.id for endpoint in endpoints)
         now = self._clock.now()
-        if not endpoints:  # nobody listens: skip to the head without reading
-            head = self._feed.head()
-            if head > after:
-                self._store.fan_out(after, head, [], now, seen)
+        if not endpoints:  # nobody listens: nothing to read, nothing to write
             return 0, True
+        start = min(endpoint.created_position for endpoint in endpoints)
+        if start > after:  # every endpoint starts later: skip to there without reading
+            if not self._store.fan_out(after, start, [], now, seen):
+                return 0, False
+            after = start
         page = self._feed.log_events(after, limit)
         if page.position == after:
             return 0, True

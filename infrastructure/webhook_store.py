@@ -158,6 +158,10 @@ class SQLWebhookStore(WebhookStore):
         """A transaction (``locked``: serialised with other claims)."""
         raise NotImplementedError
 
+    def _read(self) -> AbstractContextManager[_Tx]:
+        """A transaction that only reads (on SQLite it takes no write lock)."""
+        return self._tx()
+
     def _create(self) -> None:
         with self._tx(locked=True) as run:
             for statement in SCHEMA:
@@ -185,12 +189,12 @@ class SQLWebhookStore(WebhookStore):
         return endpoint
 
     def endpoints(self) -> list[Endpoint]:
-        with self._tx() as run:
+        with self._read() as run:
             rows = run(f"SELECT {_ENDPOINT} FROM webhook_endpoints ORDER BY created_at, id")
             return [_endpoint(row) for row in rows.fetchall()]
 
     def endpoint(self, endpoint_id: str) -> Endpoint | None:
-        with self._tx() as run:
+        with self._read() as run:
             row = run(f"SELECT {_ENDPOINT} FROM webhook_endpoints WHERE id = ?",
                       (endpoint_id,)).fetchone()
             return None if row is None else _endpoint(row)
@@ -229,7 +233,7 @@ class SQLWebhookStore(WebhookStore):
             ).rowcount > 0
 
     def previous_secret_until(self, endpoint_id: str) -> datetime | None:
-        with self._tx() as run:
+        with self._read() as run:
             row = run("SELECT previous_until FROM webhook_endpoints WHERE id = ?",
                       (endpoint_id,)).fetchone()
             return None if row is None else _dt(row[0])
@@ -237,7 +241,7 @@ class SQLWebhookStore(WebhookStore):
     # ---- the fan-out ---------------------------------------------------------------
 
     def position(self) -> int:
-        with self._tx() as run:
+        with self._read() as run:
             row = run("SELECT position FROM webhook_position WHERE name = 'fanout'").fetchone()
             return 0 if row is None else int(row[0])
 
@@ -275,6 +279,12 @@ class SQLWebhookStore(WebhookStore):
         if limit <= 0:
             return []
         at = _ts(now)
+        with self._read() as run:  # most rounds find nothing due: no write lock for that
+            due = run("SELECT 1 FROM webhook_deliveries WHERE status = 'pending'"
+                      " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+                      " LIMIT 1", (at, at)).fetchone()
+        if due is None:
+            return []
         with self._tx(locked=True) as run:
             busy = dict(run(
                 "SELECT endpoint_id, COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
@@ -373,13 +383,13 @@ class SQLWebhookStore(WebhookStore):
             params.append(status.value)
         sql += " ORDER BY event_id LIMIT ?"
         params.append(limit)
-        with self._tx() as run:
+        with self._read() as run:
             return [_delivery(row) for row in run(sql, params).fetchall()]
 
     def delivery(self, endpoint_id: str, delivery_id: str) -> Delivery | None:
         if not delivery_id.isdigit():
             return None
-        with self._tx() as run:
+        with self._read() as run:
             row = run(f"SELECT {_DELIVERY} FROM webhook_deliveries WHERE endpoint_id = ?"
                       " AND event_id = ?", (endpoint_id, int(delivery_id))).fetchone()
             return None if row is None else _delivery(row)
@@ -388,7 +398,7 @@ class SQLWebhookStore(WebhookStore):
                     ) -> list[Attempt]:
         if not delivery_id.isdigit():
             return []
-        with self._tx() as run:
+        with self._read() as run:
             rows = run("SELECT at, latency_ms, status_code, error FROM webhook_attempts"
                        " WHERE endpoint_id = ? AND event_id = ? ORDER BY attempt DESC LIMIT ?",
                        (endpoint_id, int(delivery_id), limit)).fetchall()
@@ -436,6 +446,16 @@ class SQLiteWebhookStore(SQLWebhookStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[_Tx]:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN")  # deferred: readers never hold up the events' writers
+            try:
+                yield _SQLiteRun(conn)
+            finally:
+                conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
