@@ -15,7 +15,6 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,15 +25,6 @@ import pytest
 from tests.e2e.careful_client import Server, Servers, issue_tokens, place_order
 
 WITHIN = 1.0
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    group = Servers()
-    try:
-        yield group
-    finally:
-        group.stop_all()
 
 
 class Listener:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -61,15 +60,6 @@ REFUSE_SECONDS = 10.0
 HANG_SECONDS = 8.0
 #: Load without faults after each one, for the server to recover and work.
 SETTLE = 3.0
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    group = Servers()
-    try:
-        yield group
-    finally:
-        group.stop_all()
 
 
 def _through(proxy: TcpProxy, database_url: str) -> str:

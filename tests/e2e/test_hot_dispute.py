@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,15 +42,6 @@ LOAD_SECONDS = 35.0
 LOAD_BOUND = 60.0
 COMMAND_BOUND = 30.0
 BUYER, SELLER = "b-hot", "s-hot"
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    group = Servers()
-    try:
-        yield group
-    finally:
-        group.stop_all()
 
 
 def _command(n: int, i: int, dispute_id: str) -> Command:

@@ -17,7 +17,6 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,15 +38,6 @@ from tests.e2e.careful_client import (
 )
 
 TIMEOUT = 2  # seconds an attempt may take (DISPUTEDESK_WEBHOOK_TIMEOUT)
-
-
-@pytest.fixture
-def servers() -> Iterator[Servers]:
-    group = Servers()
-    try:
-        yield group
-    finally:
-        group.stop_all()
 
 
 class Deliverer(Server):

@@ -10,6 +10,7 @@ from application.disputes import DisputeDesk
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
+from tests.integration.test_projections_support import build
 
 
 @pytest.fixture
@@ -23,3 +24,13 @@ def desks(
     yield first, second
     first.close()
     second.close()
+
+
+@pytest.fixture
+def app(database_url: str, manual_clock: ManualClock) -> Iterator[DisputeDesk]:
+    """One application on the test's store, with the read models set up."""
+    application = build(database_url, manual_clock)
+    try:
+        yield application
+    finally:
+        application.close()

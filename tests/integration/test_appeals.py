@@ -8,7 +8,6 @@ of Tuesday 11-24, the auto-cancel instant the end of Wednesday 12-02.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -27,7 +26,7 @@ from domain.policy import UnknownReasonCode
 from infrastructure.clock import ManualClock
 from infrastructure.history_reader import history_reader_for
 from infrastructure.stores import open_reader
-from tests.integration.test_projections_support import build, catch_up, place, settings_for
+from tests.integration.test_projections_support import catch_up, place, settings_for
 
 LA = ZoneInfo("America/Los_Angeles")
 BUYER = Actor("buyer", "b-1")
@@ -40,15 +39,6 @@ ANALYST = Actor("analyst", "a-1")
 
 def la(month: int, day: int, hour: int = 12) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=LA)
-
-
-@pytest.fixture
-def app(database_url: str, manual_clock: ManualClock) -> Iterator[DisputeDesk]:
-    application = build(database_url, manual_clock)
-    try:
-        yield application
-    finally:
-        application.close()
 
 
 def under_review(app: DisputeDesk, clock: ManualClock, order_id: str, *, ship: bool) -> UUID:

@@ -27,7 +27,6 @@ from infrastructure.stores import open_reader
 from tests.integration.test_projections_support import (
     MODERATOR,
     PLATFORM,
-    build,
     catch_up,
     place,
     settings_for,
@@ -43,15 +42,6 @@ def la(month: int, day: int, hour: int = 12) -> datetime:
 
 SHIPPED = la(11, 24, 10)  # Tuesday, in time
 LAG = 48 * 3600  # reported Thursday 10:00
-
-
-@pytest.fixture
-def app(database_url: str, manual_clock: ManualClock) -> Iterator[DisputeDesk]:
-    application = build(database_url, manual_clock)
-    try:
-        yield application
-    finally:
-        application.close()
 
 
 @pytest.fixture

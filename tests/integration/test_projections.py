@@ -70,15 +70,6 @@ def seller(name: str) -> Actor:
 
 
 @pytest.fixture
-def app(database_url: str, manual_clock: ManualClock) -> Iterator[DisputeDesk]:
-    application = build(database_url, manual_clock)
-    try:
-        yield application
-    finally:
-        application.close()
-
-
-@pytest.fixture
 def queries(
     app: DisputeDesk, database_url: str, manual_clock: ManualClock
 ) -> Iterator[ReadModelQueries]:

@@ -39,15 +39,6 @@ from tests.integration.test_projections_support import (
 
 
 @pytest.fixture
-def app(database_url: str, manual_clock: ManualClock) -> Iterator[DisputeDesk]:
-    application = build(database_url, manual_clock)
-    try:
-        yield application
-    finally:
-        application.close()
-
-
-@pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
