@@ -121,7 +121,7 @@ class EventFeed:
     def queue_events(self, actor: Actor, after: int, limit: int = 500) -> FeedPage:
         """The public events of every case (the moderators' queue stream)."""
         require(COMMAND_ROLES, "stream_queue", actor)
-        return self._scan(after, limit, MAX_SCAN, None, None)
+        return self.log_events(after, limit)
 
     def log_events(self, after: int, limit: int = 500) -> FeedPage:
         """Every public event after ``after``: what the webhook fan-out reads (no caller)."""

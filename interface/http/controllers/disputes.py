@@ -30,7 +30,7 @@ from interface.http.encoded_cases import EncodedCases
 from interface.http.errors import problem_responses
 from interface.http.guards import all_of, requires, roles_note
 from interface.http.idempotency import IdempotencyKey, request_stamp_of
-from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, page_after
+from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, page_after
 from interface.http.responses import (
     CASE_HEADERS,
     case_response,
@@ -126,6 +126,24 @@ def _read_case(desk: DisputeDesk, dispute_id: UUID, actor: Actor, as_of: str | N
     if isinstance(point, int):
         return desk.as_of(dispute_id, actor, version=point)
     return desk.as_of(dispute_id, actor, at=point)
+
+
+def _sequenced_page(
+    request: Request[Actor, Any, Any],
+    dispute_id: UUID,
+    rows: list[dict[str, Any]],
+    limit: int,
+    cursor: str | None,
+    body: Callable[[int, Page[dict[str, Any]]], Any],
+) -> Response[Any]:
+    """Rows numbered by ``sequence``: the last one tags the answer (304 on a match), and
+    the rows are paged by it."""
+    version = int(rows[-1]["sequence"]) if rows else 0
+    request.scope.setdefault("state", {})["dispute_id"] = str(dispute_id)
+    if matches_none(if_none_match(request.scope), version):
+        return not_modified(version)
+    page = page_after(rows, limit, cursor, position=lambda row: row["sequence"])
+    return Response(body(version, page), headers={"ETag": etag(version), **CASE_HEADERS})
 
 
 def _command_doc(command: str, what: str) -> dict[str, Any]:
@@ -225,19 +243,13 @@ class DisputesController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[History]:
-        rows = desk.history(dispute_id, request.user)
-        version = int(rows[-1]["sequence"]) if rows else 0
-        request.scope.setdefault("state", {})["dispute_id"] = str(dispute_id)
-        if matches_none(if_none_match(request.scope), version):
-            return not_modified(version)
-        page = page_after(rows, limit, cursor, position=lambda row: row["sequence"])
-        body = History(
-            dispute_id=str(dispute_id),
-            version=version,
-            data=history_entries(page.items),
-            next_cursor=page.next_cursor,
+        return _sequenced_page(
+            request, dispute_id, desk.history(dispute_id, request.user), limit, cursor,
+            lambda version, page: History(
+                dispute_id=str(dispute_id), version=version,
+                data=history_entries(page.items), next_cursor=page.next_cursor,
+            ),
         )
-        return Response(body, headers={"ETag": etag(version), **CASE_HEADERS})
 
     @get(
         "/{dispute_id:uuid}/messages",
@@ -262,17 +274,14 @@ class DisputesController(Controller):
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Response[Messages]:
-        rows = desk.messages(dispute_id, request.user)
-        request.scope.setdefault("state", {})["dispute_id"] = str(dispute_id)
         # The conversation changes only with a message: the last one's sequence tags it.
-        version = int(rows[-1]["sequence"]) if rows else 0
-        if matches_none(if_none_match(request.scope), version):
-            return not_modified(version)
-        page = page_after(rows, limit, cursor, position=lambda row: row["sequence"])
-        body = Messages(
-            dispute_id=str(dispute_id), data=messages_of(page.items), next_cursor=page.next_cursor
+        return _sequenced_page(
+            request, dispute_id, desk.messages(dispute_id, request.user), limit, cursor,
+            lambda _version, page: Messages(
+                dispute_id=str(dispute_id), data=messages_of(page.items),
+                next_cursor=page.next_cursor,
+            ),
         )
-        return Response(body, headers={"ETag": etag(version), **CASE_HEADERS})
 
     @post(
         "/{dispute_id:uuid}/seller-contacts",
