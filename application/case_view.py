@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from application.appeal_view import appeal_view, ruling_view
 from application.times import local_or_none, rfc3339, rfc3339_or_none
@@ -19,6 +20,7 @@ from domain.dispute import (
     Shipment,
 )
 from domain.dispute.conversation import Message
+from domain.dispute.state import EvidenceRequest
 from domain.money import Money
 from domain.policy import Policy
 
@@ -109,7 +111,7 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
                 if d.refund.paid_amount is not None
                 else None
             ),
-            "return": _return_view(d.return_),
+            "return": _return_view(d.return_, currency),
             "return_shipping_payer": policy.rules_for(d.region, d.category).return_shipping_payer,
             "dues": [
                 {
@@ -129,6 +131,7 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
         "order_id": d.order_id,
         "buyer_id": d.buyer_id,
         "seller_id": d.seller_id,
+        "seller_name": d.seller_name,
         "region": d.region,
         "category": d.category,
         "amount": d.amount.to_dict(),
@@ -143,7 +146,8 @@ def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str
         "review": _review_view(d.buyer_review),
         "intervention": ruling_view(d.intervention, sees_internal),
         "appeal": appeal_view(d, policy, sees_internal),
-        "evidence": [_evidence_view(e) for e in d.evidence.values()],
+        "evidence": [_evidence_view(d, e) for e in d.evidence.values()],
+        "evidence_requests": [_evidence_request_view(r, zone) for r in d.evidence_requests],
         "promise": _promise_view(d, policy),
         "deadlines": {
             **{name: iso(at) for name, at in deadlines.items()},
@@ -186,7 +190,7 @@ def feed_lag_seconds(shipment: Shipment) -> int | None:
     return max(0, int((shipment.reported_at - shipment.shipped_at).total_seconds()))
 
 
-def _return_view(sent_back: Return | None) -> Any:
+def _return_view(sent_back: Return | None, currency: str) -> Any:
     if sent_back is None:
         return None
     return {
@@ -194,13 +198,24 @@ def _return_view(sent_back: Return | None) -> Any:
         "tracking_number": sent_back.tracking_number,
         "shipped_at": rfc3339(sent_back.shipped_at),
         "received_at": iso(sent_back.received_at),
+        "label_cost": (
+            Money(sent_back.label_cost, currency).to_dict()
+            if sent_back.label_cost is not None
+            else None
+        ),
     }
 
 
 def _review_view(review: Review | None) -> Any:
     if review is None:
         return None
-    return {"rating": review.rating, "comment": review.comment, "at": rfc3339(review.at)}
+    return {
+        "rating": review.rating,
+        "comment": review.comment,
+        "at": rfc3339(review.at),
+        "hidden": review.hidden,
+        "hidden_reason": review.hidden_reason,
+    }
 
 
 def _promise_view(d: Dispute, policy: Policy) -> Any:
@@ -233,7 +248,10 @@ def message_view(message: Message) -> dict[str, Any]:
     }
 
 
-def _evidence_view(evidence: Evidence) -> dict[str, Any]:
+def _evidence_view(d: Dispute, evidence: Evidence) -> dict[str, Any]:
+    """An evidence item; one with a file names its SHA-256, type and size, and where
+    to fetch the bytes."""
+    file = evidence.file
     return {
         "id": evidence.id,
         "kind": evidence.kind,
@@ -241,6 +259,26 @@ def _evidence_view(evidence: Evidence) -> dict[str, Any]:
         "reference": evidence.reference,
         "added_by": evidence.added_by,
         "added_at": rfc3339(evidence.added_at),
+        "sha256": file.sha256 if file else None,
+        "content_type": file.content_type if file else None,
+        "size": file.size if file else None,
+        "filename": file.filename if file else None,
+        "file_url": f"/v1/disputes/{d.id}/evidence/{evidence.id}/file" if file else None,
+    }
+
+
+def _evidence_request_view(asked: EvidenceRequest, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "request_id": asked.request_id,
+        "party": asked.party,
+        "description": asked.description,
+        "requested_at": rfc3339(asked.requested_at),
+        "requested_by": asked.requested_by,
+        "due_at": rfc3339(asked.due_at),
+        "due_at_local": local_or_none(asked.due_at, zone),
+        "open": asked.is_open,
+        "answered_at": iso(asked.answered_at),
+        "evidence_id": asked.evidence_id,
     }
 
 

@@ -132,6 +132,7 @@ class DisputeCommands:
         placed_at: datetime,
         actor: Actor,
         request: RequestStamp | None,
+        seller_name: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Open the case for an order. Returns (case view, created?); a request that
         already opened it (its retry) answers as it did: created."""
@@ -163,7 +164,7 @@ class DisputeCommands:
             d = Dispute.place(
                 order_id=order_id, buyer_id=buyer_id, seller_id=seller_id, region=region,
                 category=category, amount=amount, placed_at=placed_at, policy=policy,
-                actor=actor, now=now, request=request,
+                actor=actor, now=now, request=request, seller_name=seller_name,
             )
             with d.serving(request):
                 d.record_due(policy, now)

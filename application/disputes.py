@@ -10,7 +10,7 @@ import copy
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -20,6 +20,7 @@ from application.case_reads import CaseReads
 from application.case_view import STAFF_ROLES
 from application.dispute_commands import Act, DisputeCommands, NoPolicyInForce
 from application.dispute_store import Disputes, UnitOfWork
+from application.evidence_commands import EvidenceCommands
 from application.policies import PolicyBook
 from application.ports import Clock, CommitCounter
 from application.read_cache import ReadCache
@@ -33,6 +34,9 @@ from domain.policy import Policy
 from domain.policy_ledger import PolicyAlreadyPublished
 from domain.requests import RequestStamp
 
+if TYPE_CHECKING:
+    from application.evidence_files import BlobStore
+
 __all__ = ["COMMAND_ROLES", "MAX_ATTEMPTS", "DisputeDesk", "Forbidden", "NoPolicyInForce",
            "PolicyAlreadyPublished"]
 
@@ -43,7 +47,7 @@ View = dict[str, Any]
 KEEP_SAVED = 1024
 
 
-class DisputeDesk(RulingCommands, Application[UUID]):
+class DisputeDesk(RulingCommands, EvidenceCommands, Application[UUID]):
     """Every dispute is an event-sourced aggregate; every method speaks plain values.
     Rulings and their appeals: :class:`RulingCommands`."""
 
@@ -59,14 +63,16 @@ class DisputeDesk(RulingCommands, Application[UUID]):
         serial_commands: bool = False,
         read_cache: bool = True,
         keep_saved: int = KEEP_SAVED,
+        blobs: BlobStore | None = None,
     ) -> None:
         """``serial_commands``: commands take turns, first come, first served, for a
         store that admits one writer at a time (SQLite; docs/decisions.md, "Serving").
         ``read_cache``: off, every read replays the case (same answers, more work).
         ``keep_saved``: how many saved disputes commands start from (0: every command
-        replays its case; same answers, more work)."""
+        replays its case; same answers, more work). ``blobs``: evidence files' bytes."""
         super().__init__(env)
         self.clock = clock
+        self.blobs = blobs
         self._commits = commits
         self._turns: AbstractContextManager[Any] = Turns() if serial_commands else nullcontext()
         self._policy_book = PolicyBook(self, clock, self._turns)
@@ -105,6 +111,14 @@ class DisputeDesk(RulingCommands, Application[UUID]):
         with self._turns:
             work.commit()
 
+    @property
+    def turns(self) -> AbstractContextManager[Any]:  # the writers' turn (one at a time: SQLite)
+        return self._turns
+
+    def dispute(self, dispute_id: UUID) -> Dispute:
+        """The case as its store (or this batch) holds it, for a step that reads first."""
+        return self._disputes.get(dispute_id)
+
     # ---- policies -------------------------------------------------------------
 
     def publish_policy(
@@ -134,12 +148,14 @@ class DisputeDesk(RulingCommands, Application[UUID]):
 
     def place_order(self, *, order_id: str, buyer_id: str, seller_id: str, region: str,
                     category: str, amount: Money, placed_at: datetime, actor: Actor,
-                    request: RequestStamp | None = None) -> tuple[View, bool]:
+                    request: RequestStamp | None = None,
+                    seller_name: str | None = None) -> tuple[View, bool]:
         """Open the case for an order. Returns (case view, created?)."""
         self._require("place_order", actor)
         return self._commands.open_case(
             order_id=order_id, buyer_id=buyer_id, seller_id=seller_id, region=region,
-            category=category, amount=amount, placed_at=placed_at, actor=actor, request=request)
+            category=category, amount=amount, placed_at=placed_at, actor=actor, request=request,
+            seller_name=seller_name)
 
     def ship(self, dispute_id: UUID, *, carrier: str, tracking_number: str, shipped_at: datetime,
              actor: Actor, expected_version: int | None = None,
@@ -164,13 +180,6 @@ class DisputeDesk(RulingCommands, Application[UUID]):
                 request: RequestStamp | None = None) -> View:
         return self._carry_out("respond", dispute_id, actor, lambda d, p, now: d.respond(
             message, promised_ship_date, p, actor, now), expected_version, request)
-
-    def add_evidence(self, dispute_id: UUID, *, kind: str, description: str,
-                     reference: str | None = None, actor: Actor,
-                     expected_version: int | None = None,
-                     request: RequestStamp | None = None) -> View:
-        return self._carry_out("add_evidence", dispute_id, actor, lambda d, p, now: (
-            d.add_evidence(kind, description, reference, actor, now)), expected_version, request)
 
     def request_intervention(self, dispute_id: UUID, *, reason: str, statement: str,
                              evidence_ids: list[str] | None = None, actor: Actor,
@@ -199,10 +208,12 @@ class DisputeDesk(RulingCommands, Application[UUID]):
             d.issue_refund(amount, actor, now, due_id)), expected_version, request)
 
     def return_goods(self, dispute_id: UUID, *, carrier: str, tracking_number: str,
-                     actor: Actor, expected_version: int | None = None,
+                     actor: Actor, label_cost: Money | None = None,
+                     expected_version: int | None = None,
                      request: RequestStamp | None = None) -> View:
         return self._carry_out("return_goods", dispute_id, actor, lambda d, p, now: (
-            d.return_goods(carrier, tracking_number, actor, now)), expected_version, request)
+            d.return_goods(carrier, tracking_number, actor, now, label_cost=label_cost,
+                           policy=p)), expected_version, request)
 
     def confirm_return_receipt(self, dispute_id: UUID, *, actor: Actor,
                                expected_version: int | None = None,

@@ -1,10 +1,14 @@
 """The policy ledger as the application uses it: which versions exist, which is
-in force when, and publishing a new one (the ledger guards its own rules)."""
+in force when, and publishing a new one (the ledger guards its own rules; a
+version taking effect in the past is told which recorded orders it would govern,
+from :mod:`application.placed_orders`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +16,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from application.placed_orders import LoggedOrders, PlacedOrders
 from application.policy_ledger import LEDGER_ID, PolicyLedger, PolicyVersions
 from application.ports import Clock
 from application.retries import MAX_ATTEMPTS, back_off
@@ -23,15 +28,49 @@ from domain.requests import RequestStamp
 log = structlog.get_logger("disputedesk.application")
 
 
+@dataclass(frozen=True)
+class PublishedVersion:
+    """A version as the ledger recorded it: when it takes effect, when and by whom
+    it was published (``sequence``: its place in the ledger, the order published)."""
+
+    version: str
+    effective_from: datetime
+    published_at: datetime
+    actor_role: str
+    actor_id: str
+    sequence: int
+
+
+def published_versions(app: Application[UUID]) -> list[PublishedVersion]:
+    """Every published version, earliest ``effective_from`` first; of equals, in the
+    order published (the last of them is the one in force)."""
+    found = [
+        PublishedVersion(event.version, event.effective_from, event.timestamp,
+                         event.actor_role, event.actor_id, event.originator_version)
+        for event in app.events.get(LEDGER_ID)
+        if isinstance(event, PolicyLedger.PolicyPublished)
+    ]
+    return sorted(found, key=lambda published: (published.effective_from, published.sequence))
+
+
 class PolicyBook:
-    """Published policy versions, read from the ledger when it has moved."""
+    """Published policy versions, read from the ledger when it has moved.
+
+    ``orders``: where publishing learns which recorded orders a version would
+    govern (default: the event store itself).
+    """
 
     def __init__(
-        self, app: Application[UUID], clock: Clock, turns: AbstractContextManager[Any]
+        self,
+        app: Application[UUID],
+        clock: Clock,
+        turns: AbstractContextManager[Any],
+        orders: PlacedOrders | None = None,
     ) -> None:
         self._app = app
         self._clock = clock
         self._turns = turns
+        self._orders = orders or LoggedOrders(app)
         self.versions = PolicyVersions()
 
     def _ledger(self) -> PolicyLedger | None:
@@ -94,7 +133,9 @@ class PolicyBook:
                 ledger = self.refresh() or PolicyLedger.start(now)
                 if request is not None and ledger.requests.outcome(request) is not None:
                     return policy.to_document()
-                ledger.publish(policy, actor.role, actor.id, now, request)
+                span = ledger.span_to_check(policy.effective_from, now)
+                placed = None if span is None else self._orders.placed_within(span)
+                ledger.publish(policy, actor.role, actor.id, now, request, placed=placed)
                 try:
                     self._app.save(ledger)
                 except IntegrityError:

@@ -2,13 +2,16 @@
 
 This module is the one place that says which stored events are public, under
 which type (API.md, "Public event types") and with which payload. The pull feed
-(``GET /v1/events``), the server-sent event streams and, later, webhooks all go
+(``GET /v1/events``), the server-sent event streams and the webhooks all go
 through :func:`public_event`. A stored event whose topic is not in
 :data:`PUBLIC_TYPES` is never shown: internal notes (``NoteAdded``) never are,
-and a fact without a public type yet (evidence, returns, reviews, an overdue
-seller response, a moderator's extension of ship-by, an order cancelled by the
-close of its case, money an appeal decision withdrew (``RefundCancelled``; the
-``dispute.appeal_decided`` says so): API.md names none) is skipped.
+and a fact without a public type yet (evidence added, returns, reviews, an overdue
+seller response, a moderator's extension of
+ship-by, an order cancelled by the close of its case, money an appeal decision
+withdrew (``RefundCancelled``; the ``dispute.appeal_decided`` says so): API.md
+names none) is skipped. The facts added since that list are public: a moderator's
+request for evidence (``dispute.evidence_requested``) and a review hidden from
+buyers or shown again (``dispute.review_visibility_changed``, which extends the list).
 
 A public event is a plain dict::
 
@@ -19,6 +22,13 @@ A public event is a plain dict::
 ``id`` is the event's notification id in the log (its place in log order), so a
 feed cursor and SSE's ``Last-Event-ID`` resume from it; the same event always
 has the same id. ``created_at`` is when it was recorded.
+
+Imported history is not news: an event recorded by an import of history
+(``DisputeEvent.imported``: a fact loaded from the platform's past, or what fell
+due while the import replayed it) is never public, whatever its type. The
+feed, the streams and the webhooks all pass through :func:`public_event`, so
+this is the one place that says so; every read model and the case history
+still include it.
 """
 
 from __future__ import annotations
@@ -66,6 +76,8 @@ CONTRACT_TYPES: frozenset[str] = frozenset({
     "dispute.delivered",
     "dispute.deadline_approaching",
     "dispute.closed",
+    # Beyond API.md's list: the seller hears that a review of theirs was hidden.
+    "dispute.review_visibility_changed",
 })
 
 JSON = dict[str, Any]
@@ -247,6 +259,20 @@ def _closed(e: Dispute.CaseClosed, _p: Parties) -> JSON:
     return {"reason": e.reason, "status": "closed"}
 
 
+def _evidence_requested(e: Dispute.EvidenceRequested, _p: Parties) -> JSON:
+    # Which party must send more, what, and by when (``request_id``: what it answers).
+    return {
+        "request_id": e.request_id,
+        "party": e.party,
+        "description": e.description,
+        "due_at": rfc3339(e.due_at),
+    }
+
+
+def _review_visibility(e: Dispute.ReviewVisibilityChanged, _p: Parties) -> JSON:
+    return {"hidden": e.hidden, "reason": e.reason}
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     type: str
@@ -277,12 +303,16 @@ _CATALOGUE: Mapping[str, _Entry] = MappingProxyType({
     Dispute.InterventionRequested.TOPIC: _Entry(
         "dispute.intervention_requested", _intervention_requested
     ),
+    Dispute.EvidenceRequested.TOPIC: _Entry("dispute.evidence_requested", _evidence_requested),
     Dispute.InterventionResolved.TOPIC: _Entry("dispute.ruled", _ruled),
     Dispute.AppealFiled.TOPIC: _Entry("dispute.appealed", _appealed),
     Dispute.AppealDecided.TOPIC: _Entry("dispute.appeal_decided", _appeal_decided),
     Dispute.SellerCompensated.TOPIC: _Entry("dispute.refund_paid", _seller_compensated),
     Dispute.OrderAutoCancelled.TOPIC: _Entry("dispute.auto_cancelled", _auto_cancelled),
     Dispute.CaseClosed.TOPIC: _Entry("dispute.closed", _closed),
+    Dispute.ReviewVisibilityChanged.TOPIC: _Entry(
+        "dispute.review_visibility_changed", _review_visibility
+    ),
 })
 
 #: Stored event topic -> public type, for every public fact.
@@ -299,13 +329,14 @@ def public_type_of(topic: str) -> str | None:
 
 
 def public_event(notification_id: int, topic: str, event: Any, parties: Parties) -> JSON | None:
-    """The public form of a stored dispute event, or None when it is not public.
+    """The public form of a stored dispute event, or None when it is not public
+    (its type is not, or it is imported history).
 
     ``event`` is the decoded domain event; ``parties`` come from the dispute's
     own ``OrderPlaced``.
     """
     entry = _CATALOGUE.get(topic)
-    if entry is None:
+    if entry is None or event.imported:
         return None
     data: JSON = {"occurred_at": rfc3339(event.occurred_at)}
     data.update(entry.payload(event, parties))

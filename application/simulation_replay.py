@@ -36,7 +36,7 @@ def with_deadlines(
 class _Side:
     """One in-memory replay of a dispute under one policy (never saved)."""
 
-    __slots__ = ("calendar", "derived", "dispute", "forced", "policy", "rules")
+    __slots__ = ("calendar", "derived", "dispute", "forced", "policy", "return_postage", "rules")
 
     def __init__(
         self, policy: Policy, rules: Rules, calendar: BusinessCalendar, placed: Dispute.OrderPlaced
@@ -47,6 +47,8 @@ class _Side:
         self.dispute = new_dispute(placed)
         self.derived: list[Derived] = []
         self.forced = 0
+        #: Return labels the seller pays under this side's rules (the order's currency).
+        self.return_postage = Decimal(0)
 
     def record_due(self, until: datetime) -> None:
         dispute = self.dispute
@@ -72,9 +74,12 @@ class _Side:
         # the recorded ones' version numbers, so the version check cannot hold.
         dispute = self.dispute
         fact.apply(dispute)
+        label_cost = getattr(fact, "label_cost", None)
+        if label_cost is not None and self.rules.return_shipping_payer == "seller":
+            self.return_postage += label_cost
         # As live: a shipment withdraws the misses its date disproves, with it.
         if isinstance(fact, Dispute.OrderShipped) and withdraw_disproved_misses(
-            dispute, fact.timestamp
+            dispute, fact.acted_at
         ):
             for event in dispute.collect_events():
                 at: datetime = event.occurred_at  # type: ignore[attr-defined]
@@ -165,7 +170,7 @@ class Replay:
     def fact(self, event: Dispute.Event) -> None:
         if isinstance(event, Dispute.RefundDue) and event.actor_role == SYSTEM_ROLE:
             return  # owed by a derived approval: each side's own timers record it
-        at = event.timestamp
+        at = event.acted_at
         for side in self.sides:
             side.record_due(at)
         candidate = self.candidate
@@ -218,4 +223,6 @@ class Replay:
             baseline.dispute.status.value,
             candidate.dispute.status.value,
             self.impossible,
+            baseline.return_postage,
+            candidate.return_postage,
         )

@@ -93,6 +93,7 @@ class ReportBuilder:
         self.versions: Counter[str] = Counter()
         self.sellers: dict[str, list[int]] = {}
         self.exposure: dict[str, list[Decimal]] = {}
+        self.return_postage: dict[str, list[Decimal]] = {}
         self.weeks: dict[int, list[int]] = {}
         self.samples: list[dict[str, Any]] = []
         self.unknown: Counter[tuple[str, str]] = Counter()
@@ -114,6 +115,13 @@ class ReportBuilder:
         candidate_kinds = (
             baseline_kinds if shared else self._count(outcome.candidate, (1,), outcome.currency)
         )
+
+        if outcome.baseline_return_postage or outcome.candidate_return_postage:
+            postage = self.return_postage.get(outcome.currency)
+            if postage is None:
+                postage = self.return_postage[outcome.currency] = [Decimal(0), Decimal(0)]
+            postage[0] += outcome.baseline_return_postage
+            postage[1] += outcome.candidate_return_postage
 
         seller = self.sellers.get(outcome.seller_id)
         if seller is None:
@@ -252,6 +260,14 @@ class ReportBuilder:
                     "candidate": Money(totals[1], currency).to_dict(),
                 }
                 for currency, totals in sorted(self.exposure.items())
+            ],
+            "return_postage_exposure": [
+                {
+                    "currency": currency,
+                    "baseline": Money(totals[0], currency).to_dict(),
+                    "candidate": Money(totals[1], currency).to_dict(),
+                }
+                for currency, totals in sorted(self.return_postage.items())
             ],
             "derived_per_week": [
                 {"week": _week_label(index), "baseline": counts[0], "candidate": counts[1]}

@@ -130,6 +130,9 @@ class DisputeOutcome:
     baseline_status: str = ""
     candidate_status: str = ""
     impossible: ImpossibleFact | None = None
+    #: Return labels the seller pays (recorded costs, under each policy's payer rule).
+    baseline_return_postage: Decimal = Decimal(0)
+    candidate_return_postage: Decimal = Decimal(0)
 
     @property
     def shared(self) -> bool:

@@ -34,6 +34,8 @@ QUICK: dict[str, list[str]] = {
     "demo": ["--orders", "10000"],
     "load": ["--seconds", "30"],
     "webhooks": ["--seconds", "10"],
+    "history_import": ["--orders", "10000"],
+    "evidence": [],
 }
 FULL: dict[str, list[str]] = {
     "http": ["--duration", "10"],
@@ -43,6 +45,8 @@ FULL: dict[str, list[str]] = {
     "demo": ["--orders", "20000", "--full"],
     "load": ["--seconds", "60"],
     "webhooks": ["--seconds", "20"],
+    "history_import": ["--orders", "10000"],
+    "evidence": [],
 }
 
 Row = dict[str, Any]
@@ -192,9 +196,42 @@ def _webhooks(d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _history_import(d: dict[str, Any]) -> list[Row]:
+    rows = []
+    for r in d.get("runs", []):
+        base = r["baseline"]["orders_per_second"]
+        rows += [
+            _row("history_import", r["store"],
+                 f"import orders/s vs demo load orders/s ({r['orders']} orders, "
+                 f"{r['workers']} at once)", r["orders_per_second"], base,
+                 r["ratio_orders_per_second"]),
+            _row("history_import", r["store"],
+                 f"second import of the same file orders/s ({r['rerun_events_recorded']} "
+                 "events recorded)", r["rerun_orders_per_second"], base,
+                 round(r["rerun_orders_per_second"] / base, 3) if base else None,
+                 "records nothing", r["rerun_events_recorded"] == 0),
+        ]
+    return rows
+
+
+def _evidence(d: dict[str, Any]) -> list[Row]:
+    rows = []
+    for r in d.get("runs", []):
+        for way in ("upload", "download"):
+            growth = r[f"{way}_growth_mb"]
+            rows.append(_row(
+                "evidence", r["store"],
+                f"server peak RSS growth MB, {r['file_mb']} MB file {way} "
+                f"({r[f'{way}_mb_per_s']} MB/s)",
+                growth, None, None, f"< {d['target_mb']:g} MB",
+                bool(r["bytes_match"] and growth < d["target_mb"])))
+    return rows
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "http": _http, "projections": _projections, "simulate": _simulate,
     "sweeper": _sweeper, "demo": _demo, "load": _load, "webhooks": _webhooks,
+    "history_import": _history_import, "evidence": _evidence,
 }
 
 

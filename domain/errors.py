@@ -38,6 +38,18 @@ class InvalidRating(InvalidInput):
     code = "invalid-rating"
 
 
+class UnsupportedMediaType(InvalidInput):
+    """A file of a type this place does not take (read from its content, not its name)."""
+
+    code = "unsupported-media-type"
+
+
+class EvidenceTooLarge(DomainError):
+    """A file past the policy's size limit for one file or for the whole case."""
+
+    code = "payload-too-large"
+
+
 class TransitionRefused(DomainError):
     code = "transition-refused"
 
@@ -68,6 +80,10 @@ class AlreadyDelivered(TransitionRefused):
 
 class AlreadyReviewed(TransitionRefused):
     code = "already-reviewed"
+
+
+class NoReview(TransitionRefused):
+    code = "no-review"
 
 
 class ReviewWindowClosed(TransitionRefused):

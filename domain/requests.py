@@ -16,6 +16,9 @@ from domain.errors import InvalidInput
 #: How long a key is remembered (by the aggregate and by the key store alike).
 REQUESTS_KEPT_FOR = timedelta(hours=24)
 _SEPARATOR = "."
+#: The key prefix of a fact loaded by an import of history (``RequestStamp.for_import``):
+#: never a caller's key, which is a digest.
+IMPORT_KEY_PREFIX = "import-"
 
 
 class KeyReused(InvalidInput):
@@ -39,9 +42,23 @@ class RequestStamp:
         return f"{self.key}{_SEPARATOR}{self.fingerprint}"
 
     @classmethod
+    def for_import(cls, fact_id: str) -> RequestStamp:
+        """The stamp of an imported fact: it marks the events the fact recorded as
+        history loaded from elsewhere (not news), and names the fact for good, so a
+        second run of the import recognises it however much later it comes."""
+        return cls(f"{IMPORT_KEY_PREFIX}{fact_id}", "import")
+
+    @classmethod
     def decode(cls, text: str) -> RequestStamp:
         key, _, fingerprint = text.partition(_SEPARATOR)
         return cls(key, fingerprint)
+
+
+def imported_fact(stamp: str | None) -> str | None:
+    """The import fact id an encoded stamp names, if the stamp is an import's."""
+    if stamp is None or not stamp.startswith(IMPORT_KEY_PREFIX):
+        return None
+    return RequestStamp.decode(stamp).key[len(IMPORT_KEY_PREFIX):]
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,10 @@ from pathlib import Path
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from application.disputes import DisputeDesk
+from application.evidence_files import EvidenceFiles
 from application.ports import Clock
 from domain.policy import Policy, parse_policy
+from infrastructure.blob_store import LazyBlobStore
 from infrastructure.clock import SystemClock
 from infrastructure.commit_counter import SQLiteCommitCounter
 from infrastructure.database_url import (
@@ -92,6 +94,7 @@ def build_application(
                     url.sqlite_path is not None if serial_commands is None else serial_commands
                 ),
                 read_cache=read_cache,
+                blobs=LazyBlobStore(url),
                 **({} if keep_saved is None else {"keep_saved": keep_saved}),
             )
     except BaseException:
@@ -100,6 +103,16 @@ def build_application(
         raise
     bound_store_waits(app, url)
     return app
+
+
+def evidence_files(app: DisputeDesk) -> EvidenceFiles:
+    """Uploads and downloads of evidence files for ``app`` (built by
+    :func:`build_application`), their bytes kept beside its events: in a directory
+    next to the SQLite file, or in a table of the PostgreSQL database. The store is
+    opened (and its table made) on first use."""
+    if app.blobs is None:
+        raise LookupError("evidence files need an application made by build_application")
+    return EvidenceFiles(app, app.blobs)
 
 
 def bound_store_waits(app: DisputeDesk, url: DatabaseURL) -> None:

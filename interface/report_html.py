@@ -256,6 +256,13 @@ def render_report(report: dict[str, Any]) -> str:
          for r in report["refund_exposure"]],
         {1, 2},
     ) if report["refund_exposure"] else '<p class="muted">No automatic refunds.</p>'
+    postage_rows = report.get("return_postage_exposure") or []
+    postage = _table(
+        ["currency", "baseline", "candidate"],
+        [[_e(r["currency"]), _e(r["baseline"]["amount"]), _e(r["candidate"]["amount"])]
+         for r in postage_rows],
+        {1, 2},
+    ) if postage_rows else '<p class="muted">No return postage paid by sellers.</p>'
     changed_sellers = [s for s in report["sellers"] if figures_changed(s)]
     sellers = sorted(changed_sellers, key=lambda s: (-_late_change(s), s["seller_id"]))
     seller_rows = [
@@ -305,6 +312,7 @@ def render_report(report: dict[str, Any]) -> str:
         f"<h2>Derived events per week</h2>{_legend()}{weeks_chart(report['derived_per_week'])}"
         f"<h2>Derived events</h2>{derived}"
         f"<h2>Refund exposure</h2>{exposure}"
+        f"<h2>Return postage the seller pays</h2>{postage}"
         f"<h2>Sellers</h2>{seller_table}"
         f"<h2>Changed and counterfactual disputes (sample)</h2>{samples}{mismatched}"
         "</body></html>"

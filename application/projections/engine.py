@@ -218,7 +218,7 @@ class CatchUp:
             aggregate, applied, responses = self._apply(key, dispute_id, aggregate, items)
             after = facts_of(aggregate, policy(aggregate.policy_version), key, before)
             last = items[-1].id
-            touched.append(Touch(before, after, last, responses))
+            touched.append(Touch(before, after, last, responses, items[0].id))
             if applied:
                 states.append(StateRow(key, aggregate.version, last, frame_all(applied)))
             cache.put(raw_id, (aggregate, after))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 
 
 class ReadModelError(Exception):
@@ -39,3 +39,9 @@ class ReadModelUnavailable(DomainError):
     """No built version of the read model exists yet (HTTP 503)."""
 
     code = "read-model-unavailable"
+
+
+class SellerNotFound(NotFound):
+    """No order names this seller (HTTP 404)."""
+
+    code = "seller-not-found"

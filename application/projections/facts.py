@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from application.projections.records import EPOCH, MICROSECOND, to_micros
-from domain.dispute import Dispute
+from domain.dispute import Dispute, Review
+from domain.money import minor_units
 from domain.policy import Policy
 
 #: A case counts as "disputed" once the buyer raised an issue in any of these ways.
@@ -60,6 +61,11 @@ class DisputeFacts(NamedTuple):
     #: The seller's own appeals decided in its favour, and the others it lost.
     seller_appeals_won: int
     seller_appeals_lost: int
+    #: What the seller's page needs: the name on the order, the buyer's review (hidden
+    #: or not) and the return label the seller paid (whole minor units of ``currency``).
+    seller_name: str | None
+    review: Review | None
+    return_cost: int | None
 
 
 def facts_of(
@@ -123,7 +129,18 @@ def facts_of(
         review.rating if review else None,
         resolved_at,
         *seller_appeals(d),
+        d.seller_name,
+        review,
+        _return_cost(d),
     ))
+
+
+def _return_cost(d: Dispute) -> int | None:
+    """The return label the seller paid, in whole minor units of the order's currency."""
+    sent_back = d.return_
+    if sent_back is None or sent_back.label_cost is None:
+        return None
+    return int(sent_back.label_cost.scaleb(minor_units(d.amount.currency)))
 
 
 def appeal_since(d: Dispute) -> int | None:

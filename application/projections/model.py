@@ -25,6 +25,10 @@ class Touch:
     after: DisputeFacts
     position: int  # notification id of its last event in the batch
     responses: list[tuple[int, int]] = field(default_factory=list)  # (version, micros)
+    #: Notification id of its first event in the batch: for a dispute the batch
+    #: opened (``before`` None), its OrderPlaced's place in the log (or, were the
+    #: OrderPlaced committed out of order, that of the event that brought it).
+    first: int = 0
 
 
 class ReadModel(Protocol):

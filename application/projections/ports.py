@@ -29,6 +29,9 @@ from application.projections.records import (
     QueueQuery,
     Reading,
     SellerFigures,
+    SellerProfile,
+    SellerQuery,
+    SellerSummary,
     StateRow,
     VersionInfo,
 )
@@ -191,7 +194,20 @@ class ReadModelReader(Protocol):
 
     def moderation_queue(self, query: QueueQuery) -> Reading[list[DisputeRow]]: ...
 
-    def seller_figures(self, seller_id: str, now: int) -> Reading[SellerFigures]: ...
+    def seller_figures(self, seller_id: str, now: int) -> Reading[SellerFigures | None]:
+        """A seller's scorecard figures as of ``now``; None when no order names it."""
+        ...
+
+    def seller_profile(
+        self, seller_id: str, now: int, *, reviews: int, hidden: bool
+    ) -> Reading[SellerProfile | None]:
+        """A seller's page: its figures, name, markets, return costs and its ``reviews``
+        newest reviews (``hidden``: hidden ones too); None when no order names it."""
+        ...
+
+    def sellers(self, query: SellerQuery) -> Reading[list[SellerSummary]]:
+        """A page of the seller search, in the order of ``query.sort``."""
+        ...
 
     def metrics(self) -> Reading[MetricsFigures]: ...
 

@@ -4,7 +4,8 @@ Who sees what is the access table's (``list_disputes``, ``moderation_queue``,
 ``scorecard``, ``metrics``): buyers and sellers list only their own disputes (a
 filter naming someone else returns nothing), moderators list all and work the
 moderation queue, moderators and analysts read the metrics; every authenticated
-caller may read any seller's scorecard. Every answer carries the read model's
+caller may read any seller's scorecard and search the sellers (``sellers``:
+:mod:`~application.projections.seller_queries`). Every answer carries the read model's
 ``position`` (the last notification folded in); ``min_position`` waits (up to
 ``wait_timeout``) for the read model to reach a position a command reported,
 else ``ReadModelBehind``.
@@ -21,38 +22,43 @@ from uuid import UUID
 from application.access import require
 from application.ports import Clock
 from application.projections.errors import ReadModelBehind
+from application.projections.figures import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    check_limit,
+    hours,
+    iso_micros,
+    ratio,
+)
 from application.projections.ports import ReadModelReader
 from application.projections.records import (
-    MICROS_PER_HOUR,
     DisputeQuery,
     DisputeRow,
     DueCase,
     QueueQuery,
     Reading,
-    from_micros,
     to_micros,
 )
-from application.times import rfc3339
+from application.projections.seller_queries import SellerQueries
 from domain.dispute import COMMAND_ROLES, INTERVENTION_REASONS, STATUSES, Actor
 from domain.errors import InvalidInput
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "WAIT_TIMEOUT",
+    "ReadModelQueries",
+    "check_after",
+    "check_limit",
+    "hours",
+    "iso_micros",
+    "ratio",
+    "summary",
+]
+
 WAIT_TIMEOUT = 5.0
 
 T = TypeVar("T")
-
-
-def iso_micros(value: int | None) -> str | None:
-    return None if value is None else rfc3339(from_micros(value))
-
-
-def hours(micros: float | None) -> float | None:
-    return None if micros is None else round(micros / MICROS_PER_HOUR, 2)
-
-
-def ratio(part: int, whole: int) -> float | None:
-    return None if whole <= 0 else round(part / whole, 4)
 
 
 def check_after(after: object) -> tuple[int, str] | None:
@@ -68,12 +74,6 @@ def check_after(after: object) -> tuple[int, str] | None:
     ):
         return after[0], after[1]
     raise InvalidInput("cursor is not one this list returned", field="cursor")
-
-
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}", field="limit")
-    return limit
 
 
 def summary(row: DisputeRow) -> dict[str, Any]:
@@ -112,7 +112,7 @@ def summary(row: DisputeRow) -> dict[str, Any]:
     }
 
 
-class ReadModelQueries:
+class ReadModelQueries(SellerQueries):
     def __init__(
         self,
         reader: ReadModelReader,
@@ -250,35 +250,6 @@ class ReadModelQueries:
             lambda r: (r.awaiting_ruling_since or 0, r.dispute_id),
             queue_row,
         )
-
-    def scorecard(
-        self, actor: Actor, seller_id: str, *, min_position: int | None = None
-    ) -> dict[str, Any]:
-        self._require(actor, "scorecard")
-        now = to_micros(self.clock.now())
-        reading = self._read(
-            "scorecard", min_position, lambda: self.reader.seller_figures(seller_id, now)
-        )
-        figures = reading.value
-        c = figures.counts
-        return {
-            "seller_id": seller_id,
-            "orders": c.orders,
-            "shipped": c.shipped,
-            "late_dispatch_rate": ratio(c.late, c.dispatch_settled + figures.pending_due),
-            "auto_cancel_rate": ratio(c.auto_cancelled, c.orders),
-            "disputes": c.disputes,
-            "interventions": c.interventions,
-            "interventions_lost": c.interventions_lost,
-            "appeals_won": c.appeals_won,
-            "appeals_lost": c.appeals_lost,
-            "refund_rate": ratio(c.refunded, c.orders),
-            "average_rating": round(c.rating_sum / c.reviews, 2) if c.reviews else None,
-            "reviews": c.reviews,
-            "median_response_hours": hours(figures.median_response_micros),
-            "responses": figures.responses,
-            "position": reading.position,
-        }
 
     def metrics(self, actor: Actor, *, min_position: int | None = None) -> dict[str, Any]:
         self._require(actor, "metrics")

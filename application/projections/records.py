@@ -79,6 +79,14 @@ class SellerCounts(NamedTuple):
     reviews: int = 0
     appeals_won: int = 0
     appeals_lost: int = 0
+    #: Reviews buyers see, by rating (``rating_sum`` and ``reviews`` count the same
+    #: ones); a review a moderator hid counts only in ``hidden_reviews``.
+    rating_1: int = 0
+    rating_2: int = 0
+    rating_3: int = 0
+    rating_4: int = 0
+    rating_5: int = 0
+    hidden_reviews: int = 0
 
     def plus(self, other: SellerCounts) -> SellerCounts:
         return SellerCounts(*map(operator.add, self, other))
@@ -97,6 +105,38 @@ class PendingDispatch(NamedTuple):
     dispute_id: str
     seller_id: str
     ship_by: int | None
+
+
+class SellerName(NamedTuple):
+    """The name on a seller's latest order that named one (latest by ``placed_at``,
+    then by the order's place in the log: ``named_position``)."""
+
+    seller_id: str
+    seller_name: str
+    name_key: str  # casefolded, what a name prefix is matched against
+    named_at: int
+    named_position: int
+
+
+class ReviewRow(NamedTuple):
+    """A buyer's review of one order, as the seller's page lists it."""
+
+    dispute_id: str
+    seller_id: str
+    order_id: str
+    rating: int
+    comment: str
+    reviewed_at: int
+    hidden: int  # 1: a moderator hid it from buyers
+    hidden_reason: str | None
+
+
+class ReturnCost(NamedTuple):
+    """What a seller paid for return labels in one currency (whole minor units)."""
+
+    currency: str
+    minor: int
+    labels: int
 
 
 class ResponseSample(NamedTuple):
@@ -143,6 +183,14 @@ class ScorecardChanges:
     sellers: dict[str, SellerCounts] = field(default_factory=dict)
     pending: list[PendingDispatch] = field(default_factory=list)
     samples: list[ResponseSample] = field(default_factory=list)
+    #: The sellers' pages: names (the latest kept), orders per (seller, region,
+    #: category), reviews (``unreviewed``: dispute ids whose review is gone) and
+    #: return labels paid per (seller, currency) as (minor units, labels).
+    names: dict[str, SellerName] = field(default_factory=dict)
+    markets: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    reviews: list[ReviewRow] = field(default_factory=list)
+    unreviewed: list[str] = field(default_factory=list)
+    return_costs: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -227,6 +275,52 @@ class SellerFigures:
     pending_due: int  # unshipped, not late, ship_by already passed
     responses: int
     median_response_micros: float | None
+
+
+#: How the seller search may order its list, and by how many figures (numbers) each
+#: orders it before the seller id breaks ties (a page key: those, then the id).
+SELLER_SORTS: dict[str, int] = {"rating": 2, "late_dispatch_rate": 2, "orders": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class SellerQuery:
+    """A page of the seller search, its figures as of ``now`` (microseconds).
+
+    ``seller_id`` or ``name_prefix`` (casefolded): the seller with that id or
+    whose name starts so (either matches). ``after``: the sort keys and seller id
+    of the last row seen (``SellerSummary.key``)."""
+
+    now: int
+    sort: str = "rating"
+    seller_id: str | None = None
+    name_prefix: str | None = None
+    region: str | None = None
+    category: str | None = None
+    after: tuple[float | int | str, ...] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SellerSummary:
+    """One seller of the search: its name, counts, where and what it sold."""
+
+    seller_id: str
+    seller_name: str | None
+    counts: SellerCounts
+    pending_due: int
+    regions: tuple[str, ...]
+    categories: tuple[str, ...]
+    key: tuple[float | int | str, ...] = ()  # its place in the list's order
+
+
+@dataclass(frozen=True, slots=True)
+class SellerProfile:
+    """One seller's page: its summary, response times, newest reviews, return costs."""
+
+    summary: SellerSummary
+    figures: SellerFigures
+    reviews: list[ReviewRow]
+    return_costs: list[ReturnCost]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 """The seller scorecard: additive counters per seller, plus what the
-time-dependent and median figures need at query time.
+time-dependent and median figures need at query time; and the seller's page
+(the seller search and ``GET /v1/sellers/{id}``): its name, where and what it
+sold, its reviews and the return labels it paid.
 
 Definitions (also in docs of the API):
 
@@ -21,8 +23,17 @@ Definitions (also in docs of the API):
 - ``refund_rate`` = orders with money refunded, i.e. paid (an auto-cancellation's
   refund included once the platform pays its due) / orders. A refund approved
   but not yet paid does not count.
-- ``average_rating`` over ``reviews``; ``median_response_hours``: median over
-  every seller response of the time since the buyer's contact it answered.
+- ``average_rating`` = mean rating of the reviews buyers see, over ``reviews``;
+  ``rating_1`` .. ``rating_5`` count them by rating. A review a moderator hid
+  counts in none of them (only in ``hidden_reviews``), so the average, the count
+  and the distribution always agree; showing it again counts it again.
+- ``median_response_hours``: median over every seller response of the time
+  since the buyer's contact it answered.
+- The seller's name is the one on its latest order that named one (by
+  ``placed_at``, then by the order's place in the log); an order without a
+  name leaves it as it was.
+- Return costs: the return labels the seller paid (``ReturnShipped.label_cost``),
+  summed per currency in whole minor units.
 """
 
 from __future__ import annotations
@@ -33,20 +44,24 @@ from operator import itemgetter
 from application.projections.facts import LOST_OUTCOMES, DisputeFacts
 from application.projections.model import Touch
 from application.projections.records import (
+    EPOCH,
+    MICROSECOND,
     PendingDispatch,
     ResponseSample,
+    ReviewRow,
     ScorecardChanges,
     SellerCounts,
+    SellerName,
 )
 
 _NOTHING = SellerCounts()
-#: The facts a seller's counts are made of: equal fields, equal contribution.
+#: The facts a seller's figures and page are made of: equal fields, equal contribution.
 _COUNTED = itemgetter(*(
     DisputeFacts._fields.index(name)
     for name in (
         "shipped_at", "deadline_missed", "auto_cancelled", "disputed", "intervention_reason",
-        "intervention_outcome", "refunded", "rating", "seller_appeals_won",
-        "seller_appeals_lost",
+        "intervention_outcome", "refunded", "review", "seller_appeals_won",
+        "seller_appeals_lost", "return_cost",
     )
 ))
 
@@ -55,7 +70,10 @@ def contribution(facts: DisputeFacts | None) -> SellerCounts:
     if facts is None:
         return _NOTHING
     shipped = facts.shipped_at is not None
-    rating = facts.rating
+    review = facts.review
+    hidden = review is not None and review.hidden
+    # A visible review's rating (0: none buyers see) and its count by rating.
+    rating = 0 if review is None or hidden else review.rating
     return SellerCounts(
         1,
         int(shipped),
@@ -66,10 +84,16 @@ def contribution(facts: DisputeFacts | None) -> SellerCounts:
         int(facts.intervention_reason is not None),
         int(facts.intervention_outcome in LOST_OUTCOMES),
         int(facts.refunded),
-        rating or 0,
-        int(rating is not None),
+        rating,
+        int(rating > 0),
         facts.seller_appeals_won,
         facts.seller_appeals_lost,
+        int(rating == 1),
+        int(rating == 2),
+        int(rating == 3),
+        int(rating == 4),
+        int(rating == 5),
+        int(hidden),
     )
 
 
@@ -79,10 +103,52 @@ def pending_ship_by(facts: DisputeFacts | None) -> int | None:
     return facts.ship_by
 
 
+def _opened(out: ScorecardChanges, t: Touch) -> None:
+    """A new order: where and what the seller sold, and maybe its name."""
+    after = t.after
+    market = (after.seller_id, after.region, after.category)
+    out.markets[market] = out.markets.get(market, 0) + 1
+    name = after.seller_name
+    if name is None:
+        return
+    named = SellerName(after.seller_id, name, name.casefold(), after.placed_at, t.first)
+    known = out.names.get(after.seller_id)
+    if known is None or (named.named_at, named.named_position) > (
+        known.named_at, known.named_position
+    ):
+        out.names[after.seller_id] = named
+
+
+def _page_changes(out: ScorecardChanges, before: DisputeFacts | None, after: DisputeFacts) -> None:
+    """The review and the return label, where they changed."""
+    old = None if before is None else before.review
+    review = after.review
+    if review != old:
+        if review is None:
+            out.unreviewed.append(after.dispute_id)
+        else:
+            out.reviews.append(ReviewRow(
+                after.dispute_id, after.seller_id, after.order_id, review.rating,
+                review.comment, (review.at - EPOCH) // MICROSECOND, int(review.hidden),
+                review.hidden_reason,
+            ))
+    old_cost = None if before is None else before.return_cost
+    cost = after.return_cost
+    if cost != old_cost:
+        key = (after.seller_id, after.currency)
+        minor, labels = out.return_costs.get(key, (0, 0))
+        out.return_costs[key] = (
+            minor + (cost or 0) - (old_cost or 0),
+            labels + (cost is not None) - (old_cost is not None),
+        )
+
+
 class Scorecard:
     name = "scorecard"
     # 2: a withdrawn DeadlineMissed is not a late dispatch; appeals_won, appeals_lost
-    schema = 2
+    # 3: the seller's page (names, markets, reviews, return costs); hidden reviews
+    #    leave the rating figures, which count by rating
+    schema = 3
 
     def changes(self, version: int, touched: Sequence[Touch]) -> ScorecardChanges:
         out = ScorecardChanges(version)
@@ -90,11 +156,14 @@ class Scorecard:
         for t in touched:
             after, before = t.after, t.before
             seller = after.seller_id
-            # Most events leave the seller's counts as they were.
+            # Most events leave the seller's counts and page as they were.
             if before is None:
                 delta = contribution(after)
+                _opened(out, t)
+                _page_changes(out, before, after)
             elif _COUNTED(before) != _COUNTED(after):
                 delta = contribution(after).minus(contribution(before))
+                _page_changes(out, before, after)
             else:
                 delta = _NOTHING
             if delta is not _NOTHING and not delta.is_zero():
@@ -117,4 +186,5 @@ class Scorecard:
             else SellerCounts._make(map(sum, zip(*found, strict=True)))
             for seller, found in deltas.items()
         }
+        out.return_costs = {k: v for k, v in out.return_costs.items() if v != (0, 0)}
         return out

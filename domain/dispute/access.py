@@ -84,20 +84,27 @@ ACCESS: Mapping[str, Access] = {
     "issue_refund": Access(PLATFORM, _on_the_case(guards.can_issue_refund)),
     "confirm_return_receipt": Access(SELLER, _on_the_case(guards.can_confirm_return_receipt)),
     "add_evidence": Access(BUYER | SELLER | MODERATOR, _on_the_case(guards.can_add_evidence)),
+    "request_evidence": Access(MODERATOR, _on_the_case(guards.can_request_evidence)),
     "return_goods": Access(BUYER, _on_the_case(guards.can_return_goods)),
     "review": Access(BUYER, guards.can_review),
     "add_note": Access(MODERATOR, _always),
+    "set_review_visibility": Access(MODERATOR, _on_the_case(guards.can_change_review_visibility)),
     # Offered once the case is settled; a running order closes with cancel_order.
     "close": Access(MODERATOR | PLATFORM, _on_the_case(guards.may_close)),
     # Reads and platform operations: no case step.
     "view": Access(BUYER | SELLER | MODERATOR),
     "messages": Access(BUYER | SELLER | MODERATOR),
+    # An evidence file: whoever may read the case.
+    "evidence_file": Access(BUYER | SELLER | MODERATOR),
     # A replayed command answers with the case again, whoever sent it.
     "view_outcome": Access(BUYER | SELLER | MODERATOR | PLATFORM),
     "history": Access(MODERATOR),
     "as_of": Access(MODERATOR),
     "as_happened": Access(MODERATOR),
     "publish_policy": Access(ANALYST),
+    "list_policies": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
+    # Loading history from before day one (``disputedesk import``).
+    "import_history": Access(PLATFORM),
     "reason_codes": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
     "sweep": Access(PLATFORM),
     "simulate": Access(ANALYST),
@@ -110,6 +117,7 @@ ACCESS: Mapping[str, Access] = {
     "list_disputes": Access(BUYER | SELLER | MODERATOR),
     "moderation_queue": Access(MODERATOR),
     "scorecard": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
+    "sellers": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
     "metrics": Access(MODERATOR | ANALYST),
 }
 

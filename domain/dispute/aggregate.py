@@ -24,23 +24,26 @@ from domain.dispute import (
     access,
     derived_events,
     events,
+    evidence,
     guards,
     late_reports,
     order_events,
+    review_events,
     ruling_events,
 )
 from domain.dispute.appeals import AppealCommands
 from domain.dispute.commands import DisputeCommands
-from domain.dispute.inputs import check_instant, identifier
+from domain.dispute.inputs import check_instant, identifier, text
+from domain.dispute.review_commands import ReviewCommands
 from domain.dispute.timers import DERIVED, DisputeTimers
 from domain.dispute.vocabulary import Actor, dispute_id_for
 from domain.errors import OrderConflict
 from domain.money import Money
 from domain.policy import Policy
-from domain.requests import RequestStamp
+from domain.requests import RequestStamp, imported_fact
 
 
-class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
+class Dispute(DisputeCommands, AppealCommands, ReviewCommands, DisputeTimers, Aggregate):
     TOPIC = "disputedesk:Dispute"
 
     # The events, as the aggregate's attributes (``Dispute.OrderPlaced``, ...). Type
@@ -83,6 +86,9 @@ class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
         AppealDecided: TypeAlias = ruling_events.AppealDecided
         RefundCancelled: TypeAlias = ruling_events.RefundCancelled
         SellerCompensated: TypeAlias = ruling_events.SellerCompensated
+        # evidence asked for, and reviews hidden
+        EvidenceRequested: TypeAlias = evidence.EvidenceRequested
+        ReviewVisibilityChanged: TypeAlias = review_events.ReviewVisibilityChanged
     else:
         Event = events.DisputeEvent
         OrderPlaced = events.OrderPlaced
@@ -116,6 +122,8 @@ class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
         AppealDecided = ruling_events.AppealDecided
         RefundCancelled = ruling_events.RefundCancelled
         SellerCompensated = ruling_events.SellerCompensated
+        EvidenceRequested = evidence.EvidenceRequested
+        ReviewVisibilityChanged = review_events.ReviewVisibilityChanged
 
     Created = OrderPlaced
     DERIVED: ClassVar[Mapping[str, type[events.DisputeEvent]]] = DERIVED
@@ -124,6 +132,9 @@ class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
         self.history.append((type(event).__name__, event.occurred_at))
         if event.request is not None:
             self.requests.remember(event.request, event.originator_version, event.timestamp)
+            fact = imported_fact(event.request)
+            if fact is not None:
+                self.imported_facts = self.imported_facts | {fact}
 
     # ---- requests carried out (idempotency) -----------------------------------
 
@@ -136,10 +147,24 @@ class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
         finally:
             self._serving = None
 
+    @contextmanager
+    def importing(self, recorded_at: datetime) -> Iterator[None]:
+        """Record the events of the block at ``recorded_at`` (when an import of history
+        runs), whatever ``now`` its commands are given: they run as of each fact's
+        business time, which their events keep as ``occurred_at``."""
+        self._recorded_at = recorded_at
+        try:
+            yield
+        finally:
+            del self._recorded_at
+
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         serving = getattr(self, "_serving", None)
         if serving is not None:
             kwargs.setdefault("request", serving)
+        recorded_at = getattr(self, "_recorded_at", None)
+        if recorded_at is not None:
+            kwargs["timestamp"] = recorded_at
         super().trigger_event(event_class, **kwargs)
 
     def carried_out(self, request: RequestStamp) -> int | None:
@@ -185,8 +210,10 @@ class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
         actor: Actor,
         now: datetime,
         request: RequestStamp | None = None,
+        seller_name: str | None = None,
     ) -> Dispute:
         order_id = identifier(order_id, "order_id")
+        seller_name = text(seller_name, "seller_name", max_length=200, required=False) or None
         check_instant(placed_at, now, "placed_at")
         ship_by, auto_cancel_at = policy.order_deadlines(region, category, placed_at)
         policy.check_currency(region, amount.currency)
@@ -209,6 +236,7 @@ class Dispute(DisputeCommands, AppealCommands, DisputeTimers, Aggregate):
             auto_cancel_at=auto_cancel_at,
             policy_version=policy.version,
             request=request.encode() if request is not None else None,
+            seller_name=seller_name,
         )
 
     def check_same_order(

@@ -18,6 +18,7 @@ from domain.dispute.state import (
     Appeals,
     DueStatus,
     Evidence,
+    EvidenceRequest,
     Intervention,
     MoneyOwed,
     Promise,
@@ -67,6 +68,8 @@ class DisputeState:
         #: The deadline each reminder was recorded for, by kind of deadline.
         reminded: dict[str, datetime]
         evidence: dict[str, Evidence]
+        #: The name the seller traded under on this order (None: not sent).
+        seller_name: str | None
         intervention: Intervention | None
         refund: Refund | None
         refunded_total: Decimal
@@ -98,6 +101,10 @@ class DisputeState:
 
     #: Until a case's first appeal (events recorded before appeals existed never set it).
     appeals = NO_APPEALS
+    #: A moderator's requests for more evidence, oldest first (``evidence``).
+    evidence_requests: tuple[EvidenceRequest, ...] = ()
+    #: The facts an import of history loaded into this case, by their fact id.
+    imported_facts: frozenset[str] = frozenset()
 
     # ---- derived facts the policy reads (deadlines.TimerFacts) ---------------
 

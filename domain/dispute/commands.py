@@ -11,8 +11,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from domain.dispute import dues, events, guards, late_reports, ruling_events
+from domain.dispute.evidence_commands import EvidenceCommands
 from domain.dispute.inputs import check_instant, identifier, one_of, text
 from domain.dispute.order_commands import OrderCommands
+from domain.dispute.state import EvidenceFile
 from domain.dispute.vocabulary import (
     CONTACT_CHANNELS,
     EVIDENCE_KINDS,
@@ -31,7 +33,7 @@ from domain.money import Money
 from domain.policy import Policy, ReasonCodes
 
 
-class DisputeCommands(OrderCommands):
+class DisputeCommands(OrderCommands, EvidenceCommands):
     def _not_before_order(self, at: datetime, field: str) -> None:
         if at < self.placed_at:
             raise InvalidInput(
@@ -111,13 +113,30 @@ class DisputeCommands(OrderCommands):
         )
 
     def add_evidence(
-        self, kind: str, description: str, reference: str | None, actor: Actor, now: datetime
+        self,
+        kind: str,
+        description: str,
+        reference: str | None,
+        actor: Actor,
+        now: datetime,
+        *,
+        file: EvidenceFile | None = None,
+        policy: Policy | None = None,
     ) -> str:
+        """``file``: the uploaded file's facts (its bytes already kept under its
+        ``blob_id``), checked against ``policy``'s types and size limits."""
         one_of(kind, EVIDENCE_KINDS, "kind")
         description = text(description, "description")
         reference = text(reference, "reference", max_length=500, required=False) or None
         guards.can_add_evidence(self)
+        if file is not None:
+            assert policy is not None, "a file is checked against the case's policy"
+            self.check_evidence_file(file, policy)
         evidence_id = f"ev-{self.version + 1}"
+        described = {} if file is None else {
+            "sha256": file.sha256, "content_type": file.content_type, "size": file.size,
+            "filename": file.filename, "blob_id": file.blob_id,
+        }
         self._record(
             events.EvidenceAdded,
             actor,
@@ -127,6 +146,7 @@ class DisputeCommands(OrderCommands):
             kind=kind,
             description=description,
             reference=reference,
+            **described,
         )
         return evidence_id
 
@@ -301,12 +321,41 @@ class DisputeCommands(OrderCommands):
         paid = events.RefundIssued if due.payee == dues.BUYER else ruling_events.SellerCompensated
         self._record(paid, actor, now, now, amount=amount.amount, due_id=due.due_id)
 
-    def return_goods(self, carrier: str, tracking_number: str, actor: Actor, now: datetime) -> None:
+    def return_goods(
+        self,
+        carrier: str,
+        tracking_number: str,
+        actor: Actor,
+        now: datetime,
+        *,
+        label_cost: Money | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        """``label_cost``: what the return label cost, recorded when ``policy`` has the
+        seller pay the return (it is the seller's cost, in the order's currency)."""
         carrier = identifier(carrier, "carrier", max_length=100)
         tracking_number = identifier(tracking_number, "tracking_number", max_length=100)
         guards.can_return_goods(self)
+        cost: dict[str, object] = {}
+        if label_cost is not None:
+            assert policy is not None, "who pays the return is the case's policy's"
+            payer = policy.rules_for(self.region, self.category).return_shipping_payer
+            if payer != "seller":
+                raise InvalidInput(
+                    "the buyer pays return postage under this order's policy; "
+                    "leave label_cost out", field="label_cost"
+                )
+            if label_cost.currency != self.amount.currency:
+                raise InvalidInput(
+                    f"the order is in {self.amount.currency}, not {label_cost.currency}",
+                    field="label_cost",
+                )
+            if label_cost.amount <= 0:
+                raise InvalidInput("label_cost must be more than zero", field="label_cost")
+            cost = {"label_cost": label_cost.amount, "label_currency": label_cost.currency}
         self._record(
-            events.ReturnShipped, actor, now, now, carrier=carrier, tracking_number=tracking_number
+            events.ReturnShipped, actor, now, now, carrier=carrier,
+            tracking_number=tracking_number, **cost,
         )
 
     def confirm_return_receipt(self, actor: Actor, now: datetime) -> None:

@@ -24,11 +24,12 @@ from domain.dispute.derived_events import (
     SellerResponseOverdue,
 )
 from domain.dispute.event_base import DisputeEvent
+from domain.dispute.evidence import EVIDENCE_EVENTS, EvidenceAdded
 from domain.dispute.late_reports import LATE_REPORT_EVENTS
 from domain.dispute.order_events import ORDER_EVENTS
+from domain.dispute.review_events import REVIEW_EVENTS
 from domain.dispute.ruling_events import APPEAL_EVENTS, InterventionResolved
 from domain.dispute.state import (
-    Evidence,
     Intervention,
     InterventionStatus,
     MoneyOwed,
@@ -91,11 +92,14 @@ class OrderPlaced(DisputeEvent, Aggregate.Created):
     ship_by: datetime
     auto_cancel_at: datetime
     policy_version: str
+    #: The name the seller trades under, when the platform sent it.
+    seller_name: str | None = field(default=None, kw_only=True)
 
     def apply(self, d: Dispute) -> None:
         d.order_id = self.order_id
         d.buyer_id = self.buyer_id
         d.seller_id = self.seller_id
+        d.seller_name = self.seller_name
         d.region = self.region
         d.category = self.category
         d.amount = Money(self.amount, self.currency)
@@ -137,7 +141,9 @@ class OrderShipped(DisputeEvent):
     shipped_at: datetime
 
     def apply(self, d: Dispute) -> None:
-        d.shipment = Shipment(self.carrier, self.tracking_number, self.shipped_at, self.timestamp)
+        # An imported shipment reached us with the rest of the history: it has no feed lag.
+        reported_at = None if self.imported else self.timestamp
+        d.shipment = Shipment(self.carrier, self.tracking_number, self.shipped_at, reported_at)
         d._note(self)
 
 
@@ -177,25 +183,6 @@ class SellerResponded(DisputeEvent):
         d.promise = Promise.named(self.promised_ship_date, self.occurred_at) or d.promise
         d.contact_pending_since = None
         d.response_overdue = False
-        d._note(self)
-
-
-class EvidenceAdded(DisputeEvent):
-    TOPIC = "disputedesk:EvidenceAdded"
-    evidence_id: str
-    kind: str
-    description: str
-    reference: str | None
-
-    def apply(self, d: Dispute) -> None:
-        d.evidence[self.evidence_id] = Evidence(
-            self.evidence_id,
-            self.kind,
-            self.description,
-            self.reference,
-            added_by=self.actor_role,
-            added_at=self.occurred_at,
-        )
         d._note(self)
 
 
@@ -298,9 +285,13 @@ class ReturnShipped(DisputeEvent):
     TOPIC = "disputedesk:ReturnShipped"
     carrier: str
     tracking_number: str
+    #: The label's cost when the seller pays the return (``label_currency``: the order's).
+    label_cost: Decimal | None = field(default=None, kw_only=True)
+    label_currency: str | None = field(default=None, kw_only=True)
 
     def apply(self, d: Dispute) -> None:
-        d.return_ = Return(self.carrier, self.tracking_number, shipped_at=self.occurred_at)
+        d.return_ = Return(self.carrier, self.tracking_number, shipped_at=self.occurred_at,
+                           label_cost=self.label_cost)
         d._note(self)
 
 
@@ -370,4 +361,6 @@ EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
     PromiseBroken,
     *ORDER_EVENTS,
     *APPEAL_EVENTS,
+    *EVIDENCE_EVENTS,
+    *REVIEW_EVENTS,
 )

@@ -17,8 +17,10 @@ from datetime import datetime
 from domain.dispute import dues, events
 from domain.dispute.access import ACCESS
 from domain.dispute.case import DisputeState
+from domain.dispute.evidence import EvidenceRequested
 from domain.dispute.late_reports import DeadlineMissWithdrawn
 from domain.dispute.order_events import OrderCancelled, ShipByExtended
+from domain.dispute.review_events import ReviewVisibilityChanged
 from domain.dispute.ruling_events import (
     AppealDecided,
     AppealFiled,
@@ -51,6 +53,8 @@ RECORDED_BY: Mapping[type[events.DisputeEvent], str] = {
     AppealFiled: "appeal",
     AppealDecided: "decide_appeal",
     SellerCompensated: "issue_refund",
+    EvidenceRequested: "request_evidence",
+    ReviewVisibilityChanged: "set_review_visibility",
 }
 #: Facts no case action records on its own: the order creates the case, a
 #: command's ``RefundDue`` follows the approval (or receipt) it records, and a

@@ -24,6 +24,7 @@ from domain.errors import (
     NoOpenIntervention,
     NoPendingAppeal,
     NoPendingRefund,
+    NoReview,
     NotShipped,
     OrderCancelled,
     OrderStillOpen,
@@ -73,6 +74,19 @@ def can_respond(d: DisputeState) -> None:
 
 def can_add_evidence(d: DisputeState) -> None:
     is_open(d)
+
+
+def can_request_evidence(d: DisputeState) -> None:
+    is_open(d)
+
+
+def can_change_review_visibility(d: DisputeState, hidden: bool | None = None) -> None:
+    """A review to hide (or show again); ``hidden`` the visibility asked for, if known."""
+    if d.buyer_review is None:
+        raise NoReview("the buyer has not reviewed this order")
+    if hidden is not None and d.buyer_review.hidden == hidden:
+        state = "hidden" if hidden else "shown"
+        raise NoReview(f"the review is already {state}")
 
 
 def can_request_intervention(d: DisputeState) -> None:

@@ -30,6 +30,19 @@ class SellerResponse:
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    """A file filed as evidence: what the history proves was submitted (its SHA-256),
+    its type as read from its content, its size in bytes and the name it was sent
+    with. The bytes live in the blob store under ``blob_id``."""
+
+    sha256: str
+    content_type: str
+    size: int
+    filename: str
+    blob_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     id: str
     kind: str
@@ -37,6 +50,31 @@ class Evidence:
     reference: str | None
     added_by: str
     added_at: datetime
+    file: EvidenceFile | None = None
+    #: Who added it (a buyer's, seller's or moderator's id).
+    added_by_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRequest:
+    """A moderator asked ``party`` for more evidence, due by ``due_at``; the party's
+    next evidence answers it."""
+
+    request_id: str
+    party: str
+    description: str
+    requested_at: datetime
+    due_at: datetime
+    requested_by: str
+    answered_at: datetime | None = None
+    evidence_id: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered_at is None
+
+    def answered(self, evidence_id: str, at: datetime) -> EvidenceRequest:
+        return replace(self, answered_at=at, evidence_id=evidence_id)
 
 
 class InterventionStatus(StrEnum):
@@ -174,6 +212,8 @@ class Return:
     tracking_number: str
     shipped_at: datetime
     received_at: datetime | None = None
+    #: The return label's cost, when the seller pays the return (the order's currency).
+    label_cost: Decimal | None = None
 
     @property
     def in_transit(self) -> bool:
@@ -190,6 +230,9 @@ class Review:
     rating: int
     comment: str
     at: datetime
+    #: A moderator hid it from buyers, saying why (``ReviewVisibilityChanged``).
+    hidden: bool = False
+    hidden_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,9 @@ class Status(StrEnum):
 
 STATUSES: tuple[str, ...] = tuple(status.value for status in Status)
 CONTACT_CHANNELS = ("chat", "email", "phone", "in_app", "other")
-EVIDENCE_KINDS = ("chat_log", "order_record", "tracking", "photo", "other")
+EVIDENCE_KINDS = (
+    "chat_log", "order_record", "tracking", "photo", "screenshot", "receipt", "other"
+)
 INTERVENTION_REASONS = ("not_shipped", "seller_unresponsive", "refund_denied", "other")
 OUTCOMES = RULING_OUTCOMES  # the one list: domain.outcomes
 #: Events only staff see on a case's timeline.

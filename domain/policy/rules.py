@@ -25,6 +25,19 @@ class Rules:
     #: Calendar days after a ruling that the buyer, the seller, may appeal it (0: never).
     appeal_window_days_buyer: int = OPTIONAL_RULE_DEFAULTS["appeal_window_days_buyer"]
     appeal_window_days_seller: int = OPTIONAL_RULE_DEFAULTS["appeal_window_days_seller"]
+    #: Evidence: the largest file and the most one case holds (MB), and the business
+    #: days a party has to answer a moderator's request for more.
+    evidence_file_max_mb: int = OPTIONAL_RULE_DEFAULTS["evidence_file_max_mb"]
+    evidence_case_max_mb: int = OPTIONAL_RULE_DEFAULTS["evidence_case_max_mb"]
+    evidence_due_business_days: int = OPTIONAL_RULE_DEFAULTS["evidence_due_business_days"]
+
+    @property
+    def evidence_file_max_bytes(self) -> int:
+        return self.evidence_file_max_mb * 1_000_000
+
+    @property
+    def evidence_case_max_bytes(self) -> int:
+        return self.evidence_case_max_mb * 1_000_000
 
     def appeal_window_days(self, party: str) -> int:
         """The appeal window of ``party`` (``buyer`` or ``seller``)."""

@@ -16,11 +16,17 @@ from application.projections.records import (
     MetricsFigures,
     QueueQuery,
     Reading,
+    ReturnCost,
+    ReviewRow,
     SellerCounts,
     SellerFigures,
+    SellerProfile,
+    SellerQuery,
+    SellerSummary,
     VersionInfo,
 )
 from infrastructure.stores import tables
+from infrastructure.stores.seller_sql import SORT_KEYS, seller_list
 from infrastructure.stores.session import Session
 from infrastructure.stores.writer import read_versions
 
@@ -151,34 +157,61 @@ class SqlReader:
 
     # ---- scorecard and metrics --------------------------------------------------------
 
-    def seller_figures(self, seller_id: str, now: int) -> Reading[SellerFigures]:
+    def seller_figures(self, seller_id: str, now: int) -> Reading[SellerFigures | None]:
         with self._snapshot() as s:
             version, position = self._current(s, "scorecard")
-            columns = ", ".join(tables.SELLER_COLUMNS)
-            found = s.fetchall(
-                f"SELECT {columns} FROM {tables.table('rm_sellers', version)}"
-                " WHERE seller_id = ?",
+            return Reading(position, _figures(s, version, seller_id, now))
+
+    def seller_profile(
+        self, seller_id: str, now: int, *, reviews: int, hidden: bool
+    ) -> Reading[SellerProfile | None]:
+        with self._snapshot() as s:
+            version, position = self._current(s, "scorecard")
+            figures = _figures(s, version, seller_id, now)
+            if figures is None:
+                return Reading(position, None)
+            (summary,) = _with_markets(s, version, [(
+                seller_id, _name(s, version, seller_id), figures.counts, figures.pending_due, (),
+            )])
+            shown = "" if hidden else " AND hidden = 0"
+            newest = s.fetchall(
+                "SELECT dispute_id, seller_id, order_id, rating, comment, reviewed_at, hidden,"
+                f" hidden_reason FROM {tables.table('rm_seller_reviews', version)}"
+                f" WHERE seller_id = ?{shown} ORDER BY reviewed_at DESC, dispute_id DESC LIMIT ?",
+                (seller_id, reviews),
+            )
+            costs = s.fetchall(
+                "SELECT currency, minor, labels"
+                f" FROM {tables.table('rm_seller_return_costs', version)}"
+                " WHERE seller_id = ? AND labels > 0 ORDER BY currency",
                 (seller_id,),
             )
-            counts = SellerCounts(*(int(v) for v in found[0])) if found else SellerCounts()
-            pending_due = _count(
-                s,
-                f"SELECT count(*) FROM {tables.table('rm_seller_pending', version)}"
-                " WHERE seller_id = ? AND ship_by < ?",
-                (seller_id, now),
-            )
-            responses_table = tables.table("rm_response_times", version)
-            responses = _count(
-                s, f"SELECT count(*) FROM {responses_table} WHERE seller_id = ?", (seller_id,)
-            )
-            median = _median(
-                s,
-                f"SELECT micros FROM {responses_table} WHERE seller_id = ?"
-                " ORDER BY micros LIMIT ? OFFSET ?",
-                (seller_id,),
-                responses,
-            )
-        return Reading(position, SellerFigures(counts, pending_due, responses, median))
+        return Reading(position, SellerProfile(
+            summary,
+            figures,
+            [ReviewRow(r[0], r[1], r[2], int(r[3]), r[4], int(r[5]), int(r[6]), r[7])
+             for r in newest],
+            [ReturnCost(r[0], int(r[1]), int(r[2])) for r in costs],
+        ))
+
+    def sellers(self, query: SellerQuery) -> Reading[list[SellerSummary]]:
+        counters = len(tables.SELLER_COLUMNS)
+        keys = len(SORT_KEYS[query.sort])
+        with self._snapshot() as s:
+            version, position = self._current(s, "scorecard")
+            sql, params = seller_list(query, version)
+            rows = s.fetchall(sql, params)
+            found = _with_markets(s, version, [
+                (
+                    row[0],
+                    row[1],
+                    SellerCounts(*(int(v) for v in row[2 : 2 + counters])),
+                    int(row[2 + counters]),
+                    (*row[3 + counters : 3 + counters + keys], row[0]),
+                )
+                for row in rows
+            ])
+        return Reading(position, found)
 
     def metrics(self) -> Reading[MetricsFigures]:
         with self._snapshot() as s:
@@ -198,6 +231,74 @@ class SqlReader:
                 rank = -(-9 * resolved // 10)  # nearest rank: ceil(0.9 n)
                 p90 = int(s.fetchall(ordered, (1, rank - 1))[0][0])
         return Reading(position, MetricsFigures(statuses, resolved, median, p90))
+
+
+def _figures(s: Session, version: int, seller_id: str, now: int) -> SellerFigures | None:
+    """A seller's figures, None when no order names it."""
+    columns = ", ".join(tables.SELLER_COLUMNS)
+    found = s.fetchall(
+        f"SELECT {columns} FROM {tables.table('rm_sellers', version)} WHERE seller_id = ?",
+        (seller_id,),
+    )
+    if not found:
+        return None
+    counts = SellerCounts(*(int(v) for v in found[0]))
+    pending_due = _count(
+        s,
+        f"SELECT count(*) FROM {tables.table('rm_seller_pending', version)}"
+        " WHERE seller_id = ? AND ship_by < ?",
+        (seller_id, now),
+    )
+    responses_table = tables.table("rm_response_times", version)
+    responses = _count(
+        s, f"SELECT count(*) FROM {responses_table} WHERE seller_id = ?", (seller_id,)
+    )
+    median = _median(
+        s,
+        f"SELECT micros FROM {responses_table} WHERE seller_id = ?"
+        " ORDER BY micros LIMIT ? OFFSET ?",
+        (seller_id,),
+        responses,
+    )
+    return SellerFigures(counts, pending_due, responses, median)
+
+
+def _name(s: Session, version: int, seller_id: str) -> str | None:
+    rows = s.fetchall(
+        f"SELECT seller_name FROM {tables.table('rm_seller_names', version)}"
+        " WHERE seller_id = ?",
+        (seller_id,),
+    )
+    return str(rows[0][0]) if rows else None
+
+
+def _with_markets(
+    s: Session,
+    version: int,
+    rows: list[tuple[str, str | None, SellerCounts, int, tuple[Any, ...]]],
+) -> list[SellerSummary]:
+    """Summaries of (seller_id, name, counts, pending_due, key) with where and what each
+    sold (sorted)."""
+    regions: dict[str, set[str]] = {}
+    categories: dict[str, set[str]] = {}
+    if rows:
+        where, params = s.dialect.in_list("seller_id", [row[0] for row in rows])
+        for seller_id, region, category in s.fetchall(
+            f"SELECT seller_id, region, category"
+            f" FROM {tables.table('rm_seller_markets', version)} WHERE {where} AND orders > 0",
+            params,
+        ):
+            regions.setdefault(seller_id, set()).add(region)
+            categories.setdefault(seller_id, set()).add(category)
+    return [
+        SellerSummary(
+            seller_id, name, counts, pending_due,
+            tuple(sorted(regions.get(seller_id, ()))),
+            tuple(sorted(categories.get(seller_id, ()))),
+            key,
+        )
+        for seller_id, name, counts, pending_due, key in rows
+    ]
 
 
 def _count(s: Session, sql: str, params: tuple[Any, ...]) -> int:

@@ -23,7 +23,10 @@ META = (
 
 MODEL_TABLES: dict[str, tuple[str, ...]] = {
     "disputes": ("rm_disputes",),
-    "scorecard": ("rm_sellers", "rm_seller_pending", "rm_response_times"),
+    "scorecard": (
+        "rm_sellers", "rm_seller_pending", "rm_response_times", "rm_seller_names",
+        "rm_seller_markets", "rm_seller_reviews", "rm_seller_return_costs",
+    ),
     "metrics": ("rm_status_counts", "rm_resolutions"),
 }
 
@@ -91,6 +94,22 @@ def create_statements(dialect: Dialect, name: str, version: int) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {table('rm_response_times', version)} ("
             " dispute_id TEXT NOT NULL, version INTEGER NOT NULL, seller_id TEXT NOT NULL,"
             f" micros BIGINT NOT NULL, PRIMARY KEY (dispute_id, version)){dialect.without_rowid}",
+            # The seller's page: its latest name, orders per region and category, the
+            # reviews of its orders, the return labels it paid per currency.
+            f"CREATE TABLE IF NOT EXISTS {table('rm_seller_names', version)} ("
+            " seller_id TEXT PRIMARY KEY, seller_name TEXT NOT NULL, name_key TEXT NOT NULL,"
+            " named_at BIGINT NOT NULL, named_position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {table('rm_seller_markets', version)} ("
+            " seller_id TEXT NOT NULL, region TEXT NOT NULL, category TEXT NOT NULL,"
+            " orders BIGINT NOT NULL, PRIMARY KEY (seller_id, region, category))"
+            f"{dialect.without_rowid}",
+            f"CREATE TABLE IF NOT EXISTS {table('rm_seller_reviews', version)} ("
+            " dispute_id TEXT PRIMARY KEY, seller_id TEXT NOT NULL, order_id TEXT NOT NULL,"
+            " rating INTEGER NOT NULL, comment TEXT NOT NULL, reviewed_at BIGINT NOT NULL,"
+            " hidden INTEGER NOT NULL, hidden_reason TEXT)",
+            f"CREATE TABLE IF NOT EXISTS {table('rm_seller_return_costs', version)} ("
+            " seller_id TEXT NOT NULL, currency TEXT NOT NULL, minor BIGINT NOT NULL,"
+            f" labels BIGINT NOT NULL, PRIMARY KEY (seller_id, currency)){dialect.without_rowid}",
         ]
     if name == "metrics":
         return [
@@ -120,9 +139,12 @@ def index_statements(name: str, version: int) -> list[str]:
     if name == "scorecard":
         pending = table("rm_seller_pending", version)
         responses = table("rm_response_times", version)
+        reviews = table("rm_seller_reviews", version)
         return [
             f"CREATE INDEX IF NOT EXISTS {pending}_seller ON {pending} (seller_id, ship_by)",
             f"CREATE INDEX IF NOT EXISTS {responses}_seller ON {responses} (seller_id, micros)",
+            f"CREATE INDEX IF NOT EXISTS {reviews}_seller"
+            f" ON {reviews} (seller_id, reviewed_at, dispute_id)",
         ]
     if name == "metrics":
         resolutions = table("rm_resolutions", version)

@@ -210,6 +210,55 @@ class SqlWriter:
                 changes.samples,
                 "ON CONFLICT (dispute_id, version) DO NOTHING",
             )
+        self._write_seller_pages(changes)
+
+    def _write_seller_pages(self, changes: ScorecardChanges) -> None:
+        """Names (a later order's replaces an earlier's, whichever batch comes first),
+        markets and return costs (added up), reviews (as they now stand)."""
+        version = changes.version
+        if changes.names:
+            t = tables.table("rm_seller_names", version)
+            self._insert_rows(
+                f"INSERT INTO {t} (seller_id, seller_name, name_key, named_at, named_position)",
+                ("TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"),
+                list(changes.names.values()),
+                "ON CONFLICT (seller_id) DO UPDATE SET seller_name = excluded.seller_name,"
+                " name_key = excluded.name_key, named_at = excluded.named_at,"
+                " named_position = excluded.named_position"
+                f" WHERE excluded.named_at > {t}.named_at OR (excluded.named_at = {t}.named_at"
+                f" AND excluded.named_position > {t}.named_position)",
+            )
+        if changes.markets:
+            t = tables.table("rm_seller_markets", version)
+            self._insert_rows(
+                f"INSERT INTO {t} (seller_id, region, category, orders)",
+                ("TEXT", "TEXT", "TEXT", "BIGINT"),
+                [(*market, n) for market, n in changes.markets.items()],
+                f"ON CONFLICT (seller_id, region, category) DO UPDATE SET"
+                f" orders = {t}.orders + excluded.orders",
+            )
+        reviews = tables.table("rm_seller_reviews", version)
+        if changes.unreviewed:
+            self._delete_rows(reviews, "dispute_id", changes.unreviewed)
+        if changes.reviews:
+            columns = ("seller_id", "order_id", "rating", "comment", "reviewed_at", "hidden",
+                       "hidden_reason")
+            self._insert_rows(
+                f"INSERT INTO {reviews} (dispute_id, {', '.join(columns)})",
+                ("TEXT", "TEXT", "TEXT", "INTEGER", "TEXT", "BIGINT", "INTEGER", "TEXT"),
+                changes.reviews,
+                "ON CONFLICT (dispute_id) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in columns),
+            )
+        if changes.return_costs:
+            t = tables.table("rm_seller_return_costs", version)
+            self._insert_rows(
+                f"INSERT INTO {t} (seller_id, currency, minor, labels)",
+                ("TEXT", "TEXT", "BIGINT", "BIGINT"),
+                [(*key, minor, labels) for key, (minor, labels) in changes.return_costs.items()],
+                "ON CONFLICT (seller_id, currency) DO UPDATE SET"
+                f" minor = {t}.minor + excluded.minor, labels = {t}.labels + excluded.labels",
+            )
 
     def _write_metrics(self, changes: MetricsChanges) -> None:
         if changes.statuses:

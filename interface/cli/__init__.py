@@ -16,7 +16,18 @@ import typer
 
 from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import SettingsError
-from interface.cli import common, deliver, demo, policy, project, serve, simulate, sweep, token
+from interface.cli import (
+    common,
+    deliver,
+    demo,
+    history,
+    policy,
+    project,
+    serve,
+    simulate,
+    sweep,
+    token,
+)
 
 app = typer.Typer(
     name="disputedesk",
@@ -35,6 +46,7 @@ project.register(app)
 simulate.register(app)
 sweep.register(app)
 deliver.register(app)
+history.register(app)
 
 
 def main() -> None:

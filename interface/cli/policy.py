@@ -1,4 +1,4 @@
-"""``disputedesk policy show|publish``: read and publish policy versions."""
+"""``disputedesk policy list|show|publish``: list, read and publish policy versions."""
 
 from __future__ import annotations
 
@@ -10,12 +10,46 @@ from typing import Any
 import tomli_w
 import typer
 
+from application.policies import published_versions
+from application.times import rfc3339
 from domain.dispute import Actor
 from domain.errors import DomainError
 from domain.policy import PolicyError
 from interface.cli.common import fail, open_application, settings_of
 
-policy_app = typer.Typer(help="Show and publish policy versions.", no_args_is_help=True)
+policy_app = typer.Typer(help="List, show and publish policy versions.", no_args_is_help=True)
+
+
+@policy_app.command("list")
+def list_versions(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON."),
+) -> None:
+    """Every published version, earliest effective_from first (of equals, the one
+    published later is in force)."""
+    desk = open_application(settings_of(ctx))
+    try:
+        versions = published_versions(desk)
+    finally:
+        desk.close()
+    rows: list[dict[str, Any]] = [
+        {
+            "version": v.version,
+            "effective_from": rfc3339(v.effective_from),
+            "published_at": rfc3339(v.published_at),
+            "published_by": {"role": v.actor_role, "id": v.actor_id},
+        }
+        for v in versions
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    width = max([len("version"), *(len(row["version"]) for row in rows)])
+    typer.echo(f"{'version':{width}}  {'effective from':20}  {'published at':27}  published by")
+    for row in rows:
+        by = row["published_by"]
+        typer.echo(f"{row['version']:{width}}  {row['effective_from']:20}  "
+                   f"{row['published_at']:27}  {by['role']} {by['id']}")
 
 
 @policy_app.command("show")

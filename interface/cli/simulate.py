@@ -216,6 +216,13 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
                 row["currency"], row["baseline"]["amount"], row["candidate"]["amount"]
             )
         console.print(exposure)
+    if report.get("return_postage_exposure"):
+        postage = Table(title="Return postage the seller pays", title_justify="left")
+        for column in ("currency", "baseline", "candidate"):
+            postage.add_column(column, justify="left" if column == "currency" else "right")
+        for row in report["return_postage_exposure"]:
+            postage.add_row(row["currency"], row["baseline"]["amount"], row["candidate"]["amount"])
+        console.print(postage)
 
     def change(seller: dict[str, Any]) -> float:
         rate = seller["late_dispatch_rate"]

@@ -25,10 +25,12 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from application.disputes import DisputeDesk
+from application.evidence_files import EvidenceFiles
 from application.ports import Clock
 from domain.dispute import Actor
 from domain.errors import DomainError
 from domain.money import Money
+from interface.demo.files import photo, tracking_page
 from interface.demo.market import OrderSpec, pick_weighted
 from interface.demo.profile import DemoProfile
 
@@ -50,13 +52,46 @@ _EVIDENCE_TEXT = {
     "tracking": "Carrier tracking record",
     "other": "Carrier confirms the parcel status",
 }
-_COMMENTS = {
-    1: "Never arrived on time, very disappointed.",
-    2: "Slow and hard to reach.",
-    3: "OK in the end.",
-    4: "Good, arrived as described.",
-    5: "Great seller, fast shipping!",
+#: What buyers write, by the rating they give.
+_COMMENTS: dict[int, tuple[str, ...]] = {
+    1: (
+        "Never arrived on time, very disappointed.",
+        "Waited weeks and had to ask for my money back.",
+        "The seller stopped answering. Would not buy again.",
+        "Item never shipped despite promises.",
+    ),
+    2: (
+        "Slow and hard to reach.",
+        "Arrived late and the box was damaged.",
+        "Took several messages to get an answer.",
+        "Not as described, and shipping took ages.",
+    ),
+    3: (
+        "OK in the end.",
+        "Does the job, but delivery was slower than promised.",
+        "Average. The seller did reply eventually.",
+        "Fine product, packaging could be better.",
+    ),
+    4: (
+        "Good, arrived as described.",
+        "Nice quality, a day later than expected.",
+        "Friendly seller, would order again.",
+        "Well packed and as pictured.",
+    ),
+    5: (
+        "Great seller, fast shipping!",
+        "Exactly as described and arrived early. Thank you!",
+        "Excellent communication, highly recommended.",
+        "Perfect, better than expected.",
+    ),
 }
+#: What an abusive buyer writes (rated 1); a moderator hides it.
+_ABUSIVE = (
+    "These clowns are crooks, every one of them. Pathetic losers!",
+    "Worst idiots on the platform, I hope your shop burns down.",
+    "Total scammers. The owner is a liar and a thief!!!",
+)
+_HIDE_REASON = "abusive language"
 
 
 class SettableClock(Clock, Protocol):
@@ -116,6 +151,12 @@ class Stage:
         self.transit = {code: (lo, hi) for code, lo, hi in profile.transit_days}
         self._interval = profile.sweep_interval.total_seconds()
 
+    @property
+    def files(self) -> EvidenceFiles | None:
+        """Evidence files' uploads into the current batch (None: no files are kept)."""
+        blobs = self.app.blobs
+        return EvidenceFiles(self.app, blobs) if blobs is not None else None
+
     def tick(self, at: datetime) -> datetime:
         """The first sweep tick at or after ``at`` (every ``sweep_interval`` from the epoch)."""
         ticks = math.ceil(at.timestamp() / self._interval)
@@ -137,6 +178,7 @@ class Stage:
                 amount=spec.amount,
                 placed_at=spec.placed_at,
                 actor=PLATFORM,
+                seller_name=spec.seller_name,
             )
         except DomainError as exc:
             tally.refused[f"platform.place_order: {exc.code}"] += 1
@@ -197,6 +239,22 @@ class OrderLife:
         self.lived = random.Random(f"{spec.seed}-lived")
         self.appealing = random.Random(f"{spec.seed}-appeals")  # appeals, likewise
         self.feed = random.Random(f"{spec.seed}-feed")  # shipments the feed reports late
+        self._words: random.Random | None = None  # review texts, their hiding, return labels
+        self._asking: random.Random | None = None  # a moderator's requests for evidence
+
+    @property
+    def words(self) -> random.Random:
+        """The stream of review texts, hidden reviews and return labels (made when needed)."""
+        if self._words is None:
+            self._words = random.Random(f"{self.spec.seed}-words")
+        return self._words
+
+    @property
+    def asking(self) -> random.Random:
+        """The stream of a moderator's evidence requests and their answers."""
+        if self._asking is None:
+            self._asking = random.Random(f"{self.spec.seed}-asks")
+        return self._asking
 
     # ---- plumbing ------------------------------------------------------------------------
 
@@ -590,9 +648,20 @@ class OrderLife:
         self.escalate(t, reason, "The order never shipped and the seller did not fix it.")
 
     def add_evidence(
-        self, t: datetime, role: str, kind: str, reference: str | None = None
+        self, t: datetime, role: str, kind: str, reference: str | None = None,
+        file: tuple[str, bytes] | None = None,
     ) -> dict[str, Any] | None:
+        """``file``: its name and bytes, uploaded with the evidence (when the
+        application keeps evidence files)."""
         description = _EVIDENCE_TEXT[kind]
+        files = self.run.files
+        if file is not None and files is not None:
+            name, content = file
+            return self.act(
+                t, role, "add_evidence", "EvidenceAdded",
+                lambda a: files.upload(self.id, [content], kind=kind, description=description,
+                                       reference=reference, filename=name, actor=a),
+            )
         return self.act(
             t,
             role,
@@ -607,7 +676,11 @@ class OrderLife:
         for kind, chance in self.p.evidence:
             if self.rng.random() >= chance:
                 continue
-            view = self.add_evidence(t, "buyer", kind, f"{kind}-{self.rng.getrandbits(32):08x}")
+            reference = f"{kind}-{self.rng.getrandbits(32):08x}"
+            file = None
+            if kind == "photo" and self.asking.random() < self.p.attaches_files:
+                file = (f"{reference}.png", photo(self.asking))
+            view = self.add_evidence(t, "buyer", kind, reference, file)
             if view is not None:
                 self.evidence_ids.append(str(view["evidence"][-1]["id"]))
 
@@ -629,11 +702,41 @@ class OrderLife:
         self.schedule(ruling_at, self.rule)
         if self.rng.random() < self.tier.adds_evidence:
             self.schedule(t + (ruling_at - t) * self.rng.random(), self.seller_evidence)
+        if self.asking.random() < self.p.asks_for_evidence:
+            self.schedule(t + (ruling_at - t) * self.asking.uniform(0.05, 0.3), self.ask_seller)
+
+    def ask_seller(self, t: datetime) -> None:
+        """The moderator asks the seller for the tracking page or the chat; the seller
+        often answers before the ruling."""
+        self.sweep(t, "moderator")
+        if self.finished:
+            return
+        done = self.act(
+            t,
+            "moderator",
+            "request_evidence",
+            "EvidenceRequested",
+            lambda a: self.app.request_evidence(
+                self.id, party="seller",
+                description="Send the carrier's tracking page or your chat with the buyer.",
+                actor=a,
+            ),
+        )
+        if done is not None and self.asking.random() < self.tier.adds_evidence:
+            self.schedule(t + timedelta(hours=self.asking.uniform(1.0, 30.0)),
+                          self.seller_evidence)
 
     def seller_evidence(self, t: datetime) -> None:
         self.sweep(t, "seller")
-        if not self.finished:
-            self.add_evidence(t, "seller", "tracking" if self.shipped else "chat_log")
+        if self.finished:
+            return
+        file = None
+        shipment = self.view.get("shipment")
+        if shipment and self.asking.random() < self.p.attaches_files:
+            page = tracking_page(self.spec.order_id, shipment["carrier"],
+                                 shipment["tracking_number"], t)
+            file = (f"tracking-{shipment['tracking_number']}.txt", page)
+        self.add_evidence(t, "seller", "tracking" if self.shipped else "chat_log", None, file)
 
     def rule(self, t: datetime) -> None:
         p, rng = self.p, self.rng
@@ -772,18 +875,34 @@ class OrderLife:
     def return_goods(self, t: datetime) -> None:
         self.sweep(t, "buyer")
         carrier, tracking = self.carrier()
+        label = self.label_cost()
         done = self.act(
             t,
             "buyer",
             "return_goods",
             "ReturnShipped",
             lambda a: self.app.return_goods(
-                self.id, carrier=carrier, tracking_number=tracking, actor=a
+                self.id, carrier=carrier, tracking_number=tracking, label_cost=label, actor=a
             ),
         )
         if done is not None and self.rng.random() < self.p.receives_return:
             arrival = t + self.days(self.p.return_transit_days)
             self.schedule(arrival + self.hours(self.p.receipt_hours), self.confirm_return_receipt)
+
+    def label_cost(self) -> Money | None:
+        """The return label the seller paid for, if the order's policy has the seller pay
+        the return and this return ships on one."""
+        refund = self.view["refund"]
+        if refund is None or refund["return_shipping_payer"] != "seller":
+            return None
+        currency = self.view["amount"]["currency"]
+        costs = {code: (lo, hi) for code, lo, hi in self.p.label_costs}
+        if currency not in costs or self.words.random() >= self.p.seller_paid_labels:
+            return None
+        value = self.words.uniform(*costs[currency])
+        if currency in self.p.whole_units:
+            return Money.of(str(max(1, round(value))), currency)
+        return Money.of(f"{value:.2f}", currency)
 
     def confirm_return_receipt(self, t: datetime) -> None:
         self.sweep(t, "seller")
@@ -974,12 +1093,33 @@ class OrderLife:
         else:
             weights = self.p.ratings_happy
         rating = self.rng.choices(range(1, 6), weights=weights)[0]
-        self.act(
+        words = self.words
+        abusive = words.random() < self.p.abusive_reviews
+        if abusive:
+            rating, comment = 1, words.choice(_ABUSIVE)
+        else:
+            comment = words.choice(_COMMENTS[rating])
+        done = self.act(
             t,
             "buyer",
             "review",
             "Reviewed",
-            lambda a: self.app.review(self.id, rating=rating, comment=_COMMENTS[rating], actor=a),
+            lambda a: self.app.review(self.id, rating=rating, comment=comment, actor=a),
+        )
+        if done is not None and abusive and words.random() < self.p.hides_abusive:
+            self.schedule(t + timedelta(hours=words.uniform(*self.p.hide_hours)), self.hide_review)
+
+    def hide_review(self, t: datetime) -> None:
+        """A moderator hides an abusive review from buyers."""
+        self.sweep(t, "moderator")
+        self.act(
+            t,
+            "moderator",
+            "set_review_visibility",
+            "ReviewVisibilityChanged",
+            lambda a: self.app.set_review_visibility(
+                self.id, hidden=True, reason=_HIDE_REASON, actor=a
+            ),
         )
 
     # ---- the end ---------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """The demo's population, generated from one seed: sellers, buyers and order headers.
 
-Sellers get a region, a reliability tier and a popularity (Pareto); buyers a
-region; each order a region, seller, buyer, category of the policy, amount in
-the region's currency, and a placement instant on a local day (weekends and
-public holidays weighted) at a local hour of the profile's daily curve.
-Orders are numbered in time order: ``o-<seed>-<n>``.
+Sellers get a region, a reliability tier and a popularity (Pareto), and a shop
+name (a word of their region and one of the trade; a few trade under a new name
+from an instant in the window on); buyers a region; each order a region,
+seller (and the name it then trades under), buyer, category of the policy,
+amount in the region's currency, and a placement instant on a local day
+(weekends and public holidays weighted) at a local hour of the profile's daily
+curve. Orders are numbered in time order: ``o-<seed>-<n>``.
 """
 
 from __future__ import annotations
@@ -34,11 +36,52 @@ def order_id(seed: int, n: int) -> str:
     return f"o-{seed}-{n}"
 
 
+#: Shop names: a word of the seller's region, then one of the trade.
+_PLACES: dict[str, tuple[str, ...]] = {
+    "US": ("Maple", "Liberty", "Prairie", "Hudson", "Redwood", "Bayou", "Sunset", "Canyon",
+           "Lakeside", "Golden Gate"),
+    "GB": ("Thames", "Highland", "Kentish", "Cotswold", "Pennine", "Harbour", "Bramble",
+           "Oakwood", "Regent", "Tudor"),
+    "TH": ("Siam", "Lanna", "Andaman", "Lotus", "Orchid", "Mekong", "Sukhothai", "Jasmine",
+           "Krungthep", "Chao Phraya"),
+}
+_OTHER_PLACES = ("Harbor", "Cedar", "Silver", "Coral", "North", "Willow", "Copper", "Amber")
+_TRADES = ("Goods", "Trading Co.", "Emporium", "Supply", "Outlet", "Market", "Studio", "Works",
+           "Corner Shop", "Collective", "Bazaar", "Depot")
+
+
+class ShopNames:
+    """Unique shop names from a stream of their own."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(f"{seed}-names")
+        self.taken: set[str] = set()
+
+    def draw(self, region: str) -> str:
+        name = f"{self.rng.choice(_PLACES.get(region, _OTHER_PLACES))} {self.rng.choice(_TRADES)}"
+        unique, n = name, 1
+        while unique in self.taken:
+            n += 1
+            unique = f"{name} {n}"
+        self.taken.add(unique)
+        return unique
+
+
 @dataclass(frozen=True, slots=True)
 class Seller:
     id: str
     region: str
     tier: SellerTier
+    name: str = ""
+    #: A rebrand: orders placed from this instant on carry ``new_name``.
+    renamed_at: datetime | None = None
+    new_name: str | None = None
+
+    def name_at(self, at: datetime) -> str:
+        """The name the seller trades under at ``at``."""
+        if self.renamed_at is not None and self.new_name is not None and at >= self.renamed_at:
+            return self.new_name
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +96,11 @@ class OrderSpec:
     placed_at: datetime
     non_business_day: bool
     seed: int
+
+    @property
+    def seller_name(self) -> str:
+        """The name the seller trades under when the order is placed."""
+        return self.seller.name_at(self.placed_at)
 
 
 def cumulative(weights: Sequence[float]) -> list[float]:
@@ -107,10 +155,15 @@ class Marketplace:
         self.sellers: list[Seller] = []
         by_region: dict[str, list[Seller]] = {c: [] for c in codes}
         popularity: dict[str, list[float]] = {c: [] for c in codes}
+        names = ShopNames(seed)
         for k in range(seller_count):
             region = region_of(k)
             tier: SellerTier = pick(rng, profile.tiers, tier_cum)
-            seller = Seller(f"s-{seed}-{k + 1}", region, tier)
+            name, renamed_at, new_name = names.draw(region), None, None
+            if names.rng.random() < profile.rebrands:
+                renamed_at = start + (end - start) * names.rng.random()
+                new_name = names.draw(region)
+            seller = Seller(f"s-{seed}-{k + 1}", region, tier, name, renamed_at, new_name)
             self.sellers.append(seller)
             by_region[region].append(seller)
             popularity[region].append(rng.paretovariate(profile.seller_popularity))

@@ -172,6 +172,8 @@ class DemoProfile:
     new_ship_by_hours: Range = (24.0, 72.0)  # after the ruling (before the auto-cancel)
     notes: float = 0.35  # an internal note before ruling
     moderator_evidence: float = 0.1  # the moderator adds evidence (a carrier check)
+    asks_for_evidence: float = 0.3  # the moderator asks the seller for evidence
+    attaches_files: float = 0.8  # a photo or a tracking page comes as a file
     closes_rejected: float = 0.5  # closes the case after claim_rejected (goods on the way)
     closes_after_refund: float = 0.25  # closes a case once the refund was paid (an order
     # that never shipped is cancelled by that close, the rest of its amount falling due)
@@ -190,6 +192,20 @@ class DemoProfile:
     pays_refund: float = 0.99  # pays an approved refund
     pay_hours: Range = (1.0, 24.0)
     platform_closes: float = 0.3  # a refund-paid case is closed by the platform, not a moderator
+
+    # ---- shop names, review texts, hidden reviews, return labels --------------------
+    # (drawn from streams of their own: every other draw stays what it was without them)
+    rebrands: float = 0.08  # a seller trades under a new name from an instant in the window
+    abusive_reviews: float = 0.01  # a review is an insult (rated 1)
+    hides_abusive: float = 0.9  # a moderator hides an abusive review from buyers
+    hide_hours: Range = (1.0, 36.0)  # after the review
+    seller_paid_labels: float = 0.7  # a return ships on a label the seller paid, where the
+    # order's policy has the seller pay the return postage
+    label_costs: tuple[tuple[str, float, float], ...] = (
+        ("USD", 4.5, 14.0),
+        ("GBP", 3.2, 9.5),
+        ("THB", 45.0, 160.0),
+    )
 
 
 DEFAULT_PROFILE = DemoProfile()

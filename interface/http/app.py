@@ -39,10 +39,12 @@ from interface.http.controllers.appeals import AppealsController, ReasonCodesCon
 from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
 from interface.http.controllers.events import EventsController
+from interface.http.controllers.evidence import EvidenceController
 from interface.http.controllers.health import HealthController
 from interface.http.controllers.orders import OrdersController
 from interface.http.controllers.policies import PoliciesController
 from interface.http.controllers.read_models import ReadModelRoutes
+from interface.http.controllers.sellers import seller_routes
 from interface.http.controllers.simulations import SimulationsController
 from interface.http.controllers.webhooks import WebhooksController
 from interface.http.deadline import DeadlineMiddleware
@@ -65,6 +67,7 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     HealthController,
     OrdersController,
     DisputesController,
+    EvidenceController,
     AppealsController,
     PoliciesController,
     ReasonCodesController,
@@ -179,7 +182,8 @@ def create_app(
             idempotency.owned.pop().close()
 
     return Litestar(
-        route_handlers=[*ROUTE_HANDLERS, read_models.router, *extra_route_handlers],
+        route_handlers=[*ROUTE_HANDLERS, read_models.router, seller_routes(read_models),
+                        *extra_route_handlers],
         dependencies={
             "desk": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "actor": Provide(_provide_actor, sync_to_thread=False),

@@ -18,10 +18,12 @@ from domain.errors import (
     ConcurrentModification,
     Contention,
     DomainError,
+    EvidenceTooLarge,
     InvalidInput,
     NotForThisActor,
     NotFound,
     TransitionRefused,
+    UnsupportedMediaType,
 )
 from domain.policy import PolicyError, UnknownCategory, UnknownRegion
 from infrastructure.logging import get_logger
@@ -118,6 +120,10 @@ def domain_status(error: DomainError) -> int:
         return 412
     if isinstance(error, Contention):
         return 503
+    if isinstance(error, EvidenceTooLarge):
+        return 413
+    if isinstance(error, UnsupportedMediaType):
+        return 415
     if isinstance(error, InvalidInput):
         return 422
     return 422

@@ -78,6 +78,11 @@ class PlaceOrder(_Request):
     category: Annotated[str, Meta(description="A category of the policy, e.g. general")]
     amount: Money
     placed_at: Instant
+    seller_name: (
+        Annotated[str, Meta(description="The name the seller trades under (the latest order's "
+                                        "names the seller in the seller search)")]
+        | None
+    ) = None
 
 
 class Ship(_Request):
@@ -184,6 +189,11 @@ class IssueRefund(_Request):
 class ShipReturn(_Request):
     carrier: str
     tracking_number: str
+    label_cost: (
+        Annotated[Money, Meta(description="What the return label cost, when the order's policy "
+                                          "has the seller pay the return (the order's currency)")]
+        | None
+    ) = None
 
 
 class Review(_Request):
@@ -238,6 +248,9 @@ class ReturnShipment(Struct):
     tracking_number: str
     shipped_at: UtcInstant
     received_at: UtcInstant | None
+    label_cost: Annotated[
+        Money | None, Meta(description="The return label's cost when the seller pays it")
+    ] = None
 
 
 class RefundDue(Struct):
@@ -275,6 +288,10 @@ class ReviewView(Struct):
     rating: int
     comment: str
     at: UtcInstant
+    hidden: Annotated[
+        bool, Meta(description="A moderator hid it from buyers (it stays on the case)")
+    ] = False
+    hidden_reason: str | None = None
 
 
 class Intervention(Struct, omit_defaults=True):
@@ -343,6 +360,33 @@ class Evidence(Struct):
     reference: str | None
     added_by: str
     added_at: UtcInstant
+    sha256: Annotated[
+        str | None, Meta(description="The SHA-256 (hex) of the file filed, recorded in its event")
+    ] = None
+    content_type: Annotated[
+        str | None, Meta(description="The file's type, read from its content")
+    ] = None
+    size: Annotated[int | None, Meta(description="The file's size in bytes")] = None
+    filename: Annotated[str | None, Meta(description="The name it was uploaded with")] = None
+    file_url: Annotated[
+        str | None, Meta(description="Where those who may read the case fetch the bytes")
+    ] = None
+
+
+class EvidenceRequestView(Struct):
+    """A moderator's request to a party for more evidence; the party's next evidence
+    answers it."""
+
+    request_id: str
+    party: str
+    description: str
+    requested_at: UtcInstant
+    requested_by: str
+    due_at: UtcInstant
+    due_at_local: LocalInstant
+    open: bool
+    answered_at: UtcInstant | None
+    evidence_id: str | None
 
 
 class PromiseView(Struct):
@@ -450,6 +494,10 @@ class CaseView(Struct, omit_defaults=True):
     ] = None
     as_of: AsOf | None = None
     as_happened: AsHappened | None = None
+    seller_name: str | None = None
+    evidence_requests: Annotated[
+        list[EvidenceRequestView], Meta(description="A moderator's requests for more evidence")
+    ] = msgspec.field(default_factory=list)
     position: (
         Annotated[
             int,

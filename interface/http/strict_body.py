@@ -16,11 +16,15 @@ handler's type, and refuses what Litestar alone would let through:
   cost the server recursion): 400.
 
 Every other problem is left to Litestar's own messages.
+
+A route that reads its body itself (an upload that also takes JSON) runs the same
+checks with :func:`check_content_type` and :func:`check_decoded`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -77,19 +81,30 @@ def _is_json(media_type: str) -> bool:
 
 async def _check_content_type(request: Request[Any, Any, Any]) -> None:
     """415 unless a body sent to a JSON route says it is JSON (in UTF-8)."""
+    media_type, _ = request.content_type
+    check_content_type(request, None if _is_json(media_type) else await request.body())
+
+
+def check_content_type(
+    request: Request[Any, Any, Any], body: bytes | None, accepts: Sequence[str] = (_JSON,)
+) -> None:
+    """415 unless a body says it is JSON (in UTF-8): ``body`` (None when not read) sent
+    to a route that reads ``accepts`` (JSON, and what else it reads itself)."""
     media_type, options = request.content_type
+    others = "".join(f" or {kind}" for kind in accepts if kind != _JSON)
     if _is_json(media_type):
         charset = options.get("charset", "utf-8").strip().strip('"').lower()
         if charset.replace("-", "").replace("_", "") == "utf8":
             return
         problem = f"a JSON body must be UTF-8, not {charset!r}"
-    elif not (await request.body()).strip():
+    elif body is not None and not body.strip():
         return  # no body: nothing to read (an empty body is Litestar's to refuse)
     elif not media_type:
-        problem = "send the body with Content-Type: application/json"
+        problem = f"send the body with Content-Type: {_JSON}{others}"
     else:
-        problem = f"this route reads JSON (application/json), not {media_type!r}"
-    accept = {"Accept-Patch" if request.method == "PATCH" else "Accept-Post": _JSON}
+        problem = f"this route reads JSON ({_JSON}){others}, not {media_type!r}"
+    accepted = ", ".join(accepts)
+    accept = {"Accept-Patch" if request.method == "PATCH" else "Accept-Post": accepted}
     raise ValidationException(
         problem,
         status_code=415,
@@ -173,19 +188,30 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         raise ClientException(_TOO_DEEP) from None
     except SerializationException:
         return None  # malformed JSON: Litestar says so in its own words
+    check_decoded(await request.body(), data, parameter.annotation)
+    return None
+
+
+def too_deep() -> ClientException:
+    """The refusal of a body nested too deeply to decode."""
+    return ClientException(_TOO_DEEP)
+
+
+def check_decoded(body: bytes, data: Any, annotation: Any) -> None:
+    """400 for a decoded JSON ``body`` nested too deeply, with a key twice, or with a
+    value that only a lax conversion to ``annotation`` would take."""
     if _depth_exceeds(data, MAX_DEPTH):
         raise ClientException(f"{_TOO_DEEP} (at most {MAX_DEPTH} levels)")
-    _check_duplicate_keys(await request.body())
+    _check_duplicate_keys(body)
     try:
-        msgspec.convert(data, parameter.annotation, strict=True)
+        msgspec.convert(data, annotation, strict=True)
     except msgspec.ValidationError as strict_error:
         try:
-            msgspec.convert(data, parameter.annotation, strict=False)
+            msgspec.convert(data, annotation, strict=False)
         except msgspec.ValidationError:
-            return None  # wrong either way: Litestar's message names the problem
+            return  # wrong either way: Litestar's message names the problem
         field = _field(strict_error)
         raise ValidationException(
             f"{field}: {strict_error}",
             extra=[{"key": field, "message": str(strict_error), "source": "body"}],
         ) from None
-    return None

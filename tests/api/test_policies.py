@@ -1,4 +1,4 @@
-"""GET /v1/policies/current, GET /v1/policies/{version}, POST /v1/policies."""
+"""GET /v1/policies, GET /v1/policies/current, GET /v1/policies/{version}, POST /v1/policies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.api.conftest import ANALYST, PLATFORM, ROLE_HEADERS, assert_problem
+from tests.api.conftest import (
+    ANALYST,
+    MODERATOR,
+    ORDER,
+    PLATFORM,
+    ROLE_HEADERS,
+    assert_problem,
+)
 
 
 def candidate(client: TestClient[Any], **changes: Any) -> dict[str, Any]:
@@ -85,10 +92,79 @@ def test_an_invalid_document_is_422_listing_every_problem(client: TestClient[Any
     assert any("surprise" in field for field in fields)
 
 
-def test_effective_from_in_the_past_is_422(client: TestClient[Any]) -> None:
-    document = candidate(client, effective_from="2026-01-02T00:00:00Z")
-    problem = assert_problem(client.post("/v1/policies", json=document, headers=ANALYST), 422)
-    assert [error["field"] for error in problem["errors"]] == ["effective_from"]
+def _publish(client: TestClient[Any], version: str, effective_from: str) -> Any:
+    document = candidate(client, version=version, effective_from=effective_from)
+    return client.post("/v1/policies", json=document, headers=ANALYST)
+
+
+def _order(client: TestClient[Any], order_id: str, placed_at: str) -> dict[str, Any]:
+    response = client.post(
+        "/v1/orders", json={**ORDER, "order_id": order_id, "placed_at": placed_at},
+        headers=PLATFORM,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_past_effective_from_is_published_when_no_recorded_order_falls_under_it(
+    client: TestClient[Any],
+) -> None:
+    # Before the bundled version (2026-01-01): nothing was recorded then.
+    assert _publish(client, "2025-history", "2025-01-01T00:00:00Z").status_code == 201
+    # After it, in the past, with no order yet: allowed too.
+    assert _publish(client, "2026-06", "2026-06-01T00:00:00Z").status_code == 201
+    case = _order(client, "o-1", "2026-11-20T10:00:00-08:00")
+    assert case["policy_version"] == "2026-06"
+    # Governs 2026-03-01 up to 2026-06-01 only, where no order was placed.
+    assert _publish(client, "2026-03", "2026-03-01T00:00:00Z").status_code == 201
+    again = client.get(f"/v1/disputes/{case['id']}", headers=MODERATOR).json()
+    assert again["policy_version"] == "2026-06"
+
+
+def test_a_past_effective_from_that_would_rejudge_recorded_orders_is_409_naming_them(
+    client: TestClient[Any],
+) -> None:
+    _order(client, "o-late", "2026-11-20T10:00:00-08:00")
+    _order(client, "o-early", "2026-11-20T08:00:00-08:00")
+    response = _publish(client, "2026-07", "2026-07-01T00:00:00Z")
+    problem = assert_problem(response, 409, field="effective_from")
+    assert problem["type"].endswith("/policy-would-rejudge-orders")
+    assert problem["orders"] == ["o-early", "o-late"]  # earliest placed first
+    assert problem["order_count"] == 2
+    assert "o-early" in problem["detail"] and "2 recorded order" in problem["detail"]
+    # The same effective_from as the version the orders follow: of equals the one
+    # published last is in force, so it too would judge them.
+    problem = assert_problem(_publish(client, "2026-01-again", "2026-01-01T00:00:00Z"), 409)
+    assert problem["order_count"] == 2
+    # Nothing was published.
+    versions = client.get("/v1/policies", headers=PLATFORM).json()["data"]
+    assert [v["version"] for v in versions] == ["2027-01-default"]
+
+
+def test_every_published_version_is_listed_oldest_effective_first(
+    client: TestClient[Any],
+) -> None:
+    assert _publish(client, "2027-02", "2027-02-01T00:00:00Z").status_code == 201
+    assert _publish(client, "2025-history", "2025-01-01T00:00:00Z").status_code == 201
+    for role, headers in ROLE_HEADERS.items():
+        response = client.get("/v1/policies", headers=headers)
+        assert response.status_code == 200, role
+    body = client.get("/v1/policies", headers=PLATFORM).json()
+    assert body["next_cursor"] is None
+    assert [(v["version"], v["effective_from"]) for v in body["data"]] == [
+        ("2025-history", "2025-01-01T00:00:00Z"),
+        ("2027-01-default", "2026-01-01T00:00:00Z"),
+        ("2027-02", "2027-02-01T00:00:00Z"),
+    ]
+    assert body["data"][0]["published_by"] == {"role": "analyst", "id": "a-1"}
+    assert body["data"][1]["published_by"] == {"role": "platform", "id": "configuration"}
+    assert body["data"][0]["published_at"].endswith("Z")
+    first = client.get("/v1/policies?limit=2", headers=PLATFORM).json()
+    assert len(first["data"]) == 2 and first["next_cursor"]
+    rest = client.get(f"/v1/policies?limit=2&cursor={first['next_cursor']}", headers=PLATFORM)
+    assert [v["version"] for v in rest.json()["data"]] == ["2027-02"]
+    assert_problem(client.get("/v1/policies"), 401)
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"'])

@@ -414,7 +414,7 @@ def test_history_rows_are_complete_and_gap_free(
             "order_id": "order-1", "buyer_id": "b-1", "seller_id": "s-1", "region": "US",
             "category": "general", "amount": {"amount": "25.00", "currency": "USD"},
             "currency": "USD", "placed_at": "2026-11-20T18:00:00Z", "ship_by": SHIP_BY,
-            "auto_cancel_at": AUTO_CANCEL,
+            "auto_cancel_at": AUTO_CANCEL, "seller_name": None,
         },
     }
     assert contacted["type"] == "SellerContacted"

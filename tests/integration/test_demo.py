@@ -44,6 +44,7 @@ STORMY: DemoProfile = dataclasses.replace(
     closes_after_refund=0.5,
     appeals=1.0,  # few rulings in 150 orders: each appealed, each overturned
     overturns=1.0,
+    abusive_reviews=0.2,  # and a few reviews a moderator hides
 )
 STORMY_SEED = 7
 STORMY_ORDERS = 150

@@ -166,6 +166,7 @@ def test_a_rebuild_by_the_cli_while_requests_are_served(
                  60, "the serving worker to catch up")
         total = len(queries.disputes(MODERATOR, limit=500)["data"])
         assert total > 100
+        seller = queries.disputes(MODERATOR, limit=1)["data"][0]["seller_id"]
         failures: list[str] = []
         readings = 0
         done = threading.Event()
@@ -177,7 +178,7 @@ def test_a_rebuild_by_the_cli_while_requests_are_served(
                     page = queries.disputes(MODERATOR, limit=500)
                     if len(page["data"]) != total:
                         failures.append(f"{len(page['data'])} rows, not {total}")
-                    queries.scorecard(MODERATOR, "seller-0001")
+                    queries.scorecard(MODERATOR, seller)
                     queries.metrics(MODERATOR)
                     readings += 1
                 except Exception as error:  # every failure is reported

@@ -41,7 +41,6 @@ from interface.http.responses import (
 )
 from interface.http.routes import get, post
 from interface.http.schemas import (
-    AddEvidence,
     AddNote,
     CaseView,
     Close,
@@ -340,33 +339,6 @@ class DisputesController(Controller):
         return case_response(request, view)
 
     @post(
-        "/{dispute_id:uuid}/evidence",
-        operation_id="addEvidence",
-        summary="Add evidence to the case",
-        **_command_doc("add_evidence", "Records EvidenceAdded; its id appears in `evidence` "
-                       "and can be cited by an intervention request."),
-    )
-    def add_evidence(
-        self,
-        dispute_id: FromPath[UUID],
-        data: JSONBody[AddEvidence],
-        desk: NamedDependency[DisputeDesk],
-        request: Request[Actor, Any, Any],
-        if_match: IfMatch = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[CaseView]:
-        view = desk.add_evidence(
-            dispute_id,
-            kind=data.kind,
-            description=data.description,
-            reference=data.reference,
-            actor=request.user,
-            expected_version=expected_version(if_match),
-            request=request_stamp_of(request),
-        )
-        return case_response(request, view)
-
-    @post(
         "/{dispute_id:uuid}/interventions",
         operation_id="requestIntervention",
         summary="Ask the platform to step in",
@@ -527,6 +499,9 @@ class DisputesController(Controller):
             dispute_id,
             carrier=data.carrier,
             tracking_number=data.tracking_number,
+            label_cost=(
+                to_money(data.label_cost, "label_cost") if data.label_cost is not None else None
+            ),
             actor=request.user,
             expected_version=expected_version(if_match),
             request=request_stamp_of(request),

@@ -67,6 +67,7 @@ class OrdersController(Controller):
             placed_at=data.placed_at,
             actor=request.user,
             request=request_stamp_of(request),
+            seller_name=data.seller_name,
         )
         location = f"/v1/disputes/{view['id']}"
         return case_response(

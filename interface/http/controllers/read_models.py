@@ -21,6 +21,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
+from litestar.types import ExceptionHandlersMap
 from msgspec import Meta, Struct
 
 from application.disputes import DisputeDesk
@@ -126,8 +127,12 @@ class Scorecard(Struct):
     refund_rate: Annotated[
         float | None, Meta(description="Orders with money refunded (auto-cancels too) / orders")
     ]
-    average_rating: float | None
-    reviews: int
+    average_rating: Annotated[
+        float | None,
+        Meta(description="Mean rating of the reviews buyers see (a review a moderator hid "
+             "counts nowhere); null without one"),
+    ]
+    reviews: Annotated[int, Meta(description="Reviews buyers see")]
     median_response_hours: Annotated[
         float | None, Meta(description="Median time from a buyer's contact to the response")
     ]
@@ -249,13 +254,17 @@ def _unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[
     )
 
 
+#: A read model that cannot answer (yet): 503 with ``Retry-After``.
+UNAVAILABLE_HANDLERS: ExceptionHandlersMap = {
+    ReadModelBehind: _unavailable,
+    ReadModelUnavailable: _unavailable,
+    StoreUnavailable: _unavailable,
+}
+
+
 class ReadModelsController(Controller):
     path = "/v1"
-    exception_handlers = {
-        ReadModelBehind: _unavailable,
-        ReadModelUnavailable: _unavailable,
-        StoreUnavailable: _unavailable,
-    }
+    exception_handlers = UNAVAILABLE_HANDLERS
 
     @get(
         "/disputes",
@@ -338,9 +347,11 @@ class ReadModelsController(Controller):
         sync_to_thread=True,
         summary="A seller's reputation figures",
         description="Figures come from a read model, so they may trail a write by a moment. "
-        "Rates are null when there is nothing to divide by. Roles: any authenticated.",
+        "Rates are null when there is nothing to divide by. A review a moderator hid counts "
+        "in neither `average_rating` nor `reviews`. A seller that no order names is 404 "
+        "(with `?min_position=`: once the read model got there). Roles: any authenticated.",
         response_headers=[POSITION],
-        responses=READ_ERRORS,
+        responses={**READ_ERRORS, **problem_responses(404)},
     )
     def scorecard(
         self,

@@ -201,6 +201,11 @@ class SimulationReport(Struct):
     not_comparable: list[NotComparable]
     sellers: list[SellerFigures]
     refund_exposure: list[Exposure]
+    return_postage_exposure: Annotated[
+        list[Exposure],
+        Meta(description="Recorded return-label costs the seller pays under each policy's "
+                         "return_shipping_payer, per currency"),
+    ]
     derived_per_week: list[WeekCounts]
     samples: list[Sample]
 
