@@ -1,14 +1,14 @@
 """The public event catalogue: which recorded facts the outside world hears of, and how.
 
 This module is the one place that says which stored events are public, under
-which type (API.md, "Public event types") and with which payload. The pull feed
-(``GET /v1/events``), the server-sent event streams and the webhooks all go
-through :func:`public_event`. A stored event whose topic is not in
-:data:`PUBLIC_TYPES` is never shown: internal notes (``NoteAdded``) never are,
-and a fact without a public type yet (evidence added, returns, reviews, an overdue
-seller response, a moderator's extension of
+which type (the contract's public event types; the README, "Events out") and
+with which payload. The pull feed (``GET /v1/events``), the server-sent event
+streams and the webhooks all go through :func:`public_event`. A stored event
+whose topic is not in :data:`PUBLIC_TYPES` is never shown: internal notes
+(``NoteAdded``) never are, and a fact without a public type yet (evidence added,
+returns, reviews, an overdue seller response, a moderator's extension of
 ship-by, an order cancelled by the close of its case, money an appeal decision
-withdrew (``RefundCancelled``; the ``dispute.appeal_decided`` says so): API.md
+withdrew (``RefundCancelled``; the ``dispute.appeal_decided`` says so): the contract
 names none) is skipped. The facts added since that list are public: a moderator's
 request for evidence (``dispute.evidence_requested``) and a review hidden from
 buyers or shown again (``dispute.review_visibility_changed``, which extends the list).
@@ -52,7 +52,7 @@ __all__ = [
     "rfc3339",
 ]
 
-#: Every public type the contract names (API.md), emitted yet or not. A client may
+#: Every public type the contract names, emitted yet or not. A client may
 #: ask for any of them; it simply gets none of those this version does not emit.
 CONTRACT_TYPES: frozenset[str] = frozenset({
     "dispute.created",
@@ -76,7 +76,7 @@ CONTRACT_TYPES: frozenset[str] = frozenset({
     "dispute.delivered",
     "dispute.deadline_approaching",
     "dispute.closed",
-    # Beyond API.md's list: the seller hears that a review of theirs was hidden.
+    # Beyond the contract's list: the seller hears that a review of theirs was hidden.
     "dispute.review_visibility_changed",
 })
 

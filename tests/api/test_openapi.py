@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-#: API.md's endpoints served here (list, queue, scorecard, sweep and simulations come elsewhere).
+#: The contract's endpoints served here (list, queue, scorecard, sweep and simulations elsewhere).
 CONTRACT = {
     ("post", "/v1/orders"),
     ("post", "/v1/orders/{order_id}/shipments"),

@@ -212,7 +212,7 @@ class EventsController(Controller):
         "then poll later with `after=` the `resume_cursor`. A client that stores the cursor "
         "it continues from never misses an event and never gets one twice or out of order. "
         "The platform sees every dispute; a buyer or seller only their own. `types=` keeps "
-        "only the types named (any of API.md's public types; an unknown one is 400). "
+        "only the types named (any public type of the catalogue; an unknown one is 400). "
         + roles_note("events_feed"),
         responses=problem_responses(400, 401, 403),
     )
