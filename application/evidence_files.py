@@ -187,16 +187,8 @@ class EvidenceFiles:
         require(COMMAND_ROLES, "add_evidence", actor)
         d = self._desk.dispute(dispute_id)
         check_visible(d, actor)
-        rules = self._desk.policy_for(d).rules_for(d.region, d.category)
-        room = rules.evidence_case_max_bytes - d.evidence_bytes
-        limit, too_large = rules.evidence_file_max_bytes, (
-            f"an evidence file may hold at most {rules.evidence_file_max_mb} MB; this one "
-            "holds more")
-        if room < limit:
-            limit, too_large = max(room, 0), (
-                f"a case's evidence files may hold at most {rules.evidence_case_max_mb} MB "
-                f"together; this case holds {d.evidence_bytes:,} bytes already, and this "
-                f"file holds more than the {max(room, 0):,} left")
+        limit, why = d.evidence_room(self._desk.policy_for(d))
+        too_large = f"{why}; this file holds more than {limit:,} bytes"
         refusal: DomainError | None = None
         try:
             guards.can_add_evidence(d)

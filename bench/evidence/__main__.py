@@ -32,9 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-
+from bench.http.__main__ import postgres_database
 from domain.dispute import Actor
 from domain.money import Money
 from infrastructure.bootstrap import build_application, bundled_policy_text
@@ -43,9 +41,6 @@ from interface.http.auth import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "evidence.json"
-ADMIN_URL = os.environ.get(
-    "DISPUTEDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 BUYER = Actor("buyer", "b-bench")
 TARGET_MB = 20.0
@@ -228,25 +223,6 @@ def measure(store: str, database_url: str, work: Path, mb: int) -> dict[str, Any
     }
 
 
-@contextlib.contextmanager
-def _postgres() -> Iterator[str | None]:
-    name = f"disputedesk_bench_evidence_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as error:
-        print(f"  PostgreSQL unavailable, skipping it: {error}".strip())
-        yield None
-        return
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=50, help="the file's size (and the limit)")
@@ -259,7 +235,7 @@ def main() -> None:
             if store == "sqlite":
                 runs.append(measure(store, f"sqlite:///{work}/events.db", work, args.mb))
             elif store == "postgres":
-                with _postgres() as url:
+                with postgres_database() as url:
                     if url is not None:
                         runs.append(measure(store, url, work, args.mb))
             else:

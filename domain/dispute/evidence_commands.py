@@ -46,15 +46,20 @@ class EvidenceCommands(DisputeState):
                 f"evidence files may be JPEG, PNG, WebP, PDF or plain text; this one "
                 f"reads as {file.content_type}", field="file"
             )
+        limit, refusal = self.evidence_room(policy)
+        if file.size > limit:
+            raise EvidenceTooLarge(f"{refusal}; this one holds {file.size:,} bytes", field="file")
+
+    def evidence_room(self, policy: Policy) -> tuple[int, str]:
+        """The most bytes the case's next file may hold (the smaller of the per-file limit
+        and what the per-case limit leaves), and why a larger one is refused."""
         rules = policy.rules_for(self.region, self.category)
-        if file.size > rules.evidence_file_max_bytes:
-            raise EvidenceTooLarge(
-                f"an evidence file may hold at most {rules.evidence_file_max_mb} MB; "
-                f"this one holds {file.size:,} bytes", field="file"
-            )
-        if self.evidence_bytes + file.size > rules.evidence_case_max_bytes:
-            raise EvidenceTooLarge(
+        room = max(rules.evidence_case_max_bytes - self.evidence_bytes, 0)
+        if room < rules.evidence_file_max_bytes:
+            return room, (
                 f"a case's evidence files may hold at most {rules.evidence_case_max_mb} MB "
-                f"together; this case holds {self.evidence_bytes:,} bytes already",
-                field="file",
+                f"together; this case holds {self.evidence_bytes:,} bytes already"
             )
+        return rules.evidence_file_max_bytes, (
+            f"an evidence file may hold at most {rules.evidence_file_max_mb} MB"
+        )
