@@ -4,6 +4,7 @@
 #   make test    lint (ruff), type-check (mypy --strict), then the test suite
 #   make lint    ruff, mypy, import-linter contracts and module sizes
 #   make bench   quick benchmark; make bench-full for the long one
+#   make browser install Debian's Chromium for the console's browser tests
 #   make clean   remove caches and build leftovers (keeps .venv and var/)
 
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ MYPY_TARGETS = $(wildcard $(PACKAGES))
 # Two xdist workers (one PostgreSQL database each): the suite in about half the time.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: help venv run test lint typecheck bench bench-full clean
+.PHONY: help venv run test lint typecheck bench bench-full clean browser
 
 help:
 	@echo "make run        serve the API on http://$(HOST):$(PORT)  (PORT=9000 make run)"
@@ -55,8 +56,16 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy $(MYPY_TARGETS)
 
 # PYTEST_ARGS= (empty) runs the suite in one process.
-test: lint
+test: lint browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the console's browser tests (Playwright drives it). Installed
+# when missing and run as root; otherwise a warning, and those tests are skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+		else echo "Chromium is missing (sudo apt-get install chromium): the console's browser tests will be skipped" >&2; fi; }
 
 bench: $(INSTALLED)
 	$(BIN)/python -m bench

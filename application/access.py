@@ -31,6 +31,8 @@ _ACTION_WORDS: Mapping[str, str] = {
     "request_refund": "request a refund",
     "decide_refund": "decide a refund request",
     "request_intervention": "ask the platform to step in",
+    "claim": "claim a case",
+    "release_claim": "release a claim on a case",
     "rule": "rule on an intervention",
     "issue_refund": "record a refund payment",
     "confirm_return_receipt": "confirm that returned goods arrived",

@@ -59,7 +59,8 @@ def plain(value: Any, currency: str) -> Any:
 
 def case_view(d: Dispute, viewer: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
     view = fixed_case_view(d, viewer.role in STAFF_ROLES, policy)
-    return with_next_actions(view, d.next_actions(viewer.role, policy, now))
+    return with_claim(with_next_actions(view, d.next_actions(viewer.role, policy, now)),
+                      d, viewer.role, now)
 
 
 def with_next_actions(fixed: dict[str, Any], actions: list[str]) -> dict[str, Any]:
@@ -72,11 +73,35 @@ def with_next_actions(fixed: dict[str, Any], actions: list[str]) -> dict[str, An
     return view
 
 
-def view_identity(view: dict[str, Any], role: str) -> tuple[str, int, bool, tuple[str, ...]]:
+def with_claim(view: dict[str, Any], d: Dispute, role: str, now: datetime) -> dict[str, Any]:
+    """``view`` (a top-level dict of its own) with the moderator's ``claim``: who holds
+    the case, since when and until when; null once it expired at ``now`` (or with no
+    claim). Only moderators see claims."""
+    if role == "moderator":
+        claim = d.moderator_claim
+        view["claim"] = (
+            {
+                "moderator_id": claim.moderator_id,
+                "claimed_at": rfc3339(claim.claimed_at),
+                "expires_at": rfc3339(claim.expires_at),
+            }
+            if claim is not None and claim.live_at(now)
+            else None
+        )
+    return view
+
+
+#: What a current case view is a function of (:func:`view_identity`).
+ViewIdentity = tuple[str, int, bool, tuple[str, ...], bool, bool]
+
+
+def view_identity(view: dict[str, Any], role: str) -> ViewIdentity:
     """What a current case view (not an ``as_of`` one) is a function of: the dispute
-    at its version, whether the viewer sees internal events, and the next actions.
+    at its version, whether the viewer sees internal events, the next actions, and
+    whether it shows a claim (a moderator's) and the claim is live.
     Two views with the same identity are equal, so an encoding of one serves both."""
-    return (view["id"], view["version"], role in STAFF_ROLES, tuple(view["next_actions"]))
+    return (view["id"], view["version"], role in STAFF_ROLES, tuple(view["next_actions"]),
+            "claim" in view, view.get("claim") is not None)
 
 
 def fixed_case_view(d: Dispute, sees_internal: bool, policy: Policy) -> dict[str, Any]:

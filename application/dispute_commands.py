@@ -2,10 +2,12 @@
 
 Each attempt loads the dispute from the store (the dispute it changes is that
 attempt's alone), answers a request already carried out from its stamp in the
-events, records what fell due, acts while serving the request (so its events
-carry the stamp) and saves. Another writer won the race: back off and try
-again, up to ``MAX_ATTEMPTS``; with an expected version, answer
-``ConcurrentModification`` instead (docs/decisions.md, "Exactly once").
+events, refuses a moderator's claim-bound step while another moderator holds a
+live claim on the case (``access.check_claim``), records what fell due, acts
+while serving the request (so its events carry the stamp) and saves. Another
+writer won the race: back off and try again, up to ``MAX_ATTEMPTS``; with an
+expected version, answer ``ConcurrentModification`` instead (docs/decisions.md,
+"Exactly once").
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from application.policies import PolicyBook
 from application.ports import Clock
 from application.retries import MAX_ATTEMPTS, back_off
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
+from domain.dispute.access import check_claim
 from domain.errors import ConcurrentModification, Contention, InvalidInput
 from domain.money import Money
 from domain.policy import Policy
@@ -79,6 +82,8 @@ class DisputeCommands:
                         f"the dispute is at version {d.version}, not {expected_version}"
                     )
                 now = self._clock.now()
+                if actor.role == "moderator":
+                    check_claim(d, command, actor.id, now)
                 policy = self._policies.of(d)
                 first_new = len(d.pending_events)
                 d.record_due(policy, now)

@@ -18,6 +18,7 @@ from eventsourcing.application import Application
 from application.access import Forbidden, require
 from application.case_reads import CaseReads
 from application.case_view import STAFF_ROLES
+from application.claim_commands import ClaimCommands
 from application.dispute_commands import Act, DisputeCommands, NoPolicyInForce
 from application.dispute_store import Disputes, UnitOfWork
 from application.evidence_commands import EvidenceCommands
@@ -40,14 +41,13 @@ if TYPE_CHECKING:
 __all__ = ["COMMAND_ROLES", "MAX_ATTEMPTS", "DisputeDesk", "Forbidden", "NoPolicyInForce",
            "PolicyAlreadyPublished"]
 
-#: Which roles may run each command; the HTTP guards read this same table.
 
 View = dict[str, Any]
 #: Disputes kept, as this process last saved them, for the next command on them.
 KEEP_SAVED = 1024
 
 
-class DisputeDesk(RulingCommands, EvidenceCommands, Application[UUID]):
+class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[UUID]):
     """Every dispute is an event-sourced aggregate; every method speaks plain values.
     Rulings and their appeals: :class:`RulingCommands`."""
 

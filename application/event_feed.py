@@ -12,6 +12,9 @@ position never misses or repeats an event:
   each insert holds the events table's lock until it commits), so a hole is
   an insert that rolled back and stays a hole.
 
+The moderators' queue stream also carries claims taken and released
+(:mod:`application.queue_events`), which are not public: nothing else reads them.
+
 The parties of a dispute (order, buyer, seller, currency) come from its own
 ``OrderPlaced`` in the event store, never from a read model that may lag; they
 never change, so they are kept in memory once read.
@@ -31,6 +34,7 @@ from eventsourcing.application import Application
 from application.access import require
 from application.event_decoder import FastDecoder
 from application.public_events import JSON, PUBLIC_TYPES, Parties, parties_of, public_event
+from application.queue_events import QUEUE_TYPES, queue_event
 from domain.dispute import Actor, Dispute
 from domain.dispute.access import COMMAND_ROLES
 from domain.errors import DisputeNotFound
@@ -119,9 +123,10 @@ class EventFeed:
                           originator=dispute_id)
 
     def queue_events(self, actor: Actor, after: int, limit: int = 500) -> FeedPage:
-        """The public events of every case (the moderators' queue stream)."""
+        """The public events of every case and the claims taken and released (the
+        moderators' queue stream)."""
         require(COMMAND_ROLES, "stream_queue", actor)
-        return self.log_events(after, limit)
+        return self._scan(after, limit, MAX_SCAN, None, None, claims=True)
 
     def log_events(self, after: int, limit: int = 500) -> FeedPage:
         """Every public event after ``after``: what the webhook fan-out reads (no caller)."""
@@ -162,7 +167,9 @@ class EventFeed:
         keep: Callable[[JSON], bool] | None,
         *,
         originator: UUID | None = None,
+        claims: bool = False,
     ) -> FeedPage:
+        """``claims``: the claim events too (the queue stream's alone)."""
         position, scanned = after, 0
         found: list[JSON] = []
         while len(found) < limit and scanned < max_scan:
@@ -173,7 +180,7 @@ class EventFeed:
             for row in rows:
                 position = row.id
                 scanned += 1
-                event = self._public(row, topics, originator)
+                event = self._public(row, topics, originator, claims)
                 if event is not None and (keep is None or keep(event)):
                     found.append(event)
                     if len(found) >= limit:
@@ -183,10 +190,13 @@ class EventFeed:
         return FeedPage(found, position, at_head=False)
 
     def _public(
-        self, row: Notification, topics: frozenset[str] | None, originator: UUID | None
+        self, row: Notification, topics: frozenset[str] | None, originator: UUID | None,
+        claims: bool = False,
     ) -> JSON | None:
         topic = row.topic
-        if topic not in PUBLIC_TYPES or (topics is not None and topic not in topics):
+        claim = claims and topic in QUEUE_TYPES
+        public = topic in PUBLIC_TYPES and (topics is None or topic in topics)
+        if not (claim or public):
             return None
         raw_id = row.originator_id
         if originator is not None and (
@@ -200,6 +210,8 @@ class EventFeed:
             parties = self.parties(event.originator_id)
         if parties is None:  # a dispute without its OrderPlaced: nothing to tell
             return None
+        if claim:
+            return queue_event(row.id, topic, event, parties)
         return public_event(row.id, topic, event, parties)
 
 

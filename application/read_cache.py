@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from application.case_view import STAFF_ROLES, fixed_case_view, with_next_actions
+from application.case_view import STAFF_ROLES, fixed_case_view, with_claim, with_next_actions
 from application.dispute_store import Disputes, project
 from application.ports import CommitCounter
 from domain.dispute import Actor, Dispute
@@ -101,7 +101,8 @@ class ReadCache:
         fixed = kept.views.get(sees_internal)
         if fixed is None:
             fixed = kept.views[sees_internal] = fixed_case_view(kept.dispute, sees_internal, policy)
-        return with_next_actions(fixed, self._actions_of(kept, actor.role, policy, now))
+        view = with_next_actions(fixed, self._actions_of(kept, actor.role, policy, now))
+        return with_claim(view, kept.dispute, actor.role, now)  # live or not: as of ``now``
 
     @staticmethod
     def _actions_of(kept: KeptRead, role: str, policy: Policy, now: datetime) -> list[str]:

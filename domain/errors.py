@@ -138,6 +138,19 @@ class NoPendingAppeal(TransitionRefused):
     code = "no-pending-appeal"
 
 
+class ClaimHeld(TransitionRefused):
+    """Another moderator holds a live claim on the case: the detail names them and when
+    their claim expires (claim it with ``take_over`` to act, or wait)."""
+
+    code = "claim-held"
+
+
+class ClaimNotHeld(TransitionRefused):
+    """A release of a claim the moderator does not hold (none, another's, or expired)."""
+
+    code = "claim-not-held"
+
+
 class NotForThisActor(DomainError):
     """The role may take the step, but not this person on this case (HTTP 403): the
     moderator who ruled does not decide the appeal of that ruling."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from application.webhooks import WebhookSettings
 from infrastructure.database_url import DatabaseURL, parse_database_url
 from infrastructure.settings_errors import SettingsError
-from infrastructure.webhook_settings import deliver_in_serve, webhook_settings
+from infrastructure.webhook_settings import deliver_in_serve, flag_setting, webhook_settings
 
 __all__ = ["LOG_FORMATS", "Settings", "SettingsError"]
 
@@ -43,6 +43,8 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     #: ``serve`` runs the webhook delivery worker (off: a ``deliver`` process does).
     deliver_in_serve: bool = True
+    #: The console's cookies say ``Secure`` (set it when served over HTTPS).
+    console_secure_cookies: bool = False
 
     @classmethod
     def from_env(
@@ -94,6 +96,7 @@ class Settings:
             var_dir=base / "var",
             webhooks=webhook_settings(get),
             deliver_in_serve=deliver_in_serve(get),
+            console_secure_cookies=flag_setting(get, "DISPUTEDESK_CONSOLE_SECURE_COOKIES", False),
         )
 
     @property

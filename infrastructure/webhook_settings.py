@@ -24,7 +24,7 @@ __all__ = ["deliver_in_serve", "webhook_settings"]
 Get = Callable[[str], str | None]
 
 
-def _flag(get: Get, name: str, default: bool) -> bool:
+def flag_setting(get: Get, name: str, default: bool) -> bool:
     raw = get(name)
     if raw is None:
         return default
@@ -59,10 +59,10 @@ def webhook_settings(get: Get) -> WebhookSettings:
         request_timeout=_positive(get, "DISPUTEDESK_WEBHOOK_TIMEOUT", 10.0),
         concurrency=concurrency,
         per_endpoint=max(1, concurrency // 2),  # one endpoint never takes every sender
-        allow_http_loopback=_flag(get, "DISPUTEDESK_WEBHOOK_ALLOW_HTTP_LOOPBACK", False),
-        allow_private=_flag(get, "DISPUTEDESK_WEBHOOK_ALLOW_PRIVATE", False),
+        allow_http_loopback=flag_setting(get, "DISPUTEDESK_WEBHOOK_ALLOW_HTTP_LOOPBACK", False),
+        allow_private=flag_setting(get, "DISPUTEDESK_WEBHOOK_ALLOW_PRIVATE", False),
     )
 
 
 def deliver_in_serve(get: Get) -> bool:
-    return _flag(get, "DISPUTEDESK_DELIVER_IN_SERVE", True)
+    return flag_setting(get, "DISPUTEDESK_DELIVER_IN_SERVE", True)

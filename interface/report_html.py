@@ -16,7 +16,7 @@ CHART_SELLERS = 30
 BASELINE_COLOUR = "#7a869a"
 CANDIDATE_COLOUR = "#d9480f"
 
-_STYLE = """
+STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
 max-width:1100px;padding:0 1rem;color:#1f2328}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem}
@@ -214,6 +214,23 @@ def _impossible(fact: dict[str, Any] | None) -> str:
 
 def render_report(report: dict[str, Any]) -> str:
     """The whole page for a simulation report (the dict ``run_simulation`` returns)."""
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{report_title(report)}</title><style>{STYLE}</style></head><body>"
+        f"{report_body(report)}</body></html>"
+    )
+
+
+def report_title(report: dict[str, Any]) -> str:
+    return (
+        f'Simulation: {_e(report["candidate_policy_version"])} against '
+        f'{_e(report["baseline_policy_version"])}'
+    )
+
+
+def report_body(report: dict[str, Any]) -> str:
+    """The report's content (its title, figures, charts and samples), to place in a page
+    styled with :data:`STYLE`."""
     matches = report["baseline_matches_recorded"]
     fidelity = (
         '<span class="good">yes</span>' if matches else
@@ -296,14 +313,8 @@ def render_report(report: dict[str, Any]) -> str:
         mismatched = "<h2>Disputes the baseline does not reproduce</h2><p>" + ", ".join(
             _e(d) for d in report["mismatched_disputes"]
         ) + "</p>"
-    title = (
-        f'Simulation: {_e(report["candidate_policy_version"])} against '
-        f'{_e(report["baseline_policy_version"])}'
-    )
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{title}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{title}</h1><p class=\"muted\">Replayed the recorded facts up to "
+        f"<h1>{report_title(report)}</h1><p class=\"muted\">Replayed the recorded facts up to "
         f"{_e(report['as_of'])} under both policies. Nothing was written to the event store."
         f"</p>{summary}"
         f"<h2>Late-dispatch rate per seller</h2>{_legend()}"
@@ -315,5 +326,4 @@ def render_report(report: dict[str, Any]) -> str:
         f"<h2>Return postage the seller pays</h2>{postage}"
         f"<h2>Sellers</h2>{seller_table}"
         f"<h2>Changed and counterfactual disputes (sample)</h2>{samples}{mismatched}"
-        "</body></html>"
     )

@@ -20,7 +20,9 @@ def row_of(facts: DisputeFacts, position: int) -> DisputeRow:
 
 class DisputesView:
     name = "disputes"
-    schema = 2  # 2: statuses refund_approved, partially_refunded, under_appeal
+    # 2: statuses refund_approved, partially_refunded, under_appeal
+    # 3: claimed_by, claim_expires_at (moderators' claims, for the queue)
+    schema = 3
 
     def changes(self, version: int, touched: Sequence[Touch]) -> DisputesChanges:
         return DisputesChanges(version, [row_of(t.after, t.position) for t in touched])

@@ -50,6 +50,9 @@ class DisputeFacts(NamedTuple):
     awaiting_ruling_since: int | None
     next_due_at: int | None
     next_due_kind: str | None
+    #: A moderator's claim as recorded, live or lapsed (the queue tells which at read time).
+    claimed_by: str | None
+    claim_expires_at: int | None
     # What the other read models need.
     intervention_outcome: str | None
     deadline_missed: bool
@@ -90,6 +93,7 @@ def facts_of(
     shipment = d.shipment
     review = d.buyer_review
     refund = d.refund
+    claim = d.moderator_claim
     if known is None:
         fixed: tuple[object, ...] = (
             dispute_id or str(d.id),
@@ -121,6 +125,8 @@ def facts_of(
         requested_at if d.awaiting_ruling else appeal_since(d),
         (due.at - EPOCH) // MICROSECOND if due else None,
         due.kind if due else None,
+        claim.moderator_id if claim else None,
+        (claim.expires_at - EPOCH) // MICROSECOND if claim else None,
         d.final_outcome,  # an overturn on appeal replaces the ruling's
         d.deadline_missed,
         d.cancelled_at is not None,

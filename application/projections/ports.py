@@ -26,6 +26,7 @@ from application.projections.records import (
     DisputeRow,
     DueCase,
     MetricsFigures,
+    QueuePage,
     QueueQuery,
     Reading,
     SellerFigures,
@@ -192,7 +193,9 @@ class ReadModelReader(Protocol):
 
     def list_disputes(self, query: DisputeQuery) -> Reading[list[DisputeRow]]: ...
 
-    def moderation_queue(self, query: QueueQuery) -> Reading[list[DisputeRow]]: ...
+    def moderation_queue(self, query: QueueQuery) -> Reading[QueuePage]:
+        """A page of the queue (``query.limit`` rows) and its counts, from one snapshot."""
+        ...
 
     def seller_figures(self, seller_id: str, now: int) -> Reading[SellerFigures | None]:
         """A seller's scorecard figures as of ``now``; None when no order names it."""

@@ -3,7 +3,8 @@
 Who sees what is the access table's (``list_disputes``, ``moderation_queue``,
 ``scorecard``, ``metrics``): buyers and sellers list only their own disputes (a
 filter naming someone else returns nothing), moderators list all and work the
-moderation queue, moderators and analysts read the metrics; every authenticated
+moderation queue (and only they see who claimed which case), moderators and
+analysts read the metrics; every authenticated
 caller may read any seller's scorecard and search the sellers (``sellers``:
 :mod:`~application.projections.seller_queries`). Every answer carries the read model's
 ``position`` (the last notification folded in); ``min_position`` waits (up to
@@ -32,9 +33,11 @@ from application.projections.figures import (
 )
 from application.projections.ports import ReadModelReader
 from application.projections.records import (
+    CLAIM_FILTERS,
     DisputeQuery,
     DisputeRow,
     DueCase,
+    QueueCounts,
     QueueQuery,
     Reading,
     to_micros,
@@ -49,6 +52,7 @@ __all__ = [
     "WAIT_TIMEOUT",
     "ReadModelQueries",
     "check_after",
+    "check_claim_filter",
     "check_limit",
     "hours",
     "iso_micros",
@@ -74,6 +78,25 @@ def check_after(after: object) -> tuple[int, str] | None:
     ):
         return after[0], after[1]
     raise InvalidInput("cursor is not one this list returned", field="cursor")
+
+
+def check_claim_filter(claim: str | None) -> str | None:
+    """The queue's ``claim`` filter, one of :data:`CLAIM_FILTERS` (or none), else
+    ``InvalidInput``."""
+    if claim is not None and claim not in CLAIM_FILTERS:
+        raise InvalidInput(
+            f"claim must be one of {', '.join(CLAIM_FILTERS)}; got {claim!r}", field="claim"
+        )
+    return claim
+
+
+def counts_view(counts: QueueCounts) -> dict[str, Any]:
+    return {
+        "total": counts.total,
+        "unclaimed": counts.unclaimed,
+        "mine": counts.mine,
+        "by_reason": dict(sorted(counts.by_reason.items())),
+    }
 
 
 def summary(row: DisputeRow) -> dict[str, Any]:
@@ -211,10 +234,16 @@ class ReadModelQueries(SellerQueries):
         limit: int = DEFAULT_LIMIT,
         after: object = None,
         min_position: int | None = None,
+        claim: str | None = None,
     ) -> dict[str, Any]:
-        """Cases awaiting a ruling, oldest request first (a page, as ``disputes``)."""
+        """Cases awaiting a ruling, oldest request first (a page, as ``disputes``), each
+        with who claimed it (``claimed_by``, ``claim_expires_at``: null without a claim
+        live now). ``claim``: ``mine`` (the asker's live claims), ``unclaimed`` (no live
+        claim) or ``others`` (another moderator's). ``counts``: the queue under the other
+        filters (``total``, ``unclaimed``, ``mine``, ``by_reason``), whatever the page."""
         self._require(actor, "moderation_queue")
         check_limit(limit)
+        check_claim_filter(claim)
         if reason is not None and reason not in INTERVENTION_REASONS:
             raise InvalidInput(
                 f"reason must be one of {', '.join(INTERVENTION_REASONS)}; got {reason!r}",
@@ -227,29 +256,35 @@ class ReadModelQueries(SellerQueries):
         requested_before = (
             to_micros(now - timedelta(hours=min_age_hours)) if min_age_hours is not None else None
         )
+        now_micros = to_micros(now)
         query = QueueQuery(
-            region, seller_id, reason, requested_before, check_after(after), limit + 1
+            region, seller_id, reason, requested_before, check_after(after), limit + 1,
+            claim=claim, moderator_id=actor.id, now=now_micros,
         )
         reading = self._read(
             "disputes", min_position, lambda: self.reader.moderation_queue(query)
         )
-        now_micros = to_micros(now)
 
         def queue_row(row: DisputeRow) -> dict[str, Any]:
             waiting = row.awaiting_ruling_since or now_micros
+            live = row.claim_expires_at is not None and row.claim_expires_at > now_micros
             return {
                 **summary(row),
                 "reason": row.intervention_reason,
                 "requested_at": iso_micros(row.awaiting_ruling_since),
                 "age_hours": hours(max(0, now_micros - waiting)),
+                "claimed_by": row.claimed_by if live else None,
+                "claim_expires_at": iso_micros(row.claim_expires_at) if live else None,
             }
 
-        return self._page(
-            reading,
+        page = self._page(
+            Reading(reading.position, reading.value.rows),
             limit,
             lambda r: (r.awaiting_ruling_since or 0, r.dispute_id),
             queue_row,
         )
+        page["counts"] = counts_view(reading.value.counts)
+        return page
 
     def metrics(self, actor: Actor, *, min_position: int | None = None) -> dict[str, Any]:
         self._require(actor, "metrics")

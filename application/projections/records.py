@@ -60,6 +60,9 @@ class DisputeRow(NamedTuple):
     awaiting_ruling_since: int | None
     next_due_at: int | None
     next_due_kind: str | None
+    #: The moderator's claim as recorded, live or lapsed (``claim_expires_at`` says which).
+    claimed_by: str | None
+    claim_expires_at: int | None
     position: int
 
 
@@ -259,14 +262,44 @@ class DisputeQuery:
     limit: int = 50
 
 
+#: The queue's claim filter: the asker's live claims, cases with none live, others' live ones.
+CLAIM_FILTERS = ("mine", "unclaimed", "others")
+
+
 @dataclass(frozen=True, slots=True)
 class QueueQuery:
+    """``claim`` (one of :data:`CLAIM_FILTERS`) judges claims live at ``now``
+    (microseconds) and ``mine`` as ``moderator_id``'s; the counts of the answer ignore
+    it and the paging."""
+
     region: str | None = None
     seller_id: str | None = None
     reason: str | None = None
     requested_before: int | None = None  # min_age_hours, as an instant
     after: tuple[int, str] | None = None  # (awaiting_ruling_since, dispute_id)
     limit: int = 50
+    claim: str | None = None
+    moderator_id: str = ""
+    now: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """The queue under its filters but ``claim`` (and paging): every case, those with no
+    live claim, those the asker holds, and every case by its intervention reason."""
+
+    total: int = 0
+    unclaimed: int = 0
+    mine: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePage:
+    """A page of the queue and its counts, read from one snapshot."""
+
+    rows: list[DisputeRow]
+    counts: QueueCounts
 
 
 @dataclass(frozen=True, slots=True)

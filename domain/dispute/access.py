@@ -6,10 +6,13 @@ existing case, the guard that says whether the case allows it now. From it:
 - :data:`COMMAND_ROLES`, the roles per action (the application's checks and the
   HTTP guards);
 - :func:`next_actions`, what a role may do next on a case: the rows it may run
-  whose guard passes, in the order of the table.
+  whose guard passes, in the order of the table;
+- :func:`check_claim`, what a moderator's live claim on a case keeps other
+  moderators from doing: the rows marked ``claim_bound``.
 
 A row without a guard is not offered among a case's next actions (the order is
-placed before the case exists; reading a case is not a step in it).
+placed before the case exists; reading a case is not a step in it), nor is one
+marked ``offered=False`` (whether it applies depends on who asks).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import datetime
 
 from domain.dispute import guards
 from domain.dispute.case import DisputeState
+from domain.dispute.claim_commands import claim_held
 from domain.errors import DomainError
 from domain.policy import Policy
 
@@ -40,6 +44,11 @@ class Access:
     roles: frozenset[str]
     guard: Guard | None = None
     party_guard: PartyGuard | None = None
+    #: A moderator's deciding step: refused while another moderator holds a live
+    #: claim on the case (:func:`check_claim`).
+    claim_bound: bool = False
+    #: Among a case's next actions when its guard passes (False: never listed).
+    offered: bool = True
 
     def guard_for(self, role: str) -> Guard | None:
         """The guard ``role`` is asked (a party guard, as that party)."""
@@ -76,21 +85,30 @@ ACCESS: Mapping[str, Access] = {
     "request_refund": Access(BUYER, _on_the_case(guards.can_request_refund)),
     "decide_refund": Access(SELLER, _on_the_case(guards.can_decide_refund)),
     "request_intervention": Access(BUYER, _on_the_case(guards.can_request_intervention)),
-    "rule": Access(MODERATOR, _on_the_case(guards.can_rule)),
+    # A moderator claims an open case before working it; only the holder releases a
+    # claim (the command checks who, so it is never offered).
+    "claim": Access(MODERATOR, _on_the_case(guards.can_claim)),
+    "release_claim": Access(MODERATOR, _always, offered=False),
+    "rule": Access(MODERATOR, _on_the_case(guards.can_rule), claim_bound=True),
     "appeal": Access(BUYER | SELLER, party_guard=guards.can_appeal),
     # Not by the moderator who ruled (the command checks who).
-    "decide_appeal": Access(MODERATOR, _on_the_case(guards.can_decide_appeal)),
-    "extend_ship_by": Access(MODERATOR, _on_the_case(guards.can_extend_ship_by)),
+    "decide_appeal": Access(MODERATOR, _on_the_case(guards.can_decide_appeal), claim_bound=True),
+    "extend_ship_by": Access(MODERATOR, _on_the_case(guards.can_extend_ship_by),
+                             claim_bound=True),
     "issue_refund": Access(PLATFORM, _on_the_case(guards.can_issue_refund)),
     "confirm_return_receipt": Access(SELLER, _on_the_case(guards.can_confirm_return_receipt)),
     "add_evidence": Access(BUYER | SELLER | MODERATOR, _on_the_case(guards.can_add_evidence)),
-    "request_evidence": Access(MODERATOR, _on_the_case(guards.can_request_evidence)),
+    "request_evidence": Access(MODERATOR, _on_the_case(guards.can_request_evidence),
+                               claim_bound=True),
     "return_goods": Access(BUYER, _on_the_case(guards.can_return_goods)),
     "review": Access(BUYER, guards.can_review),
+    # Notes stay open to every moderator, whoever holds the case.
     "add_note": Access(MODERATOR, _always),
-    "set_review_visibility": Access(MODERATOR, _on_the_case(guards.can_change_review_visibility)),
+    "set_review_visibility": Access(
+        MODERATOR, _on_the_case(guards.can_change_review_visibility), claim_bound=True
+    ),
     # Offered once the case is settled; a running order closes with cancel_order.
-    "close": Access(MODERATOR | PLATFORM, _on_the_case(guards.may_close)),
+    "close": Access(MODERATOR | PLATFORM, _on_the_case(guards.may_close), claim_bound=True),
     # Reads and platform operations: no case step.
     "view": Access(BUYER | SELLER | MODERATOR),
     "messages": Access(BUYER | SELLER | MODERATOR),
@@ -131,7 +149,9 @@ _CASE_ACTIONS: Mapping[str, tuple[tuple[str, Guard], ...]] = {
     role: tuple(
         (name, guard)
         for name, access in ACCESS.items()
-        if role in access.roles and (guard := access.guard_for(role)) is not None
+        if role in access.roles
+        and access.offered
+        and (guard := access.guard_for(role)) is not None
     )
     for role in sorted({role for access in ACCESS.values() for role in access.roles})
 }
@@ -140,6 +160,17 @@ _CASE_ACTIONS: Mapping[str, tuple[tuple[str, Guard], ...]] = {
 def may(role: str, action: str) -> bool:
     """Whether ``role`` may run ``action`` at all (whatever the case's state)."""
     return role in ACCESS[action].roles
+
+
+def check_claim(d: DisputeState, action: str, moderator_id: str, now: datetime) -> None:
+    """Refuse (``ClaimHeld``) a claim-bound ``action`` of moderator ``moderator_id`` while
+    another moderator holds a live claim on ``d``. The one rule of what a claim blocks:
+    the application asks it of every moderator's command."""
+    holder = d.claim_holder(now)
+    if holder is None or holder == moderator_id or not ACCESS[action].claim_bound:
+        return
+    assert d.moderator_claim is not None
+    raise claim_held(holder, d.moderator_claim.expires_at)
 
 
 def next_actions(d: DisputeState, role: str, policy: Policy, now: datetime) -> list[str]:

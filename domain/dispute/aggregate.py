@@ -8,6 +8,7 @@ It is assembled from the parts a reader looks for one at a time:
 - ``commands``: the steps, each checked by its guard then recorded as an event;
 - ``appeals`` (with ``ruling_events``): appeals of a ruling and their decisions;
 - ``timers``: the derived events the policy records as deadlines pass;
+- ``claim_commands`` (with ``claim_events``): moderators' claims on a case;
 - ``access``: which role may do which action, and a role's next actions.
 """
 
@@ -22,6 +23,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.dispute import (
     access,
+    claim_events,
     derived_events,
     events,
     evidence,
@@ -32,6 +34,7 @@ from domain.dispute import (
     ruling_events,
 )
 from domain.dispute.appeals import AppealCommands
+from domain.dispute.claim_commands import ClaimCommands
 from domain.dispute.commands import DisputeCommands
 from domain.dispute.inputs import check_instant, identifier, text
 from domain.dispute.review_commands import ReviewCommands
@@ -43,7 +46,9 @@ from domain.policy import Policy
 from domain.requests import RequestStamp, imported_fact
 
 
-class Dispute(DisputeCommands, AppealCommands, ReviewCommands, DisputeTimers, Aggregate):
+class Dispute(
+    DisputeCommands, AppealCommands, ReviewCommands, ClaimCommands, DisputeTimers, Aggregate
+):
     TOPIC = "disputedesk:Dispute"
 
     # The events, as the aggregate's attributes (``Dispute.OrderPlaced``, ...). Type
@@ -89,6 +94,9 @@ class Dispute(DisputeCommands, AppealCommands, ReviewCommands, DisputeTimers, Ag
         # evidence asked for, and reviews hidden
         EvidenceRequested: TypeAlias = evidence.EvidenceRequested
         ReviewVisibilityChanged: TypeAlias = review_events.ReviewVisibilityChanged
+        # moderators' claims on the case
+        CaseClaimed: TypeAlias = claim_events.CaseClaimed
+        ClaimReleased: TypeAlias = claim_events.ClaimReleased
     else:
         Event = events.DisputeEvent
         OrderPlaced = events.OrderPlaced
@@ -124,6 +132,8 @@ class Dispute(DisputeCommands, AppealCommands, ReviewCommands, DisputeTimers, Ag
         SellerCompensated = ruling_events.SellerCompensated
         EvidenceRequested = evidence.EvidenceRequested
         ReviewVisibilityChanged = review_events.ReviewVisibilityChanged
+        CaseClaimed = claim_events.CaseClaimed
+        ClaimReleased = claim_events.ClaimReleased
 
     Created = OrderPlaced
     DERIVED: ClassVar[Mapping[str, type[events.DisputeEvent]]] = DERIVED

@@ -16,6 +16,7 @@ from uuid import UUID
 from domain.dispute.state import (
     NO_APPEALS,
     Appeals,
+    Claim,
     DueStatus,
     Evidence,
     EvidenceRequest,
@@ -105,6 +106,14 @@ class DisputeState:
     evidence_requests: tuple[EvidenceRequest, ...] = ()
     #: The facts an import of history loaded into this case, by their fact id.
     imported_facts: frozenset[str] = frozenset()
+    #: A moderator's claim on the case (``claim_events``), live or lapsed; None: none.
+    #: (Not ``claim``: that is the command that takes one.)
+    moderator_claim: Claim | None = None
+
+    def claim_holder(self, now: datetime) -> str | None:
+        """The moderator whose claim on the case is live at ``now``, if any."""
+        claim = self.moderator_claim
+        return None if claim is None else claim.holder_at(now)
 
     # ---- derived facts the policy reads (deadlines.TimerFacts) ---------------
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
 
+from domain.dispute.claim_events import CLAIM_EVENTS
 from domain.dispute.derived_events import (
     DeadlineApproaching,
     DeadlineMissed,
@@ -363,4 +364,5 @@ EVENT_CLASSES: tuple[type[DisputeEvent], ...] = (
     *APPEAL_EVENTS,
     *EVIDENCE_EVENTS,
     *REVIEW_EVENTS,
+    *CLAIM_EVENTS,
 )

@@ -17,6 +17,7 @@ from datetime import datetime
 from domain.dispute import dues, events
 from domain.dispute.access import ACCESS
 from domain.dispute.case import DisputeState
+from domain.dispute.claim_events import CaseClaimed, ClaimReleased
 from domain.dispute.evidence import EvidenceRequested
 from domain.dispute.late_reports import DeadlineMissWithdrawn
 from domain.dispute.order_events import OrderCancelled, ShipByExtended
@@ -55,6 +56,8 @@ RECORDED_BY: Mapping[type[events.DisputeEvent], str] = {
     SellerCompensated: "issue_refund",
     EvidenceRequested: "request_evidence",
     ReviewVisibilityChanged: "set_review_visibility",
+    CaseClaimed: "claim",
+    ClaimReleased: "release_claim",
 }
 #: Facts no case action records on its own: the order creates the case, a
 #: command's ``RefundDue`` follows the approval (or receipt) it records, and a

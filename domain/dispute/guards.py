@@ -80,6 +80,11 @@ def can_request_evidence(d: DisputeState) -> None:
     is_open(d)
 
 
+def can_claim(d: DisputeState) -> None:
+    """A moderator may claim any case not closed (who holds it: ``ClaimCommands.claim``)."""
+    is_open(d)
+
+
 def can_change_review_visibility(d: DisputeState, hidden: bool | None = None) -> None:
     """A review to hide (or show again); ``hidden`` the visibility asked for, if known."""
     if d.buyer_review is None:

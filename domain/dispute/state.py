@@ -236,6 +236,23 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class Claim:
+    """A moderator's claim on the case (``claim_events``), so that two moderators do not
+    rule the same one: live until ``expires_at``, then it lapses by itself."""
+
+    moderator_id: str
+    claimed_at: datetime
+    expires_at: datetime
+
+    def live_at(self, now: datetime) -> bool:
+        return now < self.expires_at
+
+    def holder_at(self, now: datetime) -> str | None:
+        """Who holds the claim at ``now``: its moderator while it is live, else nobody."""
+        return self.moderator_id if self.live_at(now) else None
+
+
+@dataclass(frozen=True, slots=True)
 class Promise:
     """The seller's word on when the order ships: the date its last response named.
 

@@ -45,8 +45,8 @@ EVIDENCE_KINDS = (
 )
 INTERVENTION_REASONS = ("not_shipped", "seller_unresponsive", "refund_denied", "other")
 OUTCOMES = RULING_OUTCOMES  # the one list: domain.outcomes
-#: Events only staff see on a case's timeline.
-INTERNAL_EVENTS = frozenset({"NoteAdded"})
+#: Events only staff see on a case's timeline: notes, and moderators' claims.
+INTERNAL_EVENTS = frozenset({"NoteAdded", "CaseClaimed", "ClaimReleased"})
 
 
 def dispute_id_for(order_id: str) -> UUID:

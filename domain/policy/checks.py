@@ -34,6 +34,7 @@ RULE_KEYS = (
     "evidence_file_max_mb",
     "evidence_case_max_mb",
     "evidence_due_business_days",
+    "claim_expiry_minutes",
 )
 BUSINESS_DAY_KEYS = RULE_KEYS[:4]
 #: Rule keys a document may leave out of ``[defaults]``, with the value a new
@@ -47,10 +48,13 @@ OPTIONAL_RULE_DEFAULTS: dict[str, int] = {
     "evidence_file_max_mb": 10,
     "evidence_case_max_mb": 50,
     "evidence_due_business_days": 3,
+    "claim_expiry_minutes": 120,
 }
 #: ``evidence_*``: the largest evidence file and the most a case may hold (MB, 10**6
 #: bytes); the business days a party has to answer a moderator's evidence request.
 #: A recorded version without them takes these too (no limits were judged before).
+#: ``claim_expiry_minutes``: how long a moderator's claim on a case lasts unless renewed
+#: (a recorded version without it takes it too: no claims were taken before).
 #: The value a *recorded* document that leaves the key out meant: it was published
 #: before the key existed (every version published since names each key), so it
 #: keeps replaying the same (0: no reminders), whatever today's default. A version
@@ -68,6 +72,7 @@ MAX_REVIEW_WINDOW_DAYS = 3660
 MAX_REMINDER_HOURS = 720
 MAX_APPEAL_WINDOW_DAYS = 365
 MAX_EVIDENCE_MB = 1000
+MAX_CLAIM_MINUTES = 7 * 24 * 60
 #: Rule keys for which 0 means "none" (no reminders, no appeals).
 ZERO_MEANS_NONE = frozenset({"reminder_hours_before", "appeal_window_days_buyer",
                              "appeal_window_days_seller"})
@@ -106,6 +111,8 @@ def rule_problem(path: str, key: str, value: object) -> str | None:
         if key.startswith("appeal_window_days_")
         else MAX_EVIDENCE_MB
         if key.endswith("_max_mb")
+        else MAX_CLAIM_MINUTES
+        if key == "claim_expiry_minutes"
         else MAX_BUSINESS_DAYS
     )
     lowest = 0 if key in ZERO_MEANS_NONE else 1

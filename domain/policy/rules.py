@@ -30,6 +30,8 @@ class Rules:
     evidence_file_max_mb: int = OPTIONAL_RULE_DEFAULTS["evidence_file_max_mb"]
     evidence_case_max_mb: int = OPTIONAL_RULE_DEFAULTS["evidence_case_max_mb"]
     evidence_due_business_days: int = OPTIONAL_RULE_DEFAULTS["evidence_due_business_days"]
+    #: Minutes a moderator's claim on a case lasts (from when it is taken or renewed).
+    claim_expiry_minutes: int = OPTIONAL_RULE_DEFAULTS["claim_expiry_minutes"]
 
     @property
     def evidence_file_max_bytes(self) -> int:

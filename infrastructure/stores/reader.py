@@ -14,6 +14,7 @@ from application.projections.records import (
     DisputeRow,
     DueCase,
     MetricsFigures,
+    QueuePage,
     QueueQuery,
     Reading,
     ReturnCost,
@@ -25,7 +26,7 @@ from application.projections.records import (
     SellerSummary,
     VersionInfo,
 )
-from infrastructure.stores import tables
+from infrastructure.stores import queue_sql, tables
 from infrastructure.stores.seller_sql import SORT_KEYS, seller_list
 from infrastructure.stores.session import Session
 from infrastructure.stores.writer import read_versions
@@ -107,34 +108,13 @@ class SqlReader:
             )
         return Reading(position, [DisputeRow(*row) for row in rows])
 
-    def moderation_queue(self, query: QueueQuery) -> Reading[list[DisputeRow]]:
-        where = ["awaiting_ruling_since IS NOT NULL"]
-        params: list[Any] = []
-        for column, value in (
-            ("region", query.region),
-            ("seller_id", query.seller_id),
-            ("intervention_reason", query.reason),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if query.requested_before is not None:
-            where.append("awaiting_ruling_since <= ?")
-            params.append(query.requested_before)
-        if query.after is not None:
-            where.append(
-                "(awaiting_ruling_since > ? OR (awaiting_ruling_since = ? AND dispute_id > ?))"
-            )
-            params += [query.after[0], query.after[0], query.after[1]]
+    def moderation_queue(self, query: QueueQuery) -> Reading[QueuePage]:
         with self._snapshot() as s:
             version, position = self._current(s, "disputes")
-            rows = s.fetchall(
-                f"SELECT {_ROW_COLUMNS} FROM {tables.table('rm_disputes', version)}"
-                f" WHERE {' AND '.join(where)}"
-                " ORDER BY awaiting_ruling_since, dispute_id LIMIT ?",
-                (*params, query.limit),
-            )
-        return Reading(position, [DisputeRow(*row) for row in rows])
+            table = tables.table("rm_disputes", version)
+            rows = s.fetchall(*queue_sql.page_sql(query, table, _ROW_COLUMNS))
+            counts = queue_sql.counts_of(s.fetchall(*queue_sql.counts_sql(query, table)))
+        return Reading(position, QueuePage([DisputeRow(*row) for row in rows], counts))
 
     def due(
         self, until: int, limit: int, after: tuple[int, str] | None = None

@@ -45,6 +45,8 @@ _DISPUTE_TYPES = {
     "refund_status": "TEXT",
     "intervention_reason": "TEXT",
     "next_due_kind": "TEXT",
+    "claimed_by": "TEXT",
+    "claim_expires_at": "BIGINT",
 }
 DISPUTE_COLUMNS: tuple[str, ...] = DisputeRow._fields
 #: PostgreSQL's names of the columns' types (a binary COPY must name them exactly).

@@ -48,6 +48,7 @@ def serve(
     typer.echo(f"disputedesk: serving on {url} ({workers} worker{'s' * (workers > 1)}, "
                f"events in {database.redacted()})")
     typer.echo(f"  API docs:     {url}/schema")
+    typer.echo(f"  console:      {url}/console (sign in with a moderator's or analyst's token)")
     prog = _program()
     typer.echo(f"  get a token:  TOKEN=$({prog} token --role buyer --subject b-1)")
     typer.echo(

@@ -11,7 +11,6 @@ bar on stderr follows the read; nothing is ever written to the event store.
 from __future__ import annotations
 
 import json
-import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from application.simulator import SimulationRequest, build_request, run_simulati
 from domain.errors import DomainError
 from domain.policy import PolicyError
 from infrastructure.history_reader import history_reader_for
+from interface import policy_text
 from interface.cli.common import RUNTIME_ERROR, fail, open_application, settings_of
 from interface.report_html import figures_changed, render_report
 
@@ -35,16 +35,10 @@ SHOWN_SAMPLES = 5
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``key=value``; the value is JSON when it parses (3, true, null, "x"), else text."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        fail(f"--set takes key=value, e.g. regions.US.ship_within_business_days=3; got {text!r}")
-    raw = raw.strip()
     try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        value = raw
-    return key, value
+        return policy_text.parse_assignment(text)
+    except ValueError as error:
+        fail(f"--set takes key=value: {error}")
 
 
 def parse_instant(text: str | None, option: str) -> datetime | None:
@@ -64,14 +58,10 @@ def read_policy(path: Path) -> dict[str, Any]:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         fail(f"cannot read {path}: {error}")
-    is_json = path.suffix.lower() == ".json"
     try:
-        document = json.loads(text) if is_json else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as error:
-        fail(f"{path} is not valid {'JSON' if is_json else 'TOML'}: {error}")
-    if not isinstance(document, dict):
-        fail(f"{path} must hold one policy document (an object/table)")
-    return document
+        return policy_text.parse_policy_document(text, is_json=path.suffix.lower() == ".json")
+    except ValueError as error:
+        fail(f"{path}: {error}")
 
 
 def simulate(

@@ -743,6 +743,10 @@ class OrderLife:
         self.sweep(t, "moderator")
         if self.finished or "rule" not in self.allowed(t, "moderator", "rule"):
             return
+        # The moderator claims the case while working it, and lets go once it is ruled
+        # (an appeal goes to another moderator).
+        claimed = self.act(t, "moderator", "claim", "CaseClaimed",
+                           lambda a: self.app.claim(self.id, actor=a))
         if rng.random() < p.moderator_evidence:
             self.add_evidence(t, "moderator", "other")
         if rng.random() < p.notes:
@@ -769,6 +773,8 @@ class OrderLife:
                 actor=a,
             ),
         )
+        if claimed is not None:
+            self.release_claim(t)
         if done is None:
             return
         self.plan_appeal(t, outcome)
@@ -780,6 +786,16 @@ class OrderLife:
                 self.schedule(self.ship_at, self.ship)
         elif self.shipped and rng.random() < p.closes_rejected:
             self.schedule(t + self.hours(p.close_hours), self.close_by_moderator)
+
+    def release_claim(self, t: datetime) -> None:
+        """The moderator releases their claim (never among next actions: only the holder
+        may, so it is run as is)."""
+        try:
+            view = self.app.release_claim(self.id, actor=self.actors["moderator"])
+        except DomainError as exc:
+            self.run.tally.refused[f"moderator.release_claim: {exc.code}"] += 1
+            return
+        self._recorded(view, "moderator", t, "ClaimReleased")
 
     def choose_outcome(self, t: datetime) -> tuple[str, str, Money | None, datetime | None]:
         p, rng = self.p, self.rng

@@ -34,6 +34,7 @@ from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import Settings
 from infrastructure.stores.runtime import Projections
 from infrastructure.webhook_runtime import Webhooks, open_webhooks
+from interface.console.router import console_router, template_config
 from interface.http.auth import Auth, resolve_secret
 from interface.http.controllers.appeals import AppealsController, ReasonCodesController
 from interface.http.controllers.deadlines import DeadlinesController
@@ -111,7 +112,8 @@ def create_app(
     app keeps them in ``app.state.webhooks``).
     """
     prepare_struct_types()  # before any worker thread converts a response
-    auth = Auth.build(resolve_secret(settings))
+    secret = resolve_secret(settings)
+    auth = Auth.build(secret)
     idempotency = IdempotencyState()
     projections = projections or Projections(application, settings)
     read_models = ReadModelRoutes(settings, application)
@@ -183,7 +185,10 @@ def create_app(
 
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, read_models.router, seller_routes(read_models),
+                        console_router(secret, read_models.queries,
+                                       secure_cookies=settings.console_secure_cookies),
                         *extra_route_handlers],
+        template_config=template_config(),
         dependencies={
             "desk": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "actor": Provide(_provide_actor, sync_to_thread=False),

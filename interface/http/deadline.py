@@ -169,7 +169,7 @@ async def _timed_out(scope: Scope, receive: Receive, send: Send, budget: float) 
     request: Request[Any, Any, Any] = Request(scope, receive)
     detail = f"the request did not finish within {budget:g} s (the database is slow or " \
         "unavailable); retry shortly"
-    if scope.get("method") == "POST":
+    if scope.get("method") in ("POST", "DELETE"):  # the methods a key makes idempotent
         detail += ", with the same Idempotency-Key"
     response = problem_response(
         request, 503, detail, code=PROBLEM_CODE, headers={"Retry-After": RETRY_AFTER}

@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.response.base import ASGIResponse
 
-from application.case_view import view_identity
+from application.case_view import ViewIdentity, view_identity
 from interface.http import schemas
 from interface.http.conditional import etag
 from interface.http.responses import CASE_HEADERS
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _ENCODER = msgspec.json.Encoder()
 
-_Key = tuple[str, int, bool, tuple[str, ...]]
+_Key = ViewIdentity
 
 
 class EncodedCase(Response[Any]):

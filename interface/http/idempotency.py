@@ -1,4 +1,5 @@
-"""``Idempotency-Key`` on every POST: replay a retry's first outcome, refuse reuse.
+"""``Idempotency-Key`` on every POST (and DELETE): replay a retry's first outcome, refuse
+reuse.
 
 The rules live in :mod:`application.idempotency`; this middleware reads the
 request and asks them. A request that may run gets its stamp in the scope
@@ -64,6 +65,8 @@ _DEFERRED = "deferred_idempotency_key"
 #: A route's ``opt`` key: its ``multipart/form-data`` body is the handler's to read,
 #: and the key is settled once it has (:class:`DeferredKey`).
 STREAMED_BODY_OPT: Final = "streamed_body"
+#: The methods whose requests a key makes idempotent (a claim's release is a DELETE).
+_KEYED_METHODS = frozenset({"POST", "DELETE"})
 _MULTIPART = "multipart/form-data"
 
 IdempotencyKey = Annotated[
@@ -225,7 +228,7 @@ class IdempotencyMiddleware:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope.get("method") != "POST":
+        if scope["type"] != ScopeType.HTTP or scope.get("method") not in _KEYED_METHODS:
             await self.app(scope, receive, send)
             return
         await self.handle(scope, receive, send, self.app)
@@ -254,7 +257,7 @@ class IdempotencyMiddleware:
         except _TooLarge:
             await self._problem(scope, receive, send, 413, "the request body is too large")
             return
-        request_print = fingerprint("POST", path, body)
+        request_print = fingerprint(str(scope.get("method", "POST")), path, body)
         decision = await _begin(keys, principal, key, request_print)
         if isinstance(decision, Replay):
             await self._replay(decision.outcome, actor, send)

@@ -34,7 +34,7 @@ def case_response(
     extra = dict(headers or {})
     if view.pop("replayed", False):
         extra[REPLAYED_HEADER] = "true"
-    if request.method == "POST":
+    if request.method in ("POST", "DELETE"):
         state[CASE_OUTCOME] = (view["id"], view["version"], view.get("position"))
     return Response(
         schemas.case_view(view),

@@ -215,6 +215,15 @@ class Close(_Request):
     ] = False
 
 
+class ClaimCase(_Request):
+    take_over: Annotated[
+        bool,
+        Meta(description="true: take the case even while another moderator's claim is live "
+             "(the claim records whose it was); false (the default): that is 409 "
+             "`claim-held`"),
+    ] = False
+
+
 class ExtendShipBy(_Request):
     new_ship_by: Annotated[
         Instant,
@@ -442,6 +451,16 @@ class NextDue(Struct):
     at: UtcInstant
 
 
+class ClaimView(Struct):
+    """A moderator's live claim on the case: only moderators see it."""
+
+    moderator_id: Annotated[str, Meta(description="The moderator who holds the case")]
+    claimed_at: Annotated[UtcInstant, Meta(description="When they claimed it (a renewal "
+                                           "keeps the first time)")]
+    expires_at: Annotated[UtcInstant, Meta(description="When the claim lapses by itself "
+                                           "unless renewed or released first")]
+
+
 Status = Literal[
     "awaiting_shipment",
     "shipped",
@@ -498,6 +517,12 @@ class CaseView(Struct, omit_defaults=True):
     evidence_requests: Annotated[
         list[EvidenceRequestView], Meta(description="A moderator's requests for more evidence")
     ] = msgspec.field(default_factory=list)
+    claim: Annotated[
+        ClaimView | msgspec.UnsetType | None,
+        Meta(description="Moderators only (absent for anyone else): the moderator who claimed "
+             "the case, while that claim is live; null when nobody holds a live claim (it "
+             "lapses at `expires_at` without a new version: compare it with the time)"),
+    ] = msgspec.UNSET
     position: (
         Annotated[
             int,

@@ -1,4 +1,5 @@
-"""A dispute: its case view, its audit history, and the commands on it."""
+"""A dispute: its case view, its audit history, and the commands on it (moderators'
+claims: :mod:`~interface.http.controllers.claims`, mixed in)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from interface.http.conditional import (
     if_none_match,
     matches_none,
 )
+from interface.http.controllers.claims import ClaimRoutes
 from interface.http.encoded_cases import EncodedCases
 from interface.http.errors import problem_responses
 from interface.http.guards import all_of, requires, roles_note
@@ -157,7 +159,7 @@ def _command_doc(command: str, what: str) -> dict[str, Any]:
     }
 
 
-class DisputesController(Controller):
+class DisputesController(ClaimRoutes, Controller):
     path = "/v1/disputes"
     tags = ["disputes"]
 

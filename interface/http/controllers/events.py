@@ -266,9 +266,12 @@ class EventsController(Controller):
         tags=["moderation"],
         guards=[requires("stream_queue")],
         opt={DEADLINE_OPT: None},
-        summary="Live public events of every case (server-sent events)",
+        summary="Live public events of every case, and claims (server-sent events)",
         description="A `text/event-stream` of every case's public events as they are "
-        "recorded (each within about a second), named as they are: refetch "
+        "recorded (each within about a second), named as they are, and of moderators' claims, "
+        "which change the queue's `claimed_by` but are never public events: "
+        "`dispute.claimed` (`data`: `moderator_id`, `expires_at`, `taken_from`) and "
+        "`dispute.claim_released` (`moderator_id`), in the same shape. Refetch "
         "`GET /v1/moderation/queue` when one matters to the view. Send `Last-Event-ID` to "
         "resume after an event without a gap. " + roles_note("stream_queue"),
         responses={**_STREAM_RESPONSE, **problem_responses(400, 401, 403)},

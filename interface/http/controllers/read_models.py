@@ -30,7 +30,8 @@ from application.projections.errors import (
     ReadModelUnavailable,
     StoreUnavailable,
 )
-from application.projections.queries import ReadModelQueries, check_after
+from application.projections.queries import ReadModelQueries, check_after, check_claim_filter
+from application.projections.records import CLAIM_FILTERS
 from domain.dispute import STATUSES, Actor
 from domain.errors import InvalidInput
 from infrastructure.settings import Settings
@@ -82,6 +83,14 @@ class QueueEntry(DisputeSummary):
     reason: str
     requested_at: Rfc3339
     age_hours: Annotated[float, Meta(description="Hours since the intervention was requested")]
+    claimed_by: Annotated[
+        str | None,
+        Meta(description="The moderator whose claim on the case is live now; null when "
+             "nobody's is (never claimed, released, or expired)"),
+    ]
+    claim_expires_at: Annotated[
+        Rfc3339 | None, Meta(description="When that claim lapses; null with `claimed_by`")
+    ]
 
 
 class DisputePage(Struct):
@@ -90,10 +99,22 @@ class DisputePage(Struct):
     position: int
 
 
+class QueueCounts(Struct):
+    """The queue under the request's filters but `claim` (and whatever the page)."""
+
+    total: Annotated[int, Meta(description="Cases in the queue")]
+    unclaimed: Annotated[int, Meta(description="Of them, those without a live claim")]
+    mine: Annotated[int, Meta(description="Of them, those the caller's live claim holds")]
+    by_reason: Annotated[
+        dict[str, int], Meta(description="Cases per intervention reason (only reasons with one)")
+    ]
+
+
 class QueuePage(Struct):
     data: list[QueueEntry]
     next_cursor: str | None
     position: int
+    counts: QueueCounts
 
 
 class Scorecard(Struct):
@@ -202,6 +223,13 @@ ReasonFilter = Annotated[
     QueryParameter(name="reason", required=False, pattern=PRINTABLE, max_length=40,
                    description="Only interventions with this reason."),
 ]
+ClaimFilter = Annotated[
+    str | None,
+    QueryParameter(name="claim", required=False, pattern=PRINTABLE, max_length=40,
+                   description="Only cases claimed by the caller (`mine`), by nobody now "
+                   "(`unclaimed`: never claimed, released or expired) or by another moderator "
+                   "(`others`), as of now; anything else is 400. `counts` ignore it."),
+]
 MinAgeHours = Annotated[
     float | None,
     QueryParameter(name="min_age_hours", required=False, ge=0, le=87_840,
@@ -230,6 +258,15 @@ def _after(cursor: str | None) -> object:
         raise ValidationException(
             "cursor is not one this list returned",
             extra=[{"key": "cursor", "message": "not a cursor for this list"}],
+        ) from None
+
+
+def _claim(claim: str | None) -> str | None:
+    try:
+        return check_claim_filter(claim)
+    except InvalidInput as error:
+        raise ValidationException(
+            error.detail, extra=[{"key": "claim", "message": error.detail}]
         ) from None
 
 
@@ -310,8 +347,12 @@ class ReadModelsController(Controller):
         guards=[requires("moderation_queue")],
         sync_to_thread=True,
         summary="Cases awaiting a ruling",
-        description="Open intervention requests, oldest first, paged with `limit` and "
-        "`cursor`. " + roles_note("moderation_queue"),
+        description="Open intervention requests (and appeals awaiting a decision), oldest "
+        "first, paged with `limit` and `cursor`. Each names the moderator whose claim on it "
+        "is live now (`claimed_by`, until `claim_expires_at`; null when nobody's is); `claim` "
+        f"keeps {', '.join(f'`{c}`' for c in CLAIM_FILTERS)} cases only. `counts` give the "
+        "queue under the other filters (`total`, `unclaimed`, the caller's `mine` and "
+        "`by_reason`), for any page. " + roles_note("moderation_queue"),
         response_headers=[POSITION],
         responses=READ_ERRORS,
     )
@@ -322,13 +363,14 @@ class ReadModelsController(Controller):
         region: RegionFilter = None,
         seller_id: SellerFilter = None,
         reason: ReasonFilter = None,
+        claim: ClaimFilter = None,
         min_age_hours: MinAgeHours = None,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         min_position: MinPosition = None,
     ) -> Response[QueuePage]:
         page = read_models.moderation_queue(
-            actor, region=region, seller_id=seller_id, reason=reason,
+            actor, region=region, seller_id=seller_id, reason=reason, claim=_claim(claim),
             min_age_hours=min_age_hours, limit=limit, after=_after(cursor),
             min_position=min_position,
         )
@@ -336,6 +378,7 @@ class ReadModelsController(Controller):
             data=msgspec.convert(page["data"], list[QueueEntry]),
             next_cursor=_next_cursor(page),
             position=page["position"],
+            counts=msgspec.convert(page["counts"], QueueCounts),
         )
         return _respond(body, page["position"])
 
