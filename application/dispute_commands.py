@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.access import check_visible
 from application.case_view import case_view, history_row
+from application.command_outcomes import COMMAND_OUTCOMES, counted
 from application.dispute_store import Disputes
 from application.policies import PolicyBook
 from application.ports import Clock
@@ -59,6 +60,7 @@ class DisputeCommands:
         self._clock = clock
         self._turns = turns
 
+    @counted()
     def run(
         self,
         command: str,
@@ -98,6 +100,7 @@ class DisputeCommands:
                         ) from None
                     back_off(attempt)
                     continue
+                COMMAND_OUTCOMES.appended(saved.events)
                 for event in saved.events:
                     log.info(
                         "dispute.event_recorded",
@@ -125,6 +128,7 @@ class DisputeCommands:
                  actor_role=actor.role, actor_id=actor.id)
         return view
 
+    @counted("place_order")
     def open_case(
         self,
         *,
@@ -179,6 +183,7 @@ class DisputeCommands:
                 existing = self._disputes.find(dispute_id)
                 assert existing is not None
                 return again(existing)
+            COMMAND_OUTCOMES.appended(saved.events)
             view = case_view(d, actor, policy, now)
             view["position"] = saved.position
             log.info(
@@ -208,6 +213,7 @@ class DisputeCommands:
                 except IntegrityError:
                     back_off(attempt)
                     continue
+                COMMAND_OUTCOMES.appended(saved.events)
                 rows = []
                 for event in saved.events:
                     log.info(

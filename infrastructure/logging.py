@@ -15,7 +15,13 @@ object per line with ``timestamp`` in ISO 8601 UTC, ``level``, ``logger`` and
 
 Servers: pass ``log_config=None`` to uvicorn and ``logging_config=None`` to
 Litestar (or call :func:`adopt_stdlib_loggers` after they configured themselves),
-so they do not install handlers of their own.
+so they do not install handlers of their own. uvicorn's access log stays off
+(``SILENT_LOGGERS``): the HTTP app writes one ``http.request`` line per request,
+with the query's secrets hidden, whatever the worker count (uvicorn writes its
+access line when that logger has a handler, and each worker configures anew).
+
+While a request is traced (OpenTelemetry), every line carries ``trace_id`` and
+``span_id``, so a log search and a trace lead to each other.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from typing import IO, Any
 
 import msgspec
 import structlog
-from structlog.typing import Processor
+from opentelemetry import trace
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 __all__ = ["adopt_stdlib_loggers", "configure_logging", "get_logger", "hot_logger"]
 
@@ -41,6 +48,9 @@ THIRD_PARTY_LOGGERS = (
     "litestar",
     "eventsourcing",
 )
+#: Loggers kept without handlers and not propagating: uvicorn's access line would
+#: repeat (unredacted) what ``http.request`` says.
+SILENT_LOGGERS = ("uvicorn.access",)
 
 _lock = threading.Lock()
 _state: tuple[str, int, int] | None = None  # (format, level, id of stream)
@@ -129,9 +139,19 @@ def _resolve_level(level: str | int) -> int:
     return value
 
 
+def add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """Add the current span's ``trace_id`` and ``span_id`` (hex), when one is recording."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
+
+
 def _shared_processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,
         structlog.stdlib.PositionalArgumentsFormatter(),
@@ -147,7 +167,7 @@ def adopt_stdlib_loggers(*names: str) -> None:
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
-        logger.propagate = True
+        logger.propagate = name not in SILENT_LOGGERS
 
 
 def configure_logging(
@@ -250,6 +270,9 @@ class _HotLogger:
             bound = structlog.get_logger(self._name).bind()
             self._bound, self._key = bound, key
         return bound
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._logger().debug(event, **fields)
 
     def info(self, event: str, **fields: Any) -> None:
         self._logger().info(event, **fields)

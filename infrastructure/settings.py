@@ -9,6 +9,8 @@
 ``DISPUTEDESK_POLICY``       a policy TOML file to use instead of the bundled default
 ``DISPUTEDESK_LOG_FORMAT``   ``console`` or ``json`` (unset: console on a terminal)
 ``DISPUTEDESK_WEBHOOK_*``    how webhooks are delivered (:mod:`infrastructure.webhook_settings`)
+``DISPUTEDESK_METRICS_TOKEN``, ``DISPUTEDESK_READY_MAX_LAG``, ``DISPUTEDESK_CORS_ORIGINS``,
+``OTEL_*``                   metrics, probes, CORS, tracing (:mod:`infrastructure.ops_settings`)
 =========================== ====================================================
 
 An empty variable counts as unset. Bad values raise :class:`SettingsError`, whose
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from application.webhooks import WebhookSettings
 from infrastructure.database_url import DatabaseURL, parse_database_url
+from infrastructure.ops_settings import OpsSettings, ops_settings
 from infrastructure.settings_errors import SettingsError
 from infrastructure.webhook_settings import deliver_in_serve, flag_setting, webhook_settings
 
@@ -45,6 +48,8 @@ class Settings:
     deliver_in_serve: bool = True
     #: The console's cookies say ``Secure`` (set it when served over HTTPS).
     console_secure_cookies: bool = False
+    #: Metrics, probes, CORS and tracing.
+    ops: OpsSettings = field(default_factory=OpsSettings)
 
     @classmethod
     def from_env(
@@ -97,6 +102,7 @@ class Settings:
             webhooks=webhook_settings(get),
             deliver_in_serve=deliver_in_serve(get),
             console_secure_cookies=flag_setting(get, "DISPUTEDESK_CONSOLE_SECURE_COOKIES", False),
+            ops=ops_settings(get),
         )
 
     @property

@@ -1,4 +1,10 @@
-"""``disputedesk serve``: the HTTP API under uvicorn."""
+"""``disputedesk serve``: the HTTP API under uvicorn.
+
+With ``--workers N`` the workers count their metrics into a private directory
+made here before they start (``PROMETHEUS_MULTIPROC_DIR``) and removed when the
+server ends, so a scrape of any worker sums them all. Access lines are the app's
+own ``http.request`` (uvicorn's access log stays off).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 import typer
 import uvicorn
 
+from infrastructure.metrics import private_multiprocess_dir
 from interface.cli.common import fail, open_application, settings_of
 from interface.http.app import server_app
 from interface.http.auth import SecretError, resolve_secret
@@ -56,7 +63,11 @@ def serve(
     )
     options = {"host": host, "port": port, "log_config": None, "access_log": False}
     if workers > 1:
-        uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        remove_metrics_dir = private_multiprocess_dir()  # before the workers start
+        try:
+            uvicorn.run(FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        finally:
+            remove_metrics_dir()
         return
     if not desk.has_disputes():
         typer.echo(

@@ -1,4 +1,4 @@
-"""The Litestar application: routes, auth, errors, idempotency, OpenAPI.
+"""The Litestar application: routes, auth, errors, idempotency, OpenAPI, observability.
 
 With :func:`infrastructure.bootstrap.build_application` this is the composition
 root of a served process (:func:`app_from_env`, ``serve``): the application,
@@ -15,10 +15,8 @@ from typing import Any
 from litestar import Litestar, Request
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Tag
 from litestar.types import ControllerRouterHandler
+from opentelemetry.sdk.trace import TracerProvider
 
 from application.disputes import DisputeDesk
 from application.due_index import ReadModelDueIndex
@@ -52,8 +50,8 @@ from interface.http.deadline import DeadlineMiddleware
 from interface.http.errors import exception_handlers
 from interface.http.guards import actor_of
 from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
-from interface.http.middleware import RequestContextMiddleware, add_request_id
-from interface.http.openapi import ClosedStructSchemaPlugin
+from interface.http.observability import Observability
+from interface.http.openapi import ClosedStructSchemaPlugin, openapi_config
 from interface.http.runtime import freeze_startup_heap
 from interface.http.schemas import prepare_struct_types
 from interface.http.strict_body import strict_json_body
@@ -97,6 +95,7 @@ def create_app(
     sweep_interval: float = 5.0,
     projections: Projections | None = None,
     webhooks: Webhooks | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> Litestar:
     """The HTTP API over one shared application.
 
@@ -109,7 +108,9 @@ def create_app(
     seconds, purge expired idempotency keys and (unless the settings say another
     process does) deliver webhooks, as ``serve`` does. ``webhooks``: the webhook
     parts to use (opened on the events' database at start-up unless given; the
-    app keeps them in ``app.state.webhooks``).
+    app keeps them in ``app.state.webhooks``). ``tracer_provider``: trace every request
+    with it (else tracing follows the ``OTEL_*`` variables: off unless they ask).
+    Metrics (``/metrics``), probes, CORS: ``interface/http/observability.py``.
     """
     prepare_struct_types()  # before any worker thread converts a response
     secret = resolve_secret(settings)
@@ -117,6 +118,8 @@ def create_app(
     idempotency = IdempotencyState()
     projections = projections or Projections(application, settings)
     read_models = ReadModelRoutes(settings, application)
+    watch = Observability.build(application, settings, read_models, idempotency,
+                                tracer_provider=tracer_provider)
 
     def open_idempotency() -> None:
         store = idempotency_store
@@ -187,52 +190,32 @@ def create_app(
         route_handlers=[*ROUTE_HANDLERS, read_models.router, seller_routes(read_models),
                         console_router(secret, read_models.queries,
                                        secure_cookies=settings.console_secure_cookies),
-                        *extra_route_handlers],
+                        *watch.route_handlers, *extra_route_handlers],
         template_config=template_config(),
         dependencies={
             "desk": Provide(lambda: application, use_cache=True, sync_to_thread=False),
             "actor": Provide(_provide_actor, sync_to_thread=False),
             "sweeper": Provide(provide_sweeper, sync_to_thread=True),
             "webhooks": Provide(provide_webhooks, sync_to_thread=False),
+            **watch.dependencies,
         },
         middleware=[
-            RequestContextMiddleware,
+            *watch.middleware,
             DeadlineMiddleware,
             auth.jwt.middleware,
             DefineMiddleware(IdempotencyMiddleware, state=idempotency),
         ],
         exception_handlers=exception_handlers(),
-        plugins=[ClosedStructSchemaPlugin()],
+        plugins=[ClosedStructSchemaPlugin(), *watch.plugins],
+        cors_config=watch.cors,
         before_request=strict_json_body,
-        before_send=[add_request_id],
-        on_startup=[open_idempotency, open_webhook_parts, start_background, *on_startup],
-        on_shutdown=[stop_background, close_webhooks, read_models.close, *on_shutdown,
-                     close_idempotency],
-        openapi_config=OpenAPIConfig(
-            title="disputedesk",
-            version=API_VERSION,
-            description="Event-sourced case management for marketplace orders that are not "
-            "shipped. Every error is `application/problem+json` (RFC 9457). Every POST accepts "
-            "`Idempotency-Key`; dispute responses carry `version` and an `ETag`, and commands "
-            "accept `If-Match`. Times are RFC 3339 with an offset; money is "
-            '`{"amount": "12.50", "currency": "USD"}`.',
-            path="/schema",
-            components=[auth.jwt.openapi_components],
-            security=[auth.jwt.security_requirement],
-            tags=[
-                Tag(name="orders", description="Orders fed in by the platform"),
-                Tag(name="disputes", description="Cases: views, history, commands"),
-                Tag(name="policies", description="Versioned marketplace rules"),
-                Tag(name="deadlines", description="The policy's timers"),
-                Tag(name="simulations", description="Replay the history under a candidate"),
-                Tag(name="events", description="Events out: the public event feed and live "
-                    "streams (server-sent events)"),
-                Tag(name="webhooks", description="Signed deliveries of the public events to "
-                    "the platform's endpoints (Standard Webhooks), with a delivery log"),
-                Tag(name="health", description="Liveness"),
-            ],
-            render_plugins=[ScalarRenderPlugin()],
-        ),
+        before_send=[watch.before_send],
+        on_startup=[open_idempotency, open_webhook_parts, start_background, watch.start,
+                    *on_startup],
+        on_shutdown=[watch.stop, stop_background, close_webhooks, read_models.close,
+                     *on_shutdown, close_idempotency],
+        openapi_config=openapi_config([auth.jwt.openapi_components],
+                                      [auth.jwt.security_requirement], version=API_VERSION),
         logging_config=None,
         debug=False,
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
+from msgspec import Meta
 
 from application.disputes import Forbidden
 from domain.errors import (
@@ -28,6 +30,7 @@ from domain.errors import (
 from domain.policy import PolicyError, UnknownCategory, UnknownRegion
 from infrastructure.logging import get_logger
 from infrastructure.outages import STORE_OUTAGES
+from interface.http.openapi_problem_examples import EXAMPLE_REQUEST_ID, PROBLEM_EXAMPLES
 from interface.http.request_ids import request_id_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -38,20 +41,25 @@ log = get_logger("disputedesk.http")
 
 
 class FieldError(msgspec.Struct, frozen=True):
-    field: str
-    message: str
+    field: Annotated[str, Meta(description="The field: a dotted path in the body, a parameter "
+                                           "or a header", examples=["amount.amount"])]
+    message: Annotated[str, Meta(examples=["Expected `str`, got `int`"])]
 
 
 class Problem(msgspec.Struct, omit_defaults=True):
     """An RFC 9457 problem document."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
+    type: Annotated[str, Meta(description="A URI naming the kind of problem",
+                              examples=[PROBLEM_BASE + "invalid-input"])]
+    title: Annotated[str, Meta(description="The status's phrase",
+                               examples=["Unprocessable Entity"])]
+    status: Annotated[int, Meta(description="The HTTP status", examples=[422])]
+    detail: Annotated[str, Meta(description="What went wrong, in a sentence",
+                                examples=["channel must be one of chat, email, phone, in_app, "
+                                          "other; got 'pigeon'"])]
     instance: str | None = None
     errors: list[FieldError] | None = None
-    request_id: str | None = None
+    request_id: Annotated[str | None, Meta(description="The request's id (`X-Request-ID`)")] = None
 
 
 _HTTP_CODES = {
@@ -274,14 +282,45 @@ _DESCRIPTIONS = {
 }
 
 
+def problem_example(status: int) -> Example:
+    """The problem a request gets with ``status``, worded as the API words it."""
+    words = PROBLEM_EXAMPLES[status]
+    problem = Problem(
+        type=PROBLEM_BASE + words.code,
+        title=_title(status),
+        status=status,
+        detail=words.detail,
+        instance=words.instance,
+        errors=[FieldError(field, message) for field, message in words.errors] or None,
+        request_id=EXAMPLE_REQUEST_ID,
+    )
+    return Example(summary=words.summary, value=msgspec.to_builtins(problem))
+
+
+def problem_spec(
+    status: int,
+    description: str,
+    data_container: type[Problem] = Problem,
+    *,
+    example: Example | None = None,
+) -> ResponseSpec:
+    """A problem response a route may give, with a fixed example (never generated filler):
+    ``example``, else the status's own."""
+    if example is None and status in PROBLEM_EXAMPLES:
+        example = problem_example(status)
+    return ResponseSpec(
+        data_container=data_container,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+        examples=[example] if example is not None else None,
+    )
+
+
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries for the problem responses a route may give."""
     return {
-        status: ResponseSpec(
-            data_container=Problem,
-            description=_DESCRIPTIONS.get(status, _title(status)),
-            media_type=PROBLEM_MEDIA_TYPE,
-        )
+        status: problem_spec(status, _DESCRIPTIONS.get(status, _title(status)))
         for status in statuses
     }
 
@@ -291,7 +330,9 @@ __all__ = [
     "FieldError",
     "Problem",
     "exception_handlers",
+    "problem_example",
     "problem_response",
     "problem_responses",
+    "problem_spec",
     "render_exception",
 ]

@@ -8,11 +8,34 @@ leaves the server.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
+
+from domain.dispute import (
+    CONTACT_CHANNELS,
+    EVIDENCE_KINDS,
+    INTERVENTION_REASONS,
+    OUTCOMES,
+    ROLES,
+    SYSTEM_ROLE,
+)
+from domain.dispute.evidence_commands import PARTIES
+from domain.dispute.ruling_events import DECISIONS
+from domain.policy.checks import RETURN_SHIPPING_PAYERS
+
+
+def one_of(values: Iterable[str], description: str) -> Meta:
+    """A closed vocabulary: the schema lists its words as ``enum``, while any text still
+    decodes, so that the domain refuses another word with its own 422 sentence."""
+    return Meta(description=description, extra_json_schema={"enum": list(values)})
+
+
+#: Whoever records an event: a role, or the policy's own timers (``system``).
+ACTOR_ROLES = (*ROLES, SYSTEM_ROLE)
 
 Instant = Annotated[
     datetime,
@@ -97,7 +120,7 @@ class Deliver(_Request):
 
 class ContactSeller(_Request):
     message: str
-    channel: Annotated[str, Meta(description="chat, email, phone, in_app or other")]
+    channel: Annotated[str, one_of(CONTACT_CHANNELS, "How the buyer reached the seller")]
     expects_reply: Annotated[
         bool,
         Meta(description="Whether the buyer asks for an answer: only then the seller's "
@@ -111,23 +134,21 @@ class Respond(_Request):
 
 
 class AddEvidence(_Request):
-    kind: Annotated[str, Meta(description="chat_log, order_record, tracking, photo or other")]
+    kind: Annotated[str, one_of(EVIDENCE_KINDS, "What the evidence is")]
     description: str
     reference: str | None = None
 
 
 class RequestIntervention(_Request):
     reason: Annotated[
-        str, Meta(description="not_shipped, seller_unresponsive, refund_denied or other")
+        str, one_of(INTERVENTION_REASONS, "Why the buyer asks the platform to step in")
     ]
     statement: str
     evidence_ids: list[str] | None = None
 
 
 class Rule(_Request):
-    outcome: Annotated[
-        str, Meta(description="refund_full, refund_partial, seller_must_ship or claim_rejected")
-    ]
+    outcome: Annotated[str, one_of(OUTCOMES, "What the ruling decides")]
     reason_code: Annotated[
         str,
         Meta(description="A code of the policy's catalogue (GET /v1/reason-codes) that "
@@ -148,7 +169,7 @@ class FileAppeal(_Request):
 
 
 class DecideAppeal(_Request):
-    decision: Annotated[str, Meta(description="uphold or overturn")]
+    decision: Annotated[str, one_of(DECISIONS, "Keep the ruling, or replace its outcome")]
     reason_code: Annotated[
         str,
         Meta(description="A code of the policy's catalogue that justifies the outcome that "
@@ -156,8 +177,8 @@ class DecideAppeal(_Request):
     ]
     outcome: Annotated[
         str | None,
-        Meta(description="overturn: the outcome that replaces the ruling's (refund_full, "
-             "refund_partial or claim_rejected); uphold: omitted, or the ruling's"),
+        one_of(OUTCOMES, "overturn: the outcome that replaces the ruling's (refund_full, "
+               "refund_partial or claim_rejected); uphold: omitted, or the ruling's"),
     ] = None
     refund_amount: Annotated[
         Money | None,
@@ -289,7 +310,9 @@ class Refund(Struct):
     decided_by: str | None
     paid_amount: Money | None
     return_: ReturnShipment | None = msgspec.field(name="return")
-    return_shipping_payer: str = "seller"
+    return_shipping_payer: Annotated[
+        str, one_of(RETURN_SHIPPING_PAYERS, "Who pays the goods' way back (the policy says)")
+    ] = "seller"
     dues: list[RefundDue] = msgspec.field(default_factory=list)
 
 
@@ -306,10 +329,10 @@ class ReviewView(Struct):
 class Intervention(Struct, omit_defaults=True):
     status: Literal["open", "resolved"]
     requested_at: UtcInstant
-    reason: str
+    reason: Annotated[str, one_of(INTERVENTION_REASONS, "Why the buyer asked")]
     statement: str
     evidence_ids: list[str]
-    outcome: str | None
+    outcome: Annotated[str | None, one_of(OUTCOMES, "The ruling's (null until ruled)")]
     reason_code: str | None
     resolved_at: UtcInstant | None
     reason_text: Annotated[
@@ -334,7 +357,7 @@ class AppealEntry(Struct):
 
 class AppealDecisionView(Struct, omit_defaults=True):
     decision: Literal["uphold", "overturn"]
-    outcome: Annotated[str, Meta(description="The outcome that stands after it")]
+    outcome: Annotated[str, one_of(OUTCOMES, "The outcome that stands after it")]
     reason_code: str
     reason_text: str
     refund_amount: Annotated[
@@ -343,7 +366,7 @@ class AppealDecisionView(Struct, omit_defaults=True):
     note: str | None
     appellants: list[str]
     favours: Annotated[
-        str | None, Meta(description="An overturn: the party it favours")
+        str | None, one_of(PARTIES, "An overturn: the party it favours")
     ]
     decided_at: UtcInstant
     decided_by: Annotated[str | None, Meta(description="Staff only: who decided")] = None
@@ -352,7 +375,7 @@ class AppealDecisionView(Struct, omit_defaults=True):
 class AppealView(Struct):
     """The ruling's appeals: each party once, within its window; an overturn is final."""
 
-    outcome: Annotated[str | None, Meta(description="The outcome that stands")]
+    outcome: Annotated[str | None, one_of(OUTCOMES, "The outcome that stands")]
     buyer_may_appeal_until: Annotated[
         UtcInstant | None,
         Meta(description="The end of the buyer's window (null: appealed, overturned or none)"),
@@ -364,7 +387,7 @@ class AppealView(Struct):
 
 class Evidence(Struct):
     id: str
-    kind: str
+    kind: Annotated[str, one_of(EVIDENCE_KINDS, "What the evidence is")]
     description: str
     reference: str | None
     added_by: str
@@ -387,7 +410,7 @@ class EvidenceRequestView(Struct):
     answers it."""
 
     request_id: str
-    party: str
+    party: Annotated[str, one_of(PARTIES, "Who is asked")]
     description: str
     requested_at: UtcInstant
     requested_by: str
@@ -540,7 +563,7 @@ class HistoryEntry(Struct):
     type: str
     occurred_at: UtcInstant
     recorded_at: UtcInstant
-    actor_role: str
+    actor_role: Annotated[str, one_of(ACTOR_ROLES, "Who recorded it (system: the policy)")]
     actor_id: str
     policy_version: str | None
     data: dict[str, Any]
@@ -601,7 +624,10 @@ class PolicyDocument(Struct):
 class ReasonCode(Struct):
     code: str
     text: Annotated[str, Meta(description="What the buyer and the seller are shown")]
-    outcomes: Annotated[list[str], Meta(description="The rulings it may justify")]
+    outcomes: Annotated[
+        list[Annotated[str, one_of(OUTCOMES, "An outcome")]],
+        Meta(description="The rulings it may justify"),
+    ]
 
 
 class ReasonCodes(Struct):

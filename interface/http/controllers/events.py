@@ -26,6 +26,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from msgspec import Meta, Struct
@@ -123,6 +124,12 @@ _STREAM_RESPONSE = {
         description="Server-sent events: `id:` the event's id, `event:` its type, `data:` the "
         "public event as JSON (the same object as in `GET /v1/events`); a comment line "
         f"every {KEEPALIVE_SECONDS:g} s keeps the connection open.",
+        generate_examples=False,
+        examples=[Example(
+            summary="One event, then a keep-alive comment",
+            value='id: 42\nevent: dispute.shipped\ndata: {"id": "42", "type": '
+            '"dispute.shipped", ...}\n\n: keep-alive\n\n',
+        )],
     ),
 }
 

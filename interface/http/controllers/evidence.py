@@ -23,7 +23,6 @@ from litestar.concurrency import sync_to_thread
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ClientException, SerializationException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Encoding,
     OpenAPIFormat,
@@ -44,13 +43,14 @@ from application.disputes import DisputeDesk
 from application.evidence_files import Admission, Download, EvidenceFiles, Received
 from domain.dispute import Actor
 from domain.dispute.evidence import EVIDENCE_CONTENT_TYPES
+from domain.dispute.evidence_commands import PARTIES
 from domain.dispute.vocabulary import EVIDENCE_KINDS
 from domain.errors import Contention
 from infrastructure.bootstrap import evidence_files
 from infrastructure.logging import get_logger
 from interface.http.conditional import ETAG_HEADER, IfMatch, expected_version
 from interface.http.deadline import DEADLINE_OPT, DEFAULT_BUDGET, PROBLEM_CODE
-from interface.http.errors import PROBLEM_MEDIA_TYPE, Problem, problem_responses
+from interface.http.errors import problem_responses, problem_spec
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import (
     STREAMED_BODY_OPT,
@@ -60,7 +60,7 @@ from interface.http.idempotency import (
 )
 from interface.http.responses import CASE_HEADERS, case_response
 from interface.http.routes import get, post
-from interface.http.schemas import AddEvidence, CaseView
+from interface.http.schemas import AddEvidence, CaseView, one_of
 from interface.http.strict_body import check_content_type, check_decoded, too_deep
 from interface.http.uploads import (
     FORM_ALLOWANCE,
@@ -92,7 +92,7 @@ EvidenceId = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$
 
 
 class RequestEvidence(Struct, forbid_unknown_fields=True, kw_only=True):
-    party: Annotated[str, Meta(description="Who is asked: buyer or seller")]
+    party: Annotated[str, one_of(PARTIES, "Who is asked")]
     description: Annotated[str, Meta(description="What is asked for")]
 
 
@@ -110,9 +110,9 @@ def _text(description: str, *, nullable: bool = False) -> Schema:
     return Schema(type=OpenAPIType.STRING, description=description)
 
 
-_KIND = f"One of: {', '.join(EVIDENCE_KINDS)}"
 _FIELDS: dict[str, Reference | Schema] = {
-    "kind": _text(_KIND),
+    "kind": Schema(type=OpenAPIType.STRING, description="What the evidence is",
+                   enum=list(EVIDENCE_KINDS)),
     "description": _text("What the evidence shows"),
     "reference": _text("Where it comes from (an order page, a chat id), at most 500 characters",
                        nullable=True),
@@ -168,10 +168,10 @@ class SendsTheFile(Operation):
 
 UPLOAD_ERRORS = {
     **problem_responses(400, 401, 403, 404, 409, 412, 422, 503),
-    413: ResponseSpec(Problem, media_type=PROBLEM_MEDIA_TYPE, description=(
+    413: problem_spec(413, (
         "The file is larger than the policy's `evidence_file_max_mb`, or would take the "
         "case's files past `evidence_case_max_mb` (field `file`); nothing was kept.")),
-    415: ResponseSpec(Problem, media_type=PROBLEM_MEDIA_TYPE, description=(
+    415: problem_spec(415, (
         "The body is neither JSON nor `multipart/form-data` (`Accept-Post` says what is), "
         "or the file's content is not JPEG, PNG, WebP, PDF or plain text, or is not what "
         "its name or part `Content-Type` says (field `file`; `detail` names the content's "

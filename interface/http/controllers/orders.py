@@ -46,7 +46,8 @@ class OrdersController(Controller):
             ResponseHeader(name="Location", description="The case's URL", documentation_only=True),
         ],
         responses={
-            200: ResponseSpec(CaseView, description="The order was already recorded: its case"),
+            200: ResponseSpec(CaseView, description="The order was already recorded: its case",
+                              generate_examples=False),
             **problem_responses(400, 401, 403, 409, 415, 422, 503),
         },
     )

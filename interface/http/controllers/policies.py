@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, Response
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import Body, PathParameter
 from msgspec import Meta, Struct
 
@@ -18,14 +18,17 @@ from application.times import rfc3339
 from domain.dispute import Actor
 from domain.policy_ledger import PolicyWouldRejudgeOrders
 from interface.http.errors import (
+    PROBLEM_BASE,
     PROBLEM_MEDIA_TYPE,
     FieldError,
     Problem,
     problem_response,
     problem_responses,
+    problem_spec,
 )
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey, request_stamp_of
+from interface.http.openapi_problem_examples import EXAMPLE_REQUEST_ID
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, page_after
 from interface.http.routes import get, post
 from interface.http.schemas import PolicyDocument, policy_document
@@ -70,6 +73,28 @@ class RejudgeProblem(Problem, omit_defaults=True):
     orders: Annotated[list[str], Meta(description="The first few of them (earliest placed "
                                                   "first)")] = []
     order_count: Annotated[int, Meta(description="How many there are in all")] = 0
+
+
+_REJUDGE_DETAIL = (
+    "effective_from 2026-11-01T00:00:00+00:00 would judge 2 recorded order(s) placed from "
+    "2026-11-01T00:00:00+00:00 on by version '2026-11-rules', not by the version they were "
+    "recorded under: o-1, o-2; choose an effective_from no recorded order falls under"
+)
+#: The documented 409, as a version published over recorded orders gets it.
+REJUDGE_EXAMPLE = Example(
+    summary="A version that would judge recorded orders",
+    value=msgspec.to_builtins(RejudgeProblem(
+        type=PROBLEM_BASE + "policy-would-rejudge-orders",
+        title="Conflict",
+        status=409,
+        detail=_REJUDGE_DETAIL,
+        instance="/v1/policies",
+        errors=[FieldError("effective_from", _REJUDGE_DETAIL)],
+        request_id=EXAMPLE_REQUEST_ID,
+        orders=["o-1", "o-2"],
+        order_count=2,
+    )),
+)
 
 
 def _summary(published: PublishedVersion) -> PolicyVersionSummary:
@@ -170,12 +195,13 @@ class PoliciesController(Controller):
         + roles_note("publish_policy"),
         responses={
             **problem_responses(400, 401, 403, 415, 422, 503),
-            409: ResponseSpec(
-                data_container=RejudgeProblem,
-                description="The version is already published (`policy-already-published`), "
+            409: problem_spec(
+                409,
+                "The version is already published (`policy-already-published`), "
                 "or it would govern recorded orders (`policy-would-rejudge-orders`, with "
                 "`orders` and `order_count`).",
-                media_type=PROBLEM_MEDIA_TYPE,
+                RejudgeProblem,
+                example=REJUDGE_EXAMPLE,
             ),
         },
     )

@@ -19,7 +19,6 @@ from litestar import Controller, Request, Response, Router
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 from litestar.types import ExceptionHandlersMap
 from msgspec import Meta, Struct
@@ -32,15 +31,19 @@ from application.projections.errors import (
 )
 from application.projections.queries import ReadModelQueries, check_after, check_claim_filter
 from application.projections.records import CLAIM_FILTERS
-from domain.dispute import STATUSES, Actor
+from domain.dispute import INTERVENTION_REASONS, STATUSES, Actor
 from domain.errors import InvalidInput
 from infrastructure.settings import Settings
 from infrastructure.stores import open_reader
-from interface.http.errors import Problem, problem_response, problem_responses
+from interface.http.errors import Problem, problem_response, problem_responses, problem_spec
 from interface.http.guards import requires, roles_note
 from interface.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
 from interface.http.routes import get
-from interface.http.schemas import Money, NextDue  # NextDue: the case view's, the same shape
+from interface.http.schemas import (  # NextDue: the case view's, the same shape
+    Money,
+    NextDue,
+    one_of,
+)
 
 POSITION_HEADER = "X-Read-Model-Position"
 RETRY_AFTER_SECONDS = 1
@@ -51,8 +54,12 @@ Rfc3339 = Annotated[str, Meta(description="RFC 3339 instant (UTC)")]
 # ---- responses ------------------------------------------------------------------
 
 
+Reason = Annotated[str, one_of(INTERVENTION_REASONS, "Why the buyer asked the platform to "
+                                                    "step in")]
+
+
 class InterventionSummary(Struct):
-    reason: str
+    reason: Reason
     requested_at: Rfc3339
     open: Annotated[bool, Meta(description="Awaiting a ruling")]
 
@@ -65,7 +72,7 @@ class DisputeSummary(Struct):
     region: str
     category: str
     amount: Money
-    status: str
+    status: Annotated[str, one_of(STATUSES, "Where the case stands (the README's table)")]
     placed_at: Rfc3339
     ship_by: Rfc3339
     auto_cancel_at: Rfc3339
@@ -80,7 +87,7 @@ class DisputeSummary(Struct):
 
 
 class QueueEntry(DisputeSummary):
-    reason: str
+    reason: Reason
     requested_at: Rfc3339
     age_hours: Annotated[float, Meta(description="Hours since the intervention was requested")]
     claimed_by: Annotated[
@@ -196,7 +203,8 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 StatusFilter = Annotated[
     str | None,
     QueryParameter(name="status", required=False, pattern=PRINTABLE, max_length=40,
-                   description="Only cases in this status: " + ", ".join(STATUSES) + "."),
+                   description="Only cases in this status.",
+                   schema_extra={"enum": list(STATUSES)}),
 ]
 RegionFilter = Annotated[
     str | None,
@@ -221,14 +229,16 @@ OrderFilter = Annotated[
 ReasonFilter = Annotated[
     str | None,
     QueryParameter(name="reason", required=False, pattern=PRINTABLE, max_length=40,
-                   description="Only interventions with this reason."),
+                   description="Only interventions with this reason.",
+                   schema_extra={"enum": list(INTERVENTION_REASONS)}),
 ]
 ClaimFilter = Annotated[
     str | None,
     QueryParameter(name="claim", required=False, pattern=PRINTABLE, max_length=40,
                    description="Only cases claimed by the caller (`mine`), by nobody now "
                    "(`unclaimed`: never claimed, released or expired) or by another moderator "
-                   "(`others`), as of now; anything else is 400. `counts` ignore it."),
+                   "(`others`), as of now; anything else is 400. `counts` ignore it.",
+                   schema_extra={"enum": list(CLAIM_FILTERS)}),
 ]
 MinAgeHours = Annotated[
     float | None,
@@ -242,11 +252,10 @@ POSITION = ResponseHeader(
 )
 READ_ERRORS = {
     **problem_responses(400, 401, 403, 422),
-    503: ResponseSpec(
-        data_container=Problem,
-        description="The read model is behind `min_position` after 5 s, not built yet, or "
+    503: problem_spec(
+        503,
+        "The read model is behind `min_position` after 5 s, not built yet, or "
         "its store is unreachable; retry after `Retry-After` seconds.",
-        media_type="application/problem+json",
     ),
 }
 

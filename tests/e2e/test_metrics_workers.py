@@ -1,0 +1,71 @@
+"""``serve --workers 2`` on PostgreSQL: counters summed across workers, one access line each."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from interface.http.auth import issue_token
+from tests.conftest import reset_postgres
+from tests.e2e.careful_client import SECRET, Server, Servers
+
+pytestmark = pytest.mark.slow
+
+REQUESTS = 60
+ROUTE = "/v1/policies/current"
+
+
+def _scrape(base: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    # A connection of its own each time: the kernel hands it to either worker.
+    with httpx.Client(timeout=10.0) as http:
+        response = http.get(f"{base}/metrics", headers={"Connection": "close"})
+    assert response.status_code == 200, response.text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def test_counters_are_summed_across_workers_and_each_request_logged_once(
+    postgres_url: str, servers: Servers, tmp_path: Path
+) -> None:
+    reset_postgres(postgres_url)
+    log_path = tmp_path / "server.log"
+    server = servers.add(Server(postgres_url, log_path, workers=2))
+    server.start(timeout=120.0)
+    token = issue_token(SECRET, "buyer", "b-1", ttl=timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
+
+    def one(n: int) -> int:
+        with httpx.Client(timeout=10.0) as http:
+            url = f"{server.base}{ROUTE}?api_key=hunter2&n={n}"
+            return http.get(url, headers=headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(one, range(REQUESTS))) == [200] * REQUESTS
+
+    key = ("disputedesk_http_requests_total",
+           frozenset({"method": "GET", "route": ROUTE, "status": "200"}.items()))
+    for _ in range(6):  # whichever worker answers the scrape, it counts every worker's
+        samples = _scrape(server.base)
+        assert samples[key] == REQUESTS
+        workers = [labels for name, labels in samples if name == "disputedesk_workers"]
+        assert len(workers) == 2  # one sample per live worker (by pid)
+
+    server.stop(grace=10.0)
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()
+             if line.startswith("{")]
+    served = [line for line in lines
+              if line.get("event") == "http.request" and line.get("path") == ROUTE]
+    assert len(served) == REQUESTS  # one access line per request, whatever the worker count
+    assert len({line["pid"] for line in served}) == 2  # both workers served some
+    assert all(line["query"].startswith("api_key=***&n=") for line in served)
+    assert not [line for line in lines if line.get("logger") == "uvicorn.access"]
+    assert "hunter2" not in log_path.read_text()
