@@ -36,6 +36,7 @@ QUICK: dict[str, list[str]] = {
     "webhooks": ["--seconds", "10"],
     "history_import": ["--orders", "10000"],
     "evidence": [],
+    "store_export": ["--events", "200000"],
 }
 FULL: dict[str, list[str]] = {
     "http": ["--duration", "10"],
@@ -47,6 +48,7 @@ FULL: dict[str, list[str]] = {
     "webhooks": ["--seconds", "20"],
     "history_import": ["--orders", "10000"],
     "evidence": [],
+    "store_export": ["--events", "1000000"],
 }
 
 Row = dict[str, Any]
@@ -228,10 +230,21 @@ def _evidence(d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _store_export(d: dict[str, Any]) -> list[Row]:
+    return [
+        _row("store_export", r["store"],
+             f"export events/s vs raw read of the log ({r['events']} events, "
+             f"{r['file_mb']} MB, peak RSS {r['peak_rss_mb']} MB)",
+             r["export_events_per_second"], r["raw_read_events_per_second"], r["ratio"])
+        for r in d.get("runs", [])
+    ]
+
+
 EXTRACT: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "http": _http, "projections": _projections, "simulate": _simulate,
     "sweeper": _sweeper, "demo": _demo, "load": _load, "webhooks": _webhooks,
     "history_import": _history_import, "evidence": _evidence,
+    "store_export": _store_export,
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from importlib import metadata
 
 import typer
 
@@ -20,7 +21,9 @@ from interface.cli import (
     common,
     deliver,
     demo,
+    export,
     history,
+    import_log,
     policy,
     project,
     serve,
@@ -36,7 +39,31 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.callback()(common.start)
+
+
+def _print_version(wanted: bool) -> None:
+    """``--version``: the installed package's version (its metadata), then exit."""
+    if wanted:
+        try:
+            version = metadata.version("disputedesk")
+        except metadata.PackageNotFoundError:  # run from a tree that was never installed
+            version = "unknown (not installed)"
+        typer.echo(f"disputedesk {version}")
+        raise typer.Exit()
+
+
+# Before any command: settings and logging (common.start), or only the version.
+def _start(
+    ctx: typer.Context,
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
+    common.start(ctx)
+
+
+app.callback()(_start)
 
 serve.register(app)
 token.register(app)
@@ -47,6 +74,8 @@ simulate.register(app)
 sweep.register(app)
 deliver.register(app)
 history.register(app)
+export.register(app)
+import_log.register(app)
 
 
 def main() -> None:

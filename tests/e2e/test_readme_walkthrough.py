@@ -1,7 +1,8 @@
 """The README's walk-through, run as written against a real ``disputedesk serve``.
 
 The section "Walk-through: a case from order to final refund" of README.md is a
-sequence of ```sh blocks. This test extracts them, points them at a server of
+sequence of ```sh blocks. This test extracts them (``readme_blocks``, which
+``test_readme_blocks`` uses to run the whole README), points them at a server of
 its own (a fresh SQLite file; the README's ``http://127.0.0.1:8000`` becomes the
 server's address) and runs them, in order, in one ``bash -euo pipefail``
 session whose ``disputedesk`` is this checkout's and whose ``DISPUTEDESK_SECRET``
@@ -17,7 +18,6 @@ due by due, and closed with nothing owed.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -33,42 +33,23 @@ import pytest
 
 from interface.http.auth import issue_token
 from tests.e2e.careful_client import ROOT, SECRET, Server, child_env
+from tests.e2e.readme_blocks import DONE_MARK, Block, runnable_blocks, session_script
 
 README = ROOT / "README.md"
-SECTION = "## Walk-through: a case from order to final refund"
-DOCUMENTED_BASE = "http://127.0.0.1:8000"
+SECTION = "Walk-through: a case from order to final refund"
 #: The walk-through's steps, at least: a README that loses some fails here first.
 MIN_BLOCKS = 12
-#: Every ``curl`` of the walk-through fails on an HTTP error, showing the problem document.
-PREAMBLE = 'curl() { command curl --fail-with-body --show-error --max-time 20 "$@"; }\n'
-STEP_MARK = "### walk-through step"
 
 pytestmark = pytest.mark.slow
 
 
-def walkthrough_blocks(readme: str) -> list[str]:
+def walkthrough_blocks(readme: str) -> list[Block]:
     """The ```sh blocks of the walk-through section, in order."""
-    lines = readme.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.strip() == SECTION]
-    assert len(starts) == 1, f"README.md has {len(starts)} sections titled {SECTION!r}"
-    section: list[str] = []
-    for line in lines[starts[0] + 1:]:
-        if line.startswith("## "):
-            break
-        section.append(line)
-    blocks = re.findall(r"^```sh\n(.*?)^```[ \t]*$", "\n".join(section) + "\n", re.M | re.S)
+    titles = [line for line in readme.splitlines() if line.strip() == f"## {SECTION}"]
+    assert len(titles) == 1, f"README.md has {len(titles)} sections titled {SECTION!r}"
+    blocks = runnable_blocks(readme, SECTION)
     assert len(blocks) >= MIN_BLOCKS, f"the walk-through has {len(blocks)} sh blocks"
-    return [str(block) for block in blocks]
-
-
-def session_script(blocks: list[str], base: str) -> str:
-    """One bash script: each block in turn, announced, against ``base``."""
-    parts = [PREAMBLE]
-    for number, block in enumerate(blocks, 1):
-        parts.append(f'echo "{STEP_MARK} {number}"\n')
-        parts.append(block.replace(DOCUMENTED_BASE, base))
-    parts.append(f'echo "{STEP_MARK} done"\n')
-    return "".join(parts)
+    return blocks
 
 
 def checkout_command(bin_dir: Path) -> None:
@@ -137,7 +118,7 @@ def test_the_readme_walkthrough_runs_as_written(server: Server, tmp_path: Path) 
         f"the README's walk-through failed (exit {run.returncode}):\n{run.output[-6000:]}\n"
         f"--- server log ---\n{run.server_log}"
     )
-    assert f"{STEP_MARK} done" in run.output
+    assert DONE_MARK in run.output
 
     with httpx.Client(base_url=server.base, timeout=10.0) as http:
         feed = _get(http, "/v1/events?limit=500", "platform", "checker")
