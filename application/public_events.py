@@ -338,17 +338,22 @@ def public_event(notification_id: int, topic: str, event: Any, parties: Parties)
     entry = _CATALOGUE.get(topic)
     if entry is None or event.imported:
         return None
-    data: JSON = {"occurred_at": rfc3339(event.occurred_at)}
-    data.update(entry.payload(event, parties))
+    return envelope(notification_id, entry.type, event, parties, entry.payload(event, parties))
+
+
+def envelope(notification_id: int, kind: str, event: Any, parties: Parties, payload: JSON
+             ) -> JSON:
+    """An event as the feed, the streams and webhooks carry it: its id, type, time and
+    parties around ``payload`` (after the instant it happened)."""
     return {
         "id": str(notification_id),
-        "type": entry.type,
+        "type": kind,
         "created_at": rfc3339(event.timestamp),
         "dispute_id": parties.dispute_id,
         "order_id": parties.order_id,
         "buyer_id": parties.buyer_id,
         "seller_id": parties.seller_id,
-        "data": data,
+        "data": {"occurred_at": rfc3339(event.occurred_at), **payload},
     }
 
 

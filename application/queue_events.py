@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from application.public_events import JSON, Parties
+from application.public_events import JSON, Parties, envelope
 from application.times import rfc3339
 from domain.dispute import Dispute
 
@@ -49,14 +49,4 @@ def queue_event(notification_id: int, topic: str, event: Any, parties: Parties) 
     if entry is None or event.imported:
         return None
     kind, payload = entry
-    data: JSON = {"occurred_at": rfc3339(event.occurred_at), **payload(event)}
-    return {
-        "id": str(notification_id),
-        "type": kind,
-        "created_at": rfc3339(event.timestamp),
-        "dispute_id": parties.dispute_id,
-        "order_id": parties.order_id,
-        "buyer_id": parties.buyer_id,
-        "seller_id": parties.seller_id,
-        "data": data,
-    }
+    return envelope(notification_id, kind, event, parties, payload(event))

@@ -9,8 +9,13 @@ never a traceback.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
-from typing import NoReturn
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, NoReturn
 
 import psycopg
 import typer
@@ -34,6 +39,20 @@ def fail(message: str, code: int = USAGE_ERROR) -> NoReturn:
     """One line on stderr, then exit; never a traceback."""
     typer.echo(f"disputedesk: {message}", err=True)
     raise typer.Exit(code)
+
+
+def open_input(stack: ExitStack, file: str) -> IO[bytes]:
+    """A file to read twice (check, then load): ``-`` is standard input, kept in a
+    temporary file first. One line and exit when it cannot be read."""
+    if file == "-":
+        spooled = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
+        shutil.copyfileobj(sys.stdin.buffer, spooled)
+        spooled.seek(0)
+        return spooled
+    try:
+        return stack.enter_context(Path(file).open("rb"))
+    except OSError as error:
+        fail(f"cannot read {file}: {error.strerror or error}")
 
 
 def start(ctx: typer.Context) -> None:

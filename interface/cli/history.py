@@ -10,13 +10,8 @@ bad usage (a file that cannot be read, bad settings).
 from __future__ import annotations
 
 import json
-import shutil
-import sys
-import tempfile
 import time
 from contextlib import ExitStack
-from pathlib import Path
-from typing import IO
 
 import typer
 from rich.console import Console
@@ -32,23 +27,10 @@ from rich.progress import (
 from rich.table import Table
 
 from application.history_import import HistoryImport, ImportProgress, ImportSummary, Rejection
-from interface.cli.common import RUNTIME_ERROR, fail, open_application, settings_of
+from interface.cli.common import RUNTIME_ERROR, open_application, open_input, settings_of
 
 #: Orders imported at once on PostgreSQL (their round trips and commits overlap).
 POSTGRES_WORKERS = 4
-
-
-def _open(stack: ExitStack, file: str) -> IO[bytes]:
-    """The file to read twice: ``-`` is standard input, kept in a temporary file first."""
-    if file == "-":
-        spooled = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
-        shutil.copyfileobj(sys.stdin.buffer, spooled)
-        spooled.seek(0)
-        return spooled
-    try:
-        return stack.enter_context(Path(file).open("rb"))
-    except OSError as error:
-        fail(f"cannot read {file}: {error.strerror or error}")
 
 
 def _render(summary: ImportSummary, console: Console) -> None:
@@ -92,7 +74,7 @@ def import_history(
     out = Console(soft_wrap=True, highlight=False)
     err = Console(stderr=True)
     with ExitStack() as stack:
-        source = _open(stack, file)
+        source = open_input(stack, file)
         desk = open_application(settings)
         stack.callback(desk.close)
         importer = HistoryImport.for_desk(desk)

@@ -10,13 +10,8 @@ the command ends by saying how to rebuild them.
 
 from __future__ import annotations
 
-import shutil
-import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from pathlib import Path
-from typing import IO
 
 import typer
 from rich.console import Console
@@ -34,23 +29,10 @@ from application.log_import_file import scan
 from application.store_export_format import FileDamaged
 from infrastructure.database_url import parse_database_url
 from infrastructure.store_export_store import StoreImportTarget
-from interface.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, settings_of
+from interface.cli.common import RUNTIME_ERROR, USAGE_ERROR, fail, open_input, settings_of
 from interface.cli.store_files import open_events
 
 REBUILD = "disputedesk project --rebuild all"
-
-
-def _open(stack: ExitStack, file: str) -> IO[bytes]:
-    """The file, read twice: ``-`` is standard input, kept in a temporary file first."""
-    if file == "-":
-        spooled = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 (the stack closes it)
-        shutil.copyfileobj(sys.stdin.buffer, spooled)
-        spooled.seek(0)
-        return spooled
-    try:
-        return stack.enter_context(Path(file).open("rb"))
-    except OSError as error:
-        fail(f"cannot read {file}: {error.strerror or error}", USAGE_ERROR)
 
 
 def import_log(
@@ -68,7 +50,7 @@ def import_log(
     url = parse_database_url(settings.database_url)
     err = Console(stderr=True)
     with ExitStack() as stack:
-        source = _open(stack, file)
+        source = open_input(stack, file)
         with _progress(err, "checking") as (progress, task):
             try:
                 facts = scan(source, lambda line: progress.update(task, completed=line))
