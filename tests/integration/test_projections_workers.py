@@ -221,7 +221,9 @@ def test_project_once_exits_1_at_once_while_another_worker_holds_the_projections
         once = cli(database_url, "project", "--once", log_file=log)
         processes.append(once)
         try:
-            status = once.wait(timeout=10)
+            # A standby would wait for good; the bound covers the process's start-up
+            # (imports, opening the store) on a machine the other test worker loads.
+            status = once.wait(timeout=60)
         except subprocess.TimeoutExpired:
             pytest.fail("`project --once` waited as a standby instead of exiting:\n"
                         + log.read_text()[-2000:])
