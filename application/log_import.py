@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import IO, Protocol
 from uuid import UUID
 
+from application.event_feed import Notification
 from application.log_import_file import FileFacts, event_state, verified_records
 from application.store_export_format import BLOB, BLOB_CHUNK, CHECKSUM, EVENT, HEADER, Record
 
@@ -51,17 +52,6 @@ class ImportedEvent:
     state: bytes
 
 
-class StoredRow(Protocol):
-    @property
-    def originator_id(self) -> UUID | str: ...
-    @property
-    def originator_version(self) -> int: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def state(self) -> bytes: ...
-
-
 class ImportTarget(Protocol):
     """The store being filled."""
 
@@ -71,7 +61,7 @@ class ImportTarget(Protocol):
         """The highest notification id recorded (0: none)."""
         ...
 
-    def stored(self, notification_id: int) -> StoredRow | None: ...
+    def stored(self, notification_id: int) -> Notification | None: ...
 
     def holds_other_data(self) -> str | None:
         """What the store holds beside events (a phrase), or None."""
