@@ -11,6 +11,10 @@
 ``DISPUTEDESK_WEBHOOK_*``    how webhooks are delivered (:mod:`infrastructure.webhook_settings`)
 ``DISPUTEDESK_METRICS_TOKEN``, ``DISPUTEDESK_READY_MAX_LAG``, ``DISPUTEDESK_CORS_ORIGINS``,
 ``OTEL_*``                   metrics, probes, CORS, tracing (:mod:`infrastructure.ops_settings`)
+``DISPUTEDESK_JWKS_*``, ``DISPUTEDESK_TOKEN_*``, ``DISPUTEDESK_ROLE_*``,
+``DISPUTEDESK_SUBJECT_CLAIM``, ``DISPUTEDESK_ALLOW_DEV_TOKENS``
+                             the platform's identity provider
+                             (:mod:`infrastructure.identity_settings`)
 =========================== ====================================================
 
 An empty variable counts as unset. Bad values raise :class:`SettingsError`, whose
@@ -26,6 +30,7 @@ from pathlib import Path
 
 from application.webhooks import WebhookSettings
 from infrastructure.database_url import DatabaseURL, parse_database_url
+from infrastructure.identity_settings import IdentitySettings, identity_settings
 from infrastructure.ops_settings import OpsSettings, ops_settings
 from infrastructure.settings_errors import SettingsError
 from infrastructure.webhook_settings import deliver_in_serve, flag_setting, webhook_settings
@@ -50,6 +55,8 @@ class Settings:
     console_secure_cookies: bool = False
     #: Metrics, probes, CORS and tracing.
     ops: OpsSettings = field(default_factory=OpsSettings)
+    #: Whose tokens pass: the platform's identity provider, development tokens.
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
 
     @classmethod
     def from_env(
@@ -103,6 +110,7 @@ class Settings:
             deliver_in_serve=deliver_in_serve(get),
             console_secure_cookies=flag_setting(get, "DISPUTEDESK_CONSOLE_SECURE_COOKIES", False),
             ops=ops_settings(get),
+            identity=identity_settings(get, base),
         )
 
     @property

@@ -57,10 +57,14 @@ def serve(
     typer.echo(f"  API docs:     {url}/schema")
     typer.echo(f"  console:      {url}/console (sign in with a moderator's or analyst's token)")
     prog = _program()
-    typer.echo(f"  get a token:  TOKEN=$({prog} token --role buyer --subject b-1)")
-    typer.echo(
-        f"  then:         curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/policies/current"
-    )
+    if settings.identity.dev_tokens:
+        typer.echo(f"  get a token:  TOKEN=$({prog} token --role buyer --subject b-1)")
+        typer.echo(
+            f"  then:         curl -H \"Authorization: Bearer $TOKEN\" {url}/v1/policies/current"
+        )
+    else:
+        typer.echo(f"  tokens:       from the identity provider {settings.identity.issuer} "
+                   "(development tokens are refused)")
     options = {"host": host, "port": port, "log_config": None, "access_log": False}
     if workers > 1:
         remove_metrics_dir = private_multiprocess_dir()  # before the workers start

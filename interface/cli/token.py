@@ -1,4 +1,4 @@
-"""``disputedesk token``: print a bearer token, and nothing else, on stdout."""
+"""``disputedesk token``: print a development bearer token, and nothing else, on stdout."""
 
 from __future__ import annotations
 
@@ -58,6 +58,9 @@ def token(
     except (ValueError, SecretError) as error:
         fail(str(error))
     typer.echo(issue_token(secret, role, subject, ttl=lifetime))
+    if not settings.identity.dev_tokens:
+        typer.echo("disputedesk: note: with DISPUTEDESK_JWKS_* set, the API refuses development "
+                   "tokens unless DISPUTEDESK_ALLOW_DEV_TOKENS=1", err=True)
 
 
 def register(app: typer.Typer) -> None:

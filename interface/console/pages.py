@@ -27,7 +27,7 @@ from infrastructure.history_reader import history_reader_for
 from interface import policy_text
 from interface.console import session
 from interface.console.rendering import home_for, page, safe_next
-from interface.http.auth import TokenRefused
+from interface.http.auth import TokenRefused, TokenVerifier
 from interface.http.pagination import decode_cursor, encode_cursor
 from interface.report_html import report_body, report_title
 
@@ -60,11 +60,12 @@ class SignInPages(Controller):
 
     @post("/sign-in")
     async def sign_in(self, request: Request[Any, Any, Any],
-                      console: NamedDependency[str]) -> Template | Redirect:
+                      console: NamedDependency[TokenVerifier]) -> Template | Redirect:
         form = await request.form()
         token, target = str(form.get("token", "")), safe_next(str(form.get("next", "")))
         try:
-            actor = session.sign_in(request, console, token)
+            # the check may fetch the identity provider's keys: off the event loop
+            actor = await sync_to_thread(session.sign_in, request, console, token)
         except (TokenRefused, session.NotForThisRole) as refused:
             status = 403 if isinstance(refused, session.NotForThisRole) else 401
             return page(request, "sign_in.html", None, status=status, next=target,

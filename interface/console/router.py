@@ -31,7 +31,7 @@ from interface.console.case_pages import CasePages
 from interface.console.live import LivePages
 from interface.console.pages import QueuePage, SellerPages, SignInPages, SimulationPages
 from interface.console.rendering import error_text, page
-from interface.http.auth import PUBLIC
+from interface.http.auth import PUBLIC, TokenVerifier
 from interface.http.errors import domain_status
 from interface.report_html import STYLE as REPORT_STYLE
 
@@ -107,11 +107,13 @@ async def report_css() -> str:
     return REPORT_STYLE
 
 
-def console_router(secret: str, queries: Any, *, secure_cookies: bool = False) -> Router:
-    """``queries``: a callable giving the read-model queries (opened on first use)."""
+def console_router(secret: str, verifier: TokenVerifier, queries: Any, *,
+                   secure_cookies: bool = False) -> Router:
+    """``secret`` keys the cookies; ``verifier`` checks the signed-in token, as the API's
+    does; ``queries``: a callable giving the read-model queries (opened on first use)."""
 
     def provide_user(request: Request[Any, Any, Any]) -> Actor:
-        actor = session.signed_in(request, secret)
+        actor = session.signed_in(request, verifier)
         request.scope["user"] = actor  # the caller, as the API's auth leaves it (access log)
         return actor
 
@@ -128,9 +130,10 @@ def console_router(secret: str, queries: Any, *, secure_cookies: bool = False) -
                                        include_in_schema=False, opt={PUBLIC: True}),
         ],
         dependencies={
-            "user": Provide(provide_user, sync_to_thread=False),
+            # a check may fetch the identity provider's keys: off the event loop
+            "user": Provide(provide_user, sync_to_thread=bool(verifier.keys)),
             "queries": Provide(provide_queries, sync_to_thread=False),
-            "console": Provide(lambda: secret, sync_to_thread=False),
+            "console": Provide(lambda: verifier, sync_to_thread=False),
         },
         middleware=[session.session_middleware(secret, secure=secure_cookies),
                     session.csrf_middleware(secret, secure=secure_cookies)],

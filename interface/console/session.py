@@ -3,7 +3,8 @@
 The cookie (Litestar's client-side session: AES-GCM, ``HttpOnly``,
 ``SameSite=Strict``, path ``/console``) holds the token itself, so every page
 checks it again exactly as the API would: an expired token signs the moderator
-out, and a buyer's or seller's token never gets a session. Forms carry a CSRF
+out, and a buyer's or seller's token never gets a session; the check is the API's
+own :class:`TokenVerifier` (development and platform tokens). Forms carry a CSRF
 token (Litestar's double-submit middleware). Both keys are derived from the
 API's signing key, so every worker and host that shares it shares sessions.
 """
@@ -22,7 +23,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from domain.dispute import Actor
 from domain.dispute.access import may
-from interface.http.auth import TokenRefused, actor_from_token
+from interface.http.auth import TokenRefused, TokenVerifier
 
 PREFIX = "/console"
 SESSION_COOKIE = "dd_console"
@@ -85,10 +86,10 @@ def may_enter(role: str) -> bool:
     return any(may(role, action) for action in ENTRY_ACTIONS)
 
 
-def sign_in(request: Request[Any, Any, Any], secret: str, token: str) -> Actor:
+def sign_in(request: Request[Any, Any, Any], verifier: TokenVerifier, token: str) -> Actor:
     """Check ``token`` as the API would and keep it in the session (TokenRefused,
     NotForThisRole)."""
-    actor = actor_from_token(secret, token.strip())
+    actor = verifier.actor(token.strip())
     if not may_enter(actor.role):
         raise NotForThisRole(
             f"the console is for moderators and analysts; this token is a {actor.role}'s"
@@ -97,7 +98,7 @@ def sign_in(request: Request[Any, Any, Any], secret: str, token: str) -> Actor:
     return actor
 
 
-def signed_in(request: Request[Any, Any, Any], secret: str) -> Actor:
+def signed_in(request: Request[Any, Any, Any], verifier: TokenVerifier) -> Actor:
     """The caller, from the session's token (SignInRequired when there is none or it
     no longer passes: the session is cleared)."""
     session = request.session if "session" in request.scope else {}
@@ -105,7 +106,7 @@ def signed_in(request: Request[Any, Any, Any], secret: str) -> Actor:
     if not isinstance(token, str):
         raise SignInRequired("sign in to continue")
     try:
-        actor = actor_from_token(secret, token)
+        actor = verifier.actor(token)
     except TokenRefused as refused:
         request.clear_session()
         raise SignInRequired(f"signed out: {refused}") from None

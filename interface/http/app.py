@@ -114,7 +114,7 @@ def create_app(
     """
     prepare_struct_types()  # before any worker thread converts a response
     secret = resolve_secret(settings)
-    auth = Auth.build(secret)
+    auth = Auth.build(secret, settings.identity)
     idempotency = IdempotencyState()
     projections = projections or Projections(application, settings)
     read_models = ReadModelRoutes(settings, application)
@@ -188,7 +188,7 @@ def create_app(
 
     return Litestar(
         route_handlers=[*ROUTE_HANDLERS, read_models.router, seller_routes(read_models),
-                        console_router(secret, read_models.queries,
+                        console_router(secret, auth.verifier, read_models.queries,
                                        secure_cookies=settings.console_secure_cookies),
                         *watch.route_handlers, *extra_route_handlers],
         template_config=template_config(),

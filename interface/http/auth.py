@@ -1,7 +1,9 @@
-"""Bearer tokens: HS256 JWTs with ``role``, ``sub``, ``iat`` and ``exp`` claims.
+"""Bearer tokens: development HS256 JWTs with ``role``, ``sub``, ``iat`` and ``exp``
+claims, and the platform identity provider's tokens (:mod:`interface.http.identity`).
 
-Tokens are made by :func:`issue_token` (``disputedesk token``) and checked by
-Litestar's JWT middleware. The signing key is ``DISPUTEDESK_SECRET``; without
+Development tokens are made by :func:`issue_token` (``disputedesk token``). Every
+token is checked by the app's :class:`TokenVerifier` in Litestar's JWT middleware
+(and by the console's sign-in). The signing key is ``DISPUTEDESK_SECRET``; without
 it, a random development key is kept in ``<var_dir>/dev-secret`` (the directory
 0700, the file 0600). A token's ``sub`` becomes the caller's id: it must pass
 :func:`check_subject`, when the token is made and again on every request.
@@ -11,32 +13,46 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
+from anyio import to_thread
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
 from domain.dispute import ROLES, Actor
+from infrastructure.identity_settings import IdentitySettings
 from infrastructure.logging import get_logger
 from infrastructure.private_files import private_directory
 from infrastructure.settings import Settings
 from interface.http.asgi import header_value
+from interface.http.identity import DEV_ALGORITHM as ALGORITHM
+from interface.http.identity import TokenVerifier
+from interface.http.token_claims import (
+    MAX_SUBJECT_LENGTH,
+    IdentityUnavailable,
+    TokenRefused,
+    check_subject,
+    subject_problem,
+)
 
-ALGORITHM = "HS256"
+__all__ = [
+    "ALGORITHM", "DEFAULT_TTL", "MAX_SUBJECT_LENGTH", "PUBLIC", "Auth", "SecretError",
+    "TokenRefused", "TokenVerifier", "actor_from_token", "check_subject", "issue_token",
+    "resolve_secret", "subject_problem",
+]
+
 DEFAULT_TTL = timedelta(hours=12)
 SECURITY_SCHEME = "BearerToken"
 #: Routes with this ``opt`` key set need no token (health, the OpenAPI pages).
 PUBLIC = "exclude_from_auth"
 DEV_SECRET_FILE = "dev-secret"
-#: The longest ``sub`` a token may carry.
-MAX_SUBJECT_LENGTH = 128
 
 log = get_logger("disputedesk.auth")
 
@@ -85,29 +101,6 @@ def _read_or_create(path: Path) -> str:
         raise SecretError(f"cannot keep the development key in {path}: {error}") from None
 
 
-def subject_problem(subject: object) -> str | None:
-    """Why ``subject`` cannot be a token's ``sub`` (None if it can)."""
-    if not isinstance(subject, str):
-        return f"the subject must be a string, not {type(subject).__name__}"
-    if not subject.strip():
-        return "the subject must not be blank"
-    if len(subject) > MAX_SUBJECT_LENGTH:
-        return f"the subject must be at most {MAX_SUBJECT_LENGTH} characters, not {len(subject)}"
-    if not subject.isprintable():
-        return "the subject must contain only printable characters (no control characters)"
-    if subject != subject.strip():
-        return "the subject must not begin or end with spaces"
-    return None
-
-
-def check_subject(subject: str) -> str:
-    """``subject`` if it can be a token's ``sub``; ValueError saying why not."""
-    problem = subject_problem(subject)
-    if problem is not None:
-        raise ValueError(problem)
-    return subject
-
-
 def issue_token(
     secret: str,
     role: str,
@@ -131,76 +124,43 @@ def issue_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-class TokenRefused(Exception):
-    """A token that does not pass; the message says why."""
-
-
 def actor_from_token(secret: str, token: str) -> Actor:
-    """The caller a token names, checked as the API's middleware checks it (signature,
-    ``exp``, the required claims, role and subject); TokenRefused saying why not.
-    For callers that hold a token outside the ``Authorization`` header (the console)."""
-    try:
-        claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM],
-            options={"require": ["exp", "iat", "sub", "role"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise TokenRefused("the token expired; get a new one") from None
-    except jwt.InvalidTokenError:
-        raise TokenRefused("the token is malformed or its signature is wrong") from None
-    return _actor(claims.get("role"), claims.get("sub"))
-
-
-def _actor(role: object, subject: object) -> Actor:
-    if not isinstance(role, str) or role not in ROLES:
-        raise TokenRefused("the token names no known role")
-    problem = subject_problem(subject)
-    if problem is not None or not isinstance(subject, str):
-        raise TokenRefused(f"the token's subject is not acceptable: {problem}")
-    return Actor(role, subject)
-
-
-class _Token(Token):
-    @classmethod
-    def decode_payload(
-        cls,
-        encoded_token: str,
-        secret: str,
-        algorithms: list[str],
-        issuer: str | Sequence[str] | None = None,
-        audience: str | Sequence[str] | None = None,
-        options: Any = None,
-    ) -> Any:
-        try:
-            return super().decode_payload(
-                encoded_token, secret, algorithms, issuer, audience, options
-            )
-        except jwt.ExpiredSignatureError:
-            raise NotAuthorizedException("the token expired; get a new one") from None
-        except jwt.InvalidTokenError:
-            raise NotAuthorizedException(
-                "the token is malformed or its signature is wrong"
-            ) from None
+    """The caller a development token names, checked as the API checks one; TokenRefused
+    saying why not. (The API and the console ask their app's :class:`TokenVerifier`.)"""
+    return TokenVerifier(secret).actor(token)
 
 
 _VERIFIED_MAX = 4096
-#: Tokens whose signature and claims were checked, keyed by (secret, token); expiry is
-#: re-checked on every use. Verifying an HS256 JWT costs more than the rest of auth.
-_verified: dict[tuple[str, str], AuthenticationResult] = {}
+#: Tokens that passed, keyed by (verifier, token); each use asks the verifier whether the
+#: result still holds (unexpired, its key set unchanged). Verifying costs more than the rest.
+_verified: dict[tuple[TokenVerifier, str], AuthenticationResult] = {}
 
 
 class _BearerMiddleware(JWTAuthenticationMiddleware):
+    def __init__(self, *args: Any, verifier: TokenVerifier, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.verifier = verifier
+
     async def authenticate_token(
         self, encoded_token: str, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        key = (self.token_secret, encoded_token)
+        verifier = self.verifier
+        key = (verifier, encoded_token)
         known = _verified.get(key)
         if known is not None:
-            if known.auth.exp > datetime.now(UTC):
+            if verifier.still_good(known.auth):
                 return known
             _verified.pop(key, None)
-            raise NotAuthorizedException("the token expired; get a new one")
-        result = await super().authenticate_token(encoded_token, connection)
+        try:
+            if verifier.keys is None:
+                verified = verifier.verify(encoded_token)
+            else:  # may fetch the provider's keys: off the event loop
+                verified = await to_thread.run_sync(verifier.verify, encoded_token)
+        except IdentityUnavailable as unavailable:
+            raise ServiceUnavailableException(str(unavailable)) from None
+        except TokenRefused as refused:
+            raise NotAuthorizedException(str(refused)) from None
+        result = AuthenticationResult(user=verified.actor, auth=verified)
         if len(_verified) >= _VERIFIED_MAX:
             _verified.clear()
         _verified[key] = result
@@ -218,11 +178,21 @@ class _BearerMiddleware(JWTAuthenticationMiddleware):
         return await self.authenticate_token(encoded_token=token.strip(), connection=connection)
 
 
-async def _principal(token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
-    try:
-        return _actor(token.extras.get("role"), token.sub)
-    except TokenRefused as refused:
-        raise NotAuthorizedException(str(refused)) from None
+async def _unused(_token: Token, _connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    raise NotAuthorizedException()  # pragma: no cover - the middleware never asks
+
+
+@dataclass
+class _VerifierAuth(JWTAuth[Actor, Token]):
+    """Litestar's JWT configuration (exclusions, OpenAPI), its middleware given the verifier."""
+
+    verifier: TokenVerifier | None = None
+
+    @property
+    def middleware(self) -> DefineMiddleware:
+        base = super().middleware
+        return DefineMiddleware(base.middleware, *base.args, verifier=self.verifier,
+                                **base.kwargs)
 
 
 @dataclass(frozen=True)
@@ -230,24 +200,38 @@ class Auth:
     """The JWT configuration of one app."""
 
     jwt: JWTAuth[Actor, Token]
+    #: The one check of a token; the console asks it too.
+    verifier: TokenVerifier
 
     @classmethod
-    def build(cls, secret: str) -> Auth:
-        config: JWTAuth[Actor, Token] = JWTAuth(
+    def build(cls, secret: str, identity: IdentitySettings | None = None) -> Auth:
+        verifier = TokenVerifier.build(secret, identity or IdentitySettings())
+        config = _VerifierAuth(
             token_secret=secret,
-            retrieve_user_handler=_principal,
+            retrieve_user_handler=_unused,
             algorithm=ALGORITHM,
             exclude_opt_key=PUBLIC,
             exclude_http_methods=["OPTIONS"],
             exclude=["^/schema"],
             openapi_security_scheme_name=SECURITY_SCHEME,
-            description=(
-                "An HS256 JWT with claims `role` (buyer, seller, moderator, analyst, platform), "
-                "`sub` (the buyer's, seller's or staff member's id), `iat` and `exp`. "
-                "Get one with `disputedesk token --role ROLE --subject ID`."
-            ),
+            description=_description(verifier.identity),
             authentication_middleware_class=_BearerMiddleware,
-            token_cls=_Token,
-            require_claims=["exp", "iat", "sub", "role"],
+            verifier=verifier,
         )
-        return cls(config)
+        return cls(config, verifier)
+
+
+def _description(identity: IdentitySettings) -> str:
+    dev = (
+        "An HS256 JWT with claims `role` (buyer, seller, moderator, analyst, platform), "
+        "`sub` (the buyer's, seller's or staff member's id), `iat` and `exp`. "
+        "Get one with `disputedesk token --role ROLE --subject ID`."
+    )
+    if not identity.platform_tokens:
+        return dev
+    platform = (
+        f"A JWT of the platform's identity provider ({', '.join(identity.algorithms)}, "
+        f"by the `kid` of its keys) with `iss`, `aud`, `iat`, `exp`, the role in "
+        f"`{identity.role_claim}` and the caller's id in `{identity.subject_claim}`."
+    )
+    return f"{platform} Or: {dev}" if identity.allow_dev_tokens else platform
