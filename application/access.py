@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from domain.dispute import Actor, Dispute
+from domain.dispute.access import ACCESS, admits
 from domain.errors import DisputeNotFound, DomainError
 
 
@@ -63,6 +64,7 @@ _ACTION_WORDS: Mapping[str, str] = {
     "moderation_queue": "read the moderation queue",
     "scorecard": "read seller scorecards",
     "metrics": "read the marketplace metrics",
+    "audit_access": "read the access audit",
 }
 
 
@@ -78,10 +80,27 @@ def refusal(role: str, action: str, allowed: Collection[str]) -> str:
     return f"{who} may not {what}; only {named} may"
 
 
+def refusal_of(actor: Actor, command: str) -> str | None:
+    """Why ``actor`` may not run ``command`` of the access table (None: it may)."""
+    if admits(actor, command):
+        return None
+    roles = ACCESS[command].roles
+    if actor.role in roles:  # the role may, but only as a supervisor
+        who, plural = _ROLE_WORDS.get(actor.role, (actor.role, actor.role))
+        what = _ACTION_WORDS.get(command, command.replace("_", " "))
+        return (f"{who} may not {what} without supervision rights; only supervising "
+                f"{plural} may (a token with supervisor: true)")
+    return refusal(actor.role, command, roles)
+
+
 def require(roles: Mapping[str, frozenset[str]], command: str, actor: Actor) -> None:
-    """Refuse unless ``actor``'s role may run ``command`` (``roles``: the access table)."""
+    """Refuse unless ``actor``'s role may run ``command`` (``roles``: the access table),
+    as a supervisor where the table's row asks for one."""
     if actor.role not in roles[command]:
         raise Forbidden(refusal(actor.role, command, roles[command]))
+    reason = refusal_of(actor, command) if command in ACCESS else None
+    if reason is not None:
+        raise Forbidden(reason)
 
 
 def check_visible(d: Dispute, actor: Actor) -> None:

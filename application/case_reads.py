@@ -24,6 +24,12 @@ from domain.dispute.conversation import messages_of
 from domain.errors import DisputeNotFound, InvalidInput
 
 
+class VersionNotRecorded(InvalidInput):
+    """``min_version`` beyond the case's last version: no command ever returned it."""
+
+    code = "version-not-recorded"
+
+
 class CaseReads:
     """Case reads over ``disputes``; ``cache`` (optional) only makes them cheaper.
 
@@ -38,17 +44,27 @@ class CaseReads:
         self._clock = clock
         self._cache = cache
 
-    def case(self, dispute_id: UUID, actor: Actor) -> dict[str, Any]:
+    def case(self, dispute_id: UUID, actor: Actor, min_version: int = 0) -> dict[str, Any]:
+        """The case now; ``min_version``: a version the caller knows was recorded (its own
+        command's), which the answer is never older than."""
         if self._cache is None:
-            return self.as_answered(dispute_id, actor)
-        kept = self._cache.read(dispute_id)
-        check_visible(kept.dispute, actor)
-        return self._cache.view(kept, actor, self._policies.of(kept.dispute), self._clock.now())
+            view = self.as_answered(dispute_id, actor)
+        else:
+            kept = self._cache.read(dispute_id, min_version)
+            check_visible(kept.dispute, actor)
+            view = self._cache.view(kept, actor, self._policies.of(kept.dispute),
+                                    self._clock.now())
+        if view["version"] < min_version:
+            raise VersionNotRecorded(
+                f"the case is at version {view['version']}; version {min_version} was never "
+                "recorded", field="min_version")
+        return view
 
-    def case_in_memory(self, dispute_id: UUID, actor: Actor) -> dict[str, Any] | None:
+    def case_in_memory(self, dispute_id: UUID, actor: Actor,
+                       min_version: int = 0) -> dict[str, Any] | None:
         """The case if the kept state is known current without I/O; else None."""
         cache = self._cache
-        kept = cache.current_in_memory(dispute_id) if cache is not None else None
+        kept = cache.current_in_memory(dispute_id, min_version) if cache is not None else None
         if cache is None or kept is None:
             return None
         check_visible(kept.dispute, actor)

@@ -18,6 +18,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from application.group_commit import GroupCommit
 from domain.dispute import Dispute
 from domain.errors import DisputeNotFound
 
@@ -50,9 +51,12 @@ class Disputes:
     changed: each command gets a deep copy of its own.
     """
 
-    def __init__(self, app: Application[UUID], keep: int = 0) -> None:
+    def __init__(self, app: Application[UUID], keep: int = 0,
+                 group: GroupCommit | None = None) -> None:
         self.app = app
         self._keep = keep
+        # Saves of concurrent commands committed together (None: each in its own transaction).
+        self._save_events = group.save if group is not None else lambda events: app.save(*events)
         self._kept: OrderedDict[UUID, Dispute] = OrderedDict()
         self._kept_lock = threading.Lock()
 
@@ -112,7 +116,7 @@ class Disputes:
         """
         events = list(d.collect_events())
         try:
-            recordings = self.app.save(*events)
+            recordings = self._save_events(events)
         except IntegrityError:
             if not confirm or not self._already_recorded(events):
                 raise

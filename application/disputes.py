@@ -13,20 +13,23 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.application import Application
-
 from application.access import Forbidden, require
+from application.access_audit import AccessAudit, AccessLog
 from application.case_reads import CaseReads
 from application.case_view import STAFF_ROLES
 from application.claim_commands import ClaimCommands
+from application.commit_following import FollowsCommits
 from application.dispute_commands import Act, DisputeCommands, NoPolicyInForce
 from application.dispute_store import Disputes, UnitOfWork
 from application.evidence_commands import EvidenceCommands
+from application.group_commit import GroupCommit
+from application.own_commits import OwnCommits
 from application.policies import PolicyBook
 from application.ports import Clock, CommitCounter
 from application.read_cache import ReadCache
 from application.retries import MAX_ATTEMPTS
 from application.rulings import RulingCommands
+from application.staff_reads import StaffReads
 from application.turns import Turns
 from domain.dispute import Actor, Dispute, dispute_id_for
 from domain.dispute.access import COMMAND_ROLES
@@ -47,9 +50,11 @@ View = dict[str, Any]
 KEEP_SAVED = 1024
 
 
-class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[UUID]):
+class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, StaffReads,
+                  FollowsCommits):
     """Every dispute is an event-sourced aggregate; every method speaks plain values.
-    Rulings and their appeals: :class:`RulingCommands`."""
+    Rulings and their appeals: :class:`RulingCommands`; the history and the case's past:
+    :class:`StaffReads`."""
 
     name = "disputedesk"
 
@@ -64,21 +69,28 @@ class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[U
         read_cache: bool = True,
         keep_saved: int = KEEP_SAVED,
         blobs: BlobStore | None = None,
+        access_log: AccessLog | None = None,
+        group_commit: bool = False,
     ) -> None:
         """``serial_commands``: commands take turns, first come, first served, for a
         store that admits one writer at a time (SQLite; docs/decisions.md, "Serving").
         ``read_cache``: off, every read replays the case (same answers, more work).
         ``keep_saved``: how many saved disputes commands start from (0: every command
-        replays its case; same answers, more work). ``blobs``: evidence files' bytes."""
+        replays its case; same answers, more work). ``blobs``: evidence files' bytes.
+        ``access_log``: where moderators' reads are recorded (closed with the desk).
+        ``group_commit``: concurrent commands' saves share transactions (same answers)."""
         super().__init__(env)
         self.clock = clock
         self.blobs = blobs
-        self._commits = commits
+        self.access_audit = AccessAudit(access_log, clock)
+        self._commits = OwnCommits(commits) if commits is not None else None
+        self._read_cache = read_cache
         self._turns: AbstractContextManager[Any] = Turns() if serial_commands else nullcontext()
         self._policy_book = PolicyBook(self, clock, self._turns)
         self.policies = self._policy_book.versions
-        disputes = Disputes(self, keep=keep_saved)
-        self._wire(disputes, ReadCache(disputes, commits) if read_cache else None)
+        group = GroupCommit(lambda *e: self.save(*e)) if group_commit else None  # late-bound
+        disputes = Disputes(self, keep=keep_saved, group=group)
+        self._wire(disputes, ReadCache(disputes, self._commits) if read_cache else None)
         self._policy_book.ensure(default_policy)
 
     def _wire(self, disputes: Disputes, cache: ReadCache | None) -> None:
@@ -91,6 +103,7 @@ class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[U
             return
         if self._commits is not None:
             self._commits.close()
+        self.access_audit.close()
         super().close()
 
     @contextmanager
@@ -172,8 +185,8 @@ class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[U
                        expects_reply: bool = True, expected_version: int | None = None,
                        request: RequestStamp | None = None) -> View:
         return self._carry_out("contact_seller", dispute_id, actor, lambda d, p, now: (
-            d.contact_seller(message, channel, actor, now, expects_reply)), expected_version,
-            request)
+            d.contact_seller(message, channel, actor, now, expects_reply, policy=p)),
+            expected_version, request)
 
     def respond(self, dispute_id: UUID, *, message: str, promised_ship_date: date | None = None,
                 actor: Actor, expected_version: int | None = None,
@@ -229,7 +242,7 @@ class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[U
     def add_note(self, dispute_id: UUID, *, text: str, actor: Actor,
                  expected_version: int | None = None, request: RequestStamp | None = None) -> View:
         return self._carry_out("add_note", dispute_id, actor, lambda d, p, now: d.add_note(
-            text, actor, now), expected_version, request)
+            text, actor, now, policy=p), expected_version, request)
 
     def close_case(self, dispute_id: UUID, *, reason: str, actor: Actor,
                    cancel_order: bool = False, expected_version: int | None = None,
@@ -249,17 +262,19 @@ class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[U
 
     # ---- queries --------------------------------------------------------------
 
-    def case(self, dispute_id: UUID, actor: Actor) -> View:
-        """The case view. Nested values may be shared with other reads: do not change them."""
+    def case(self, dispute_id: UUID, actor: Actor, *, min_version: int = 0) -> View:
+        """The case view, never older than ``min_version`` (a version a command returned).
+        Nested values may be shared with other reads: do not change them."""
         self._require("view", actor)
-        return self._reads.case(dispute_id, actor)
+        return self._reads.case(dispute_id, actor, min_version)
 
-    def case_in_memory(self, dispute_id: UUID, actor: Actor) -> View | None:
+    def case_in_memory(self, dispute_id: UUID, actor: Actor,
+                       min_version: int = 0) -> View | None:
         """The case view if the state kept from an earlier read is known to be current
         without any I/O; else None, and :meth:`case` will ask the store. Never blocks,
         so an event loop may call it. Refuses exactly as :meth:`case` does."""
         self._require("view", actor)
-        return self._reads.case_in_memory(dispute_id, actor)
+        return self._reads.case_in_memory(dispute_id, actor, min_version)
 
     def case_as_answered(self, dispute_id: UUID, actor: Actor, version: int | None = None) -> View:
         """The case as a command of ``actor`` answers it (at ``version``, or now), with
@@ -272,25 +287,10 @@ class DisputeDesk(RulingCommands, EvidenceCommands, ClaimCommands, Application[U
         """The case of an order as ``actor``'s commands see it (the platform included)."""
         return self.case_as_answered(dispute_id_for(order_id), actor)
 
-    def history(self, dispute_id: UUID, actor: Actor) -> list[View]:
-        self._require("history", actor)
-        return self._reads.history(dispute_id, actor)
-
     def messages(self, dispute_id: UUID, actor: Actor) -> list[View]:
         """The conversation between buyer and seller, oldest first (never a note)."""
         self._require("messages", actor)
         return self._reads.messages(dispute_id, actor)
-
-    def as_of(self, dispute_id: UUID, actor: Actor, *, version: int | None = None,
-              at: datetime | None = None) -> View:
-        """The case as it was at a version, or at an instant (what was recorded by then)."""
-        self._require("as_of", actor)
-        return self._reads.as_of(dispute_id, actor, version, at)
-
-    def as_happened(self, dispute_id: UUID, actor: Actor, at: datetime) -> View:
-        """The case as it was in the world at ``at`` (business time), whenever recorded."""
-        self._require("as_happened", actor)
-        return self._reads.as_happened(dispute_id, actor, at)
 
     def has_disputes(self) -> bool:
         """Whether any order was ever recorded (the policy ledger alone does not count)."""

@@ -24,6 +24,7 @@ from uuid import UUID
 import structlog
 
 from application.access import check_visible, require
+from application.access_audit import Read, Via
 from application.disputes import DisputeDesk
 from application.evidence_types import (
     HEAD_BYTES,
@@ -187,11 +188,16 @@ class EvidenceFiles:
         require(COMMAND_ROLES, "add_evidence", actor)
         d = self._desk.dispute(dispute_id)
         check_visible(d, actor)
-        limit, why = d.evidence_room(self._desk.policy_for(d))
-        too_large = f"{why}; this file holds more than {limit:,} bytes"
+        policy = self._desk.policy_for(d)
+        # A retry is read as far as a first upload could go: its room is judged when
+        # it is recorded (a retry of the upload that filled the case answers as it did).
+        limit, why = d.evidence_file_limit(policy)
         refusal: DomainError | None = None
         try:
             guards.can_add_evidence(d)
+            room = d.evidence_room(policy)  # a full case: 409 case-limit-reached
+            if not may_be_retry:
+                limit, why = room
             if expected_version is not None and d.version != expected_version:
                 raise ConcurrentModification(
                     f"the dispute is at version {d.version}, not {expected_version}")
@@ -199,6 +205,7 @@ class EvidenceFiles:
             if not may_be_retry:
                 raise
             refusal = refused
+        too_large = f"{why}; this file holds more than {limit:,} bytes"
         return Admission(dispute_id, limit, too_large, refusal)
 
     def receive(self, admission: Admission, chunks: Iterable[bytes], *, filename: str | None,
@@ -286,9 +293,12 @@ class EvidenceFiles:
                          reference=reference, actor=actor,
                          expected_version=expected_version, request=request)
 
-    def download(self, dispute_id: UUID, evidence_id: str, actor: Actor) -> Download:
+    def download(self, dispute_id: UUID, evidence_id: str, actor: Actor,
+                 via: Via | None = None) -> Download:
         """An evidence file of the case, for whoever may read the case (another buyer's
-        or seller's case is 404, as for the case itself)."""
+        or seller's case is 404, as for the case itself). A moderator's download is
+        recorded in the access audit, ``via`` the channel it came through (default: the
+        API), before a byte is sent; unrecorded, it is not served."""
         require(COMMAND_ROLES, "evidence_file", actor)
         d = self._desk.dispute(dispute_id)
         check_visible(d, actor)
@@ -303,4 +313,17 @@ class EvidenceFiles:
             log.error("evidence.blob_missing", dispute_id=str(dispute_id),
                       evidence_id=evidence_id, blob_id=file.blob_id)
             raise NotFound(f"the bytes of evidence {evidence_id} are no longer kept") from None
+        try:
+            self._desk.access_audit.read(actor, dispute_id, Read.EVIDENCE_FILE, via,
+                                         evidence_id=evidence_id)
+        except BaseException:
+            _close(chunks)
+            raise
         return Download(file.content_type, file.filename, file.size, file.sha256, chunks)
+
+
+def _close(chunks: Iterator[bytes]) -> None:
+    """Let go of a blob opened for a download that will not be sent."""
+    close = getattr(chunks, "close", None)
+    if callable(close):
+        close()

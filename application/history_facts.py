@@ -219,7 +219,8 @@ def apply_fact(d: Dispute, fact: Fact, policy: Policy) -> None:
     elif kind == "delivery":
         d.deliver(v["delivered_at"], IMPORT_ACTOR, t)
     elif kind == "seller_contact":
-        d.contact_seller(v["message"], v["channel"], buyer, t, fact.get("expects_reply", True))
+        d.contact_seller(v["message"], v["channel"], buyer, t, fact.get("expects_reply", True),
+                         policy=policy)
     elif kind == "seller_response":
         d.respond(v["message"], fact.get("promised_ship_date"), policy, seller, t)
     elif kind == "refund_request":

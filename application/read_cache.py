@@ -59,21 +59,23 @@ class ReadCache:
         self._kept: dict[UUID, KeptRead] = {}
         self._lock = threading.Lock()
 
-    def read(self, dispute_id: UUID) -> KeptRead:
+    def read(self, dispute_id: UUID, min_version: int = 0) -> KeptRead:
         """The dispute as it is in the store now, for reading only.
 
         While the commit counter (when there is one) has not moved since the
         store confirmed the kept state, it is current; else the store is asked
         for events after it (one indexed query, usually empty), so a write by
-        any process is seen at once. New events are applied to a copy: readers
-        in other threads may be using the kept one.
+        any process is seen as soon as the counter tells (SQLite: at once;
+        PostgreSQL: another process's once its notification arrives). A kept
+        state older than ``min_version`` always asks the store. New events are
+        applied to a copy: readers in other threads may be using the kept one.
         """
         stamp = self._commits.stamp() if self._commits is not None else None
         kept = self._kept.get(dispute_id)
         if kept is None:
             d = self._disputes.get(dispute_id)
         else:
-            if stamp is not None and kept.stamp == stamp:
+            if stamp is not None and kept.stamp == stamp and kept.dispute.version >= min_version:
                 return kept
             newer = self._disputes.events(dispute_id, gt=kept.dispute.version)
             if not newer:
@@ -87,11 +89,13 @@ class ReadCache:
             self._kept[dispute_id] = fresh
         return fresh
 
-    def current_in_memory(self, dispute_id: UUID) -> KeptRead | None:
-        """The kept state if it is known current without any I/O; else None."""
+    def current_in_memory(self, dispute_id: UUID, min_version: int = 0) -> KeptRead | None:
+        """The kept state if it is known current without any I/O (and at
+        ``min_version`` at least); else None."""
         stamp = self._commits.peek() if self._commits is not None else None
         kept = self._kept.get(dispute_id)
-        if stamp is None or kept is None or kept.stamp != stamp:
+        if (stamp is None or kept is None or kept.stamp != stamp
+                or kept.dispute.version < min_version):
             return None
         return kept
 

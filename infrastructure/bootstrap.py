@@ -27,6 +27,7 @@ from application.disputes import DisputeDesk
 from application.evidence_files import EvidenceFiles
 from application.ports import Clock
 from domain.policy import Policy, parse_policy
+from infrastructure.access_audit_store import open_access_log
 from infrastructure.blob_store import LazyBlobStore
 from infrastructure.clock import SystemClock
 from infrastructure.commit_counter import SQLiteCommitCounter
@@ -35,7 +36,9 @@ from infrastructure.database_url import (
     DatabaseURL,
     eventsourcing_env,
     parse_database_url,
+    psycopg_conninfo,
 )
+from infrastructure.pg_commit_counter import PostgresCommitCounter
 from infrastructure.schema_lock import event_store_setup_lock
 from infrastructure.settings import Settings
 
@@ -77,14 +80,17 @@ def build_application(
     answer, only the cost.
 
     The application's root: the stores and the application. A served process
-    adds its HTTP app and workers on top (``interface.http.app.server_app``).
+    adds its HTTP app and workers on top (``interface.http.app.server_app``). The
+    access audit opens here (its table made if missing) and closes with the application.
     """
     url = parse_database_url(settings.database_url)
     env = eventsourcing_env(url, name=DisputeDesk.name)
     policy = load_policy(settings.policy_path)
     commits = SQLiteCommitCounter(url.sqlite_path) if url.sqlite_path is not None else None
+    access_log = None
     try:
         with event_store_setup_lock(url):
+            access_log = open_access_log(url)
             app = DisputeDesk(
                 env=env,
                 clock=clock or SystemClock(),
@@ -95,13 +101,21 @@ def build_application(
                 ),
                 read_cache=read_cache,
                 blobs=LazyBlobStore(url),
+                # SQLite admits one writer at a time: its commands take turns instead.
+                group_commit=settings.group_commit and url.is_postgres,
                 **({} if keep_saved is None else {"keep_saved": keep_saved}),
+                access_log=access_log,
             )
     except BaseException:
         if commits is not None:
             commits.close()
+        if access_log is not None:
+            access_log.close()
         raise
     bound_store_waits(app, url)
+    recorder = app.recorder
+    if isinstance(recorder, PostgresApplicationRecorder) and read_cache:
+        app.follow_commits(PostgresCommitCounter(psycopg_conninfo(url), recorder.channel_name))
     return app
 
 

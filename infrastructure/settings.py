@@ -15,6 +15,9 @@
 ``DISPUTEDESK_SUBJECT_CLAIM``, ``DISPUTEDESK_ALLOW_DEV_TOKENS``
                              the platform's identity provider
                              (:mod:`infrastructure.identity_settings`)
+``DISPUTEDESK_RATE_LIMITS``, ``DISPUTEDESK_REDIS_*``, ``DISPUTEDESK_MAX_STREAMS``
+                             request rates, where they are counted, open streams
+                             (:mod:`infrastructure.limit_settings`)
 =========================== ====================================================
 
 An empty variable counts as unset. Bad values raise :class:`SettingsError`, whose
@@ -31,6 +34,7 @@ from pathlib import Path
 from application.webhooks import WebhookSettings
 from infrastructure.database_url import DatabaseURL, parse_database_url
 from infrastructure.identity_settings import IdentitySettings, identity_settings
+from infrastructure.limit_settings import LimitSettings, limit_settings
 from infrastructure.ops_settings import OpsSettings, ops_settings
 from infrastructure.settings_errors import SettingsError
 from infrastructure.webhook_settings import deliver_in_serve, flag_setting, webhook_settings
@@ -53,10 +57,14 @@ class Settings:
     deliver_in_serve: bool = True
     #: The console's cookies say ``Secure`` (set it when served over HTTPS).
     console_secure_cookies: bool = False
+    #: PostgreSQL: concurrent commands' saves share transactions (off: one each).
+    group_commit: bool = True
     #: Metrics, probes, CORS and tracing.
     ops: OpsSettings = field(default_factory=OpsSettings)
     #: Whose tokens pass: the platform's identity provider, development tokens.
     identity: IdentitySettings = field(default_factory=IdentitySettings)
+    #: Request rates per role, open streams per caller, where they are counted.
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @classmethod
     def from_env(
@@ -109,8 +117,10 @@ class Settings:
             webhooks=webhook_settings(get),
             deliver_in_serve=deliver_in_serve(get),
             console_secure_cookies=flag_setting(get, "DISPUTEDESK_CONSOLE_SECURE_COOKIES", False),
+            group_commit=flag_setting(get, "DISPUTEDESK_GROUP_COMMIT", True),
             ops=ops_settings(get),
             identity=identity_settings(get, base),
+            limits=limit_settings(get),
         )
 
     @property

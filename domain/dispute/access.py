@@ -8,7 +8,9 @@ existing case, the guard that says whether the case allows it now. From it:
 - :func:`next_actions`, what a role may do next on a case: the rows it may run
   whose guard passes, in the order of the table;
 - :func:`check_claim`, what a moderator's live claim on a case keeps other
-  moderators from doing: the rows marked ``claim_bound``.
+  moderators from doing: the rows marked ``claim_bound``;
+- :func:`admits`, whether a caller may run an action at all: its role, and for a row
+  marked ``supervisors_only`` a supervising moderator (a flag of the token, not a role).
 
 A row without a guard is not offered among a case's next actions (the order is
 placed before the case exists; reading a case is not a step in it), nor is one
@@ -24,6 +26,7 @@ from datetime import datetime
 from domain.dispute import guards
 from domain.dispute.case import DisputeState
 from domain.dispute.claim_commands import claim_held
+from domain.dispute.vocabulary import Actor
 from domain.errors import DomainError
 from domain.policy import Policy
 
@@ -49,6 +52,8 @@ class Access:
     claim_bound: bool = False
     #: Among a case's next actions when its guard passes (False: never listed).
     offered: bool = True
+    #: Only callers among ``roles`` whose token makes them supervisors (``supervisor``).
+    supervisors_only: bool = False
 
     def guard_for(self, role: str) -> Guard | None:
         """The guard ``role`` is asked (a party guard, as that party)."""
@@ -137,6 +142,8 @@ ACCESS: Mapping[str, Access] = {
     "scorecard": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
     "sellers": Access(BUYER | SELLER | MODERATOR | ANALYST | PLATFORM),
     "metrics": Access(MODERATOR | ANALYST),
+    # Who read which case's history and evidence files: supervising moderators only.
+    "audit_access": Access(MODERATOR, supervisors_only=True),
 }
 
 #: Which roles may run each action (the shape the application and HTTP guards read).
@@ -160,6 +167,13 @@ _CASE_ACTIONS: Mapping[str, tuple[tuple[str, Guard], ...]] = {
 def may(role: str, action: str) -> bool:
     """Whether ``role`` may run ``action`` at all (whatever the case's state)."""
     return role in ACCESS[action].roles
+
+
+def admits(actor: Actor, action: str) -> bool:
+    """Whether ``actor`` may run ``action`` at all: its role, and a supervisor where the
+    row asks for one."""
+    access = ACCESS[action]
+    return actor.role in access.roles and (actor.supervisor or not access.supervisors_only)
 
 
 def check_claim(d: DisputeState, action: str, moderator_id: str, now: datetime) -> None:

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from domain.dispute import dues, events, guards, late_reports, ruling_events
+from domain.dispute.case_limits import EVIDENCE_ITEMS, MESSAGES, NOTES
 from domain.dispute.evidence_commands import EvidenceCommands
 from domain.dispute.inputs import check_instant, identifier, one_of, text
 from domain.dispute.order_commands import OrderCommands
@@ -73,12 +74,15 @@ class DisputeCommands(OrderCommands, EvidenceCommands):
         self._record(events.OrderDelivered, actor, delivered_at, now, delivered_at=delivered_at)
 
     def contact_seller(
-        self, message: str, channel: str, actor: Actor, now: datetime, expects_reply: bool = True
+        self, message: str, channel: str, actor: Actor, now: datetime, expects_reply: bool = True,
+        *, policy: Policy | None = None,
     ) -> None:
-        """Only a contact that ``expects_reply`` opens the seller's response window."""
+        """Only a contact that ``expects_reply`` opens the seller's response window.
+        ``policy``: the case's, for its cap on messages (None: the default cap)."""
         message = text(message, "message")
         one_of(channel, CONTACT_CHANNELS, "channel")
         guards.can_contact_seller(self)
+        self.check_room(MESSAGES, policy)
         self._record(events.SellerContacted, actor, now, now, message=message, channel=channel,
                      expects_reply=expects_reply)
 
@@ -103,6 +107,7 @@ class DisputeCommands(OrderCommands, EvidenceCommands):
                 f"order's region)", field="promised_ship_date"
             )
         guards.can_respond(self)
+        self.check_room(MESSAGES, policy)
         self._record(
             events.SellerResponded,
             actor,
@@ -124,7 +129,8 @@ class DisputeCommands(OrderCommands, EvidenceCommands):
         policy: Policy | None = None,
     ) -> str:
         """``file``: the uploaded file's facts (its bytes already kept under its
-        ``blob_id``), checked against ``policy``'s types and size limits."""
+        ``blob_id``), checked against ``policy``'s types and size limits. The case's caps
+        on items and bytes are ``policy``'s (without a file, None: the default caps)."""
         one_of(kind, EVIDENCE_KINDS, "kind")
         description = text(description, "description")
         reference = text(reference, "reference", max_length=500, required=False) or None
@@ -132,6 +138,8 @@ class DisputeCommands(OrderCommands, EvidenceCommands):
         if file is not None:
             assert policy is not None, "a file is checked against the case's policy"
             self.check_evidence_file(file, policy)
+        else:
+            self.check_room(EVIDENCE_ITEMS, policy)
         evidence_id = f"ev-{self.version + 1}"
         described = {} if file is None else {
             "sha256": file.sha256, "content_type": file.content_type, "size": file.size,
@@ -374,8 +382,13 @@ class DisputeCommands(OrderCommands, EvidenceCommands):
         guards.can_review(self, policy, now)
         self._record(events.Reviewed, actor, now, now, rating=rating, comment=comment)
 
-    def add_note(self, note: str, actor: Actor, now: datetime) -> None:
-        self._record(events.NoteAdded, actor, now, now, text=text(note, "text", max_length=10000))
+    def add_note(
+        self, note: str, actor: Actor, now: datetime, *, policy: Policy | None = None
+    ) -> None:
+        """``policy``: the case's, for its cap on notes (None: the default cap)."""
+        note = text(note, "text", max_length=10000)
+        self.check_room(NOTES, policy)
+        self._record(events.NoteAdded, actor, now, now, text=note)
 
     def close(self, reason: str, actor: Actor, now: datetime, cancel_order: bool = False) -> None:
         """Close a settled case; ``cancel_order`` first cancels an order that neither shipped

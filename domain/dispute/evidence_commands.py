@@ -1,6 +1,7 @@
 """The evidence commands: a moderator asks a party for more evidence, due after the
 policy's ``evidence_due_business_days``; a file is accepted only in the types a case
-can show safely and within the policy's size limits, per file and per case.
+can show safely and within the policy's size limits, per file and per case, and only
+while the case holds fewer items and bytes than its caps (``case_limits``).
 Their event: ``evidence``."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.dispute import guards
-from domain.dispute.case import DisputeState
+from domain.dispute.case_limits import CaseLimits
 from domain.dispute.evidence import EVIDENCE_CONTENT_TYPES, EvidenceRequested
 from domain.dispute.inputs import one_of, text
 from domain.dispute.state import EvidenceFile
@@ -19,7 +20,7 @@ from domain.policy import Policy
 PARTIES = ("buyer", "seller")
 
 
-class EvidenceCommands(DisputeState):
+class EvidenceCommands(CaseLimits):
     def request_evidence(
         self, party: str, description: str, policy: Policy, actor: Actor, now: datetime
     ) -> str:
@@ -34,13 +35,9 @@ class EvidenceCommands(DisputeState):
                      description=description, due_at=due_at)
         return request_id
 
-    @property
-    def evidence_bytes(self) -> int:
-        """The bytes the case's evidence files hold together."""
-        return sum(e.file.size for e in self.evidence.values() if e.file is not None)
-
     def check_evidence_file(self, file: EvidenceFile, policy: Policy) -> None:
-        """Refuse a file of a type a case may not hold, or one past the size limits."""
+        """Refuse a file of a type a case may not hold, one the case has no room for
+        (its caps reached), or one past the size limits."""
         if file.content_type not in EVIDENCE_CONTENT_TYPES:
             raise UnsupportedMediaType(
                 f"evidence files may be JPEG, PNG, WebP, PDF or plain text; this one "
@@ -52,7 +49,9 @@ class EvidenceCommands(DisputeState):
 
     def evidence_room(self, policy: Policy) -> tuple[int, str]:
         """The most bytes the case's next file may hold (the smaller of the per-file limit
-        and what the per-case limit leaves), and why a larger one is refused."""
+        and what the per-case limit leaves), and why a larger one is refused;
+        :class:`CaseLimitReached` when the case takes no more files at all."""
+        self.check_evidence_room(policy)
         rules = policy.rules_for(self.region, self.category)
         room = max(rules.evidence_case_max_bytes - self.evidence_bytes, 0)
         if room < rules.evidence_file_max_bytes:
@@ -60,6 +59,12 @@ class EvidenceCommands(DisputeState):
                 f"a case's evidence files may hold at most {rules.evidence_case_max_mb} MB "
                 f"together; this case holds {self.evidence_bytes:,} bytes already"
             )
+        return self.evidence_file_limit(policy)
+
+    def evidence_file_limit(self, policy: Policy) -> tuple[int, str]:
+        """The per-file limit alone, whatever the case holds: how far to read an upload
+        that may repeat one already recorded (its room is judged when it is recorded)."""
+        rules = policy.rules_for(self.region, self.category)
         return rules.evidence_file_max_bytes, (
             f"an evidence file may hold at most {rules.evidence_file_max_mb} MB"
         )

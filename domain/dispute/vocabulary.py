@@ -3,7 +3,7 @@ closed lists a command's input must come from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -56,8 +56,13 @@ def dispute_id_for(order_id: str) -> UUID:
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts: a role and an id. ``supervisor``: a moderator whose token says
+    ``supervisor: true`` (reads the access audit); a privilege of the token, not part of
+    who the actor is, so it plays no part in equality or hashing."""
+
     role: str
     id: str
+    supervisor: bool = field(default=False, compare=False)
 
 
 #: The actor of the events the policy derives (deadlines, auto-approvals, cancels).

@@ -35,6 +35,9 @@ RULE_KEYS = (
     "evidence_case_max_mb",
     "evidence_due_business_days",
     "claim_expiry_minutes",
+    "messages_case_max",
+    "evidence_case_max_items",
+    "notes_case_max",
 )
 BUSINESS_DAY_KEYS = RULE_KEYS[:4]
 #: Rule keys a document may leave out of ``[defaults]``, with the value a new
@@ -49,12 +52,18 @@ OPTIONAL_RULE_DEFAULTS: dict[str, int] = {
     "evidence_case_max_mb": 50,
     "evidence_due_business_days": 3,
     "claim_expiry_minutes": 120,
+    "messages_case_max": 300,
+    "evidence_case_max_items": 50,
+    "notes_case_max": 300,
 }
 #: ``evidence_*``: the largest evidence file and the most a case may hold (MB, 10**6
 #: bytes); the business days a party has to answer a moderator's evidence request.
 #: A recorded version without them takes these too (no limits were judged before).
 #: ``claim_expiry_minutes``: how long a moderator's claim on a case lasts unless renewed
 #: (a recorded version without it takes it too: no claims were taken before).
+#: ``*_case_max*``: the most messages (contacts and responses), evidence items and
+#: internal notes one case holds, so that no party grows a case (and every answer that
+#: carries it) without end; a recorded version without them takes these too.
 #: The value a *recorded* document that leaves the key out meant: it was published
 #: before the key existed (every version published since names each key), so it
 #: keeps replaying the same (0: no reminders), whatever today's default. A version
@@ -73,6 +82,9 @@ MAX_REMINDER_HOURS = 720
 MAX_APPEAL_WINDOW_DAYS = 365
 MAX_EVIDENCE_MB = 1000
 MAX_CLAIM_MINUTES = 7 * 24 * 60
+MAX_CASE_ITEMS = 10_000
+#: The caps of how many things one case holds (its files' bytes: evidence_case_max_mb).
+CASE_CAP_KEYS = frozenset({"messages_case_max", "evidence_case_max_items", "notes_case_max"})
 #: Rule keys for which 0 means "none" (no reminders, no appeals).
 ZERO_MEANS_NONE = frozenset({"reminder_hours_before", "appeal_window_days_buyer",
                              "appeal_window_days_seller"})
@@ -113,6 +125,8 @@ def rule_problem(path: str, key: str, value: object) -> str | None:
         if key.endswith("_max_mb")
         else MAX_CLAIM_MINUTES
         if key == "claim_expiry_minutes"
+        else MAX_CASE_ITEMS
+        if key in CASE_CAP_KEYS
         else MAX_BUSINESS_DAYS
     )
     lowest = 0 if key in ZERO_MEANS_NONE else 1

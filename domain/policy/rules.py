@@ -32,6 +32,11 @@ class Rules:
     evidence_due_business_days: int = OPTIONAL_RULE_DEFAULTS["evidence_due_business_days"]
     #: Minutes a moderator's claim on a case lasts (from when it is taken or renewed).
     claim_expiry_minutes: int = OPTIONAL_RULE_DEFAULTS["claim_expiry_minutes"]
+    #: The most one case holds of messages (the buyer's contacts and the seller's
+    #: responses), evidence items and internal notes (its files' bytes: above).
+    messages_case_max: int = OPTIONAL_RULE_DEFAULTS["messages_case_max"]
+    evidence_case_max_items: int = OPTIONAL_RULE_DEFAULTS["evidence_case_max_items"]
+    notes_case_max: int = OPTIONAL_RULE_DEFAULTS["notes_case_max"]
 
     @property
     def evidence_file_max_bytes(self) -> int:

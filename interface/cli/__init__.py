@@ -18,12 +18,14 @@ import typer
 from infrastructure.private_files import PRIVATE_UMASK
 from infrastructure.settings import SettingsError
 from interface.cli import (
+    audit,
     common,
     deliver,
     demo,
     export,
     history,
     import_log,
+    orders,
     policy,
     project,
     serve,
@@ -76,6 +78,8 @@ deliver.register(app)
 history.register(app)
 export.register(app)
 import_log.register(app)
+orders.register(app)
+audit.register(app)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import typer
 import uvicorn
 
 from infrastructure.metrics import private_multiprocess_dir
+from infrastructure.rate_limiter import rate_limit_backend
 from interface.cli.common import fail, open_application, settings_of
 from interface.http.app import server_app
 from interface.http.auth import SecretError, resolve_secret
@@ -56,6 +57,7 @@ def serve(
                f"events in {database.redacted()})")
     typer.echo(f"  API docs:     {url}/schema")
     typer.echo(f"  console:      {url}/console (sign in with a moderator's or analyst's token)")
+    typer.echo(f"  rate limits:  {rate_limit_backend(settings.limits)}")
     prog = _program()
     if settings.identity.dev_tokens:
         typer.echo(f"  get a token:  TOKEN=$({prog} token --role buyer --subject b-1)")

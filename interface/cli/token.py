@@ -44,11 +44,19 @@ def token(
         "--ttl",
         help="How long the token is valid: 30m, 12h, 7d...",
     ),
+    supervisor: bool = typer.Option(
+        False,
+        "--supervisor",
+        help="A supervising moderator's token (`supervisor: true`): may read the access "
+        "audit. Moderators only.",
+    ),
 ) -> None:
     """Print a signed bearer token for ROLE and SUBJECT."""
     settings = settings_of(ctx)
     if role not in ROLES:
         fail(f"--role must be one of {', '.join(ROLES)}; got {role!r}")
+    if supervisor and role != "moderator":
+        fail(f"--supervisor is for moderators only; got --role {role}")
     problem = subject_problem(subject.strip())
     if problem is not None:
         fail(f"--subject: {problem}")
@@ -57,7 +65,7 @@ def token(
         secret = resolve_secret(settings)
     except (ValueError, SecretError) as error:
         fail(str(error))
-    typer.echo(issue_token(secret, role, subject, ttl=lifetime))
+    typer.echo(issue_token(secret, role, subject, ttl=lifetime, supervisor=supervisor))
     if not settings.identity.dev_tokens:
         typer.echo("disputedesk: note: with DISPUTEDESK_JWKS_* set, the API refuses development "
                    "tokens unless DISPUTEDESK_ALLOW_DEV_TOKENS=1", err=True)

@@ -19,6 +19,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 
+from application.access_audit import CONSOLE
 from application.disputes import DisputeDesk
 from domain.dispute import Actor
 from domain.errors import DomainError, InvalidInput
@@ -152,5 +153,5 @@ class CasePages(Controller):
                             ) -> Stream:
         session.require(user, "evidence_file")
         files = evidence_files(desk)
-        download = await sync_to_thread(files.download, dispute_id, evidence_id, user)
+        download = await sync_to_thread(files.download, dispute_id, evidence_id, user, CONSOLE)
         return file_response(download)

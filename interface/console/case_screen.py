@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from application.access_audit import CONSOLE
 from application.disputes import DisputeDesk
 from domain.dispute import Actor
 from domain.outcomes import OUTCOMES
@@ -110,9 +111,10 @@ def deadlines(view: dict[str, Any], timezone: str) -> list[tuple[str, Moment]]:
 
 
 def case_screen(desk: DisputeDesk, dispute_id: UUID, actor: Actor) -> dict[str, Any]:
-    """Everything the case page renders (raises the application's errors: NotFound...)."""
+    """Everything the case page renders (raises the application's errors: NotFound...).
+    Its history read is recorded in the access audit as the console's."""
     view = desk.case(dispute_id, actor)
-    history = desk.history(dispute_id, actor)
+    history = desk.history(dispute_id, actor, CONSOLE)
     policy = desk.policy_for(desk.dispute(dispute_id))
     timezone = policy.regions[view["region"]].timezone
     reasons = desk.reason_codes(actor)["data"]

@@ -2,7 +2,8 @@
 
 The queue page listens for any new event in the log (claims included, which
 the public streams leave out); a case page for a new version of its case. The
-browser then fetches the page again and swaps the parts that changed.
+browser then fetches the page again and swaps the parts that changed. They count
+towards the caller's cap on open streams (:mod:`interface.http.stream_caps`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from application.event_feed import EventFeed
 from domain.dispute import Actor
 from interface.console import session
 from interface.http.deadline import DEADLINE_OPT
+from interface.http.stream_caps import StreamCap
 
 #: How often a live page's source is looked at (s).
 POLL_SECONDS = 1.0
@@ -57,16 +59,17 @@ class LivePages(Controller):
     opt = {DEADLINE_OPT: None}  # streams run until the page closes
 
     @get("/queue")
-    async def queue(self, user: NamedDependency[Actor], desk: NamedDependency[DisputeDesk]
-                    ) -> ServerSentEvent:
+    async def queue(self, user: NamedDependency[Actor], desk: NamedDependency[DisputeDesk],
+                    stream_cap: NamedDependency[StreamCap]) -> ServerSentEvent:
         session.require(user, "moderation_queue")
         feed = EventFeed(desk)
         # The queue is a read model: read it again once it has caught up with the log.
-        return ServerSentEvent(_changes(feed.head, "min_position"))
+        return ServerSentEvent(stream_cap.hold(user, _changes(feed.head, "min_position")))
 
     @get("/cases/{dispute_id:uuid}")
     async def case(self, dispute_id: FromPath[UUID], user: NamedDependency[Actor],
-                   desk: NamedDependency[DisputeDesk]) -> ServerSentEvent:
+                   desk: NamedDependency[DisputeDesk], stream_cap: NamedDependency[StreamCap]
+                   ) -> ServerSentEvent:
         session.require(user, "history")
         feed = EventFeed(desk)
         state = {"head": -1, "version": -1}
@@ -78,4 +81,4 @@ class LivePages(Controller):
             return state["version"]
 
         await sync_to_thread(desk.case, dispute_id, user)  # 404 before the stream starts
-        return ServerSentEvent(_changes(version, None))
+        return ServerSentEvent(stream_cap.hold(user, _changes(version, None)))

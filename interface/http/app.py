@@ -29,12 +29,15 @@ from infrastructure.idempotency_store import open_idempotency_store
 from infrastructure.logging import configure_logging, get_logger
 from infrastructure.periodic import every
 from infrastructure.private_files import PRIVATE_UMASK
+from infrastructure.rate_limiter import RateLimiter
 from infrastructure.settings import Settings
 from infrastructure.stores.runtime import Projections
 from infrastructure.webhook_runtime import Webhooks, open_webhooks
 from interface.console.router import console_router, template_config
 from interface.http.auth import Auth, resolve_secret
+from interface.http.body_limits import BodyLimitMiddleware
 from interface.http.controllers.appeals import AppealsController, ReasonCodesController
+from interface.http.controllers.audit import AuditController
 from interface.http.controllers.deadlines import DeadlinesController
 from interface.http.controllers.disputes import DisputesController
 from interface.http.controllers.events import EventsController
@@ -52,8 +55,10 @@ from interface.http.guards import actor_of
 from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
 from interface.http.observability import Observability
 from interface.http.openapi import ClosedStructSchemaPlugin, openapi_config
+from interface.http.rate_limits import RateLimitMiddleware
 from interface.http.runtime import freeze_startup_heap
 from interface.http.schemas import prepare_struct_types
+from interface.http.stream_caps import StreamCap
 from interface.http.strict_body import strict_json_body
 
 API_VERSION = "1"
@@ -74,6 +79,7 @@ ROUTE_HANDLERS: tuple[ControllerRouterHandler, ...] = (
     DeadlinesController,
     EventsController,
     WebhooksController,
+    AuditController,
 )
 
 Hook = Callable[[], Any]
@@ -111,6 +117,8 @@ def create_app(
     app keeps them in ``app.state.webhooks``). ``tracer_provider``: trace every request
     with it (else tracing follows the ``OTEL_*`` variables: off unless they ask).
     Metrics (``/metrics``), probes, CORS: ``interface/http/observability.py``.
+    Request rates, open streams and body sizes are limited as ``settings.limits`` and
+    ``interface/http/body_limits.py`` say.
     """
     prepare_struct_types()  # before any worker thread converts a response
     secret = resolve_secret(settings)
@@ -120,6 +128,18 @@ def create_app(
     read_models = ReadModelRoutes(settings, application)
     watch = Observability.build(application, settings, read_models, idempotency,
                                 tracer_provider=tracer_provider)
+    limiter = RateLimiter(settings.limits, watch.metrics.registry)
+    stream_cap = StreamCap(settings.limits.max_streams)
+    rate_limits = ([DefineMiddleware(RateLimitMiddleware, limiter=limiter)]
+                   if settings.limits.rate_limited else [])
+
+    def say_rate_limits() -> None:
+        if settings.limits.rate_limited and not limiter.shared:
+            log.warning("rate_limit.per_process", detail="request rates are counted by each "
+                        "process alone: set DISPUTEDESK_REDIS_URL to share them across "
+                        "workers and hosts")
+        else:
+            log.info("rate_limit.backend", backend=limiter.describe())
 
     def open_idempotency() -> None:
         store = idempotency_store
@@ -197,12 +217,15 @@ def create_app(
             "actor": Provide(_provide_actor, sync_to_thread=False),
             "sweeper": Provide(provide_sweeper, sync_to_thread=True),
             "webhooks": Provide(provide_webhooks, sync_to_thread=False),
+            "stream_cap": Provide(lambda: stream_cap, use_cache=True, sync_to_thread=False),
             **watch.dependencies,
         },
         middleware=[
             *watch.middleware,
             DeadlineMiddleware,
+            BodyLimitMiddleware,
             auth.jwt.middleware,
+            *rate_limits,
             DefineMiddleware(IdempotencyMiddleware, state=idempotency),
         ],
         exception_handlers=exception_handlers(),
@@ -210,8 +233,8 @@ def create_app(
         cors_config=watch.cors,
         before_request=strict_json_body,
         before_send=[watch.before_send],
-        on_startup=[open_idempotency, open_webhook_parts, start_background, watch.start,
-                    *on_startup],
+        on_startup=[say_rate_limits, open_idempotency, open_webhook_parts, start_background,
+                    watch.start, *on_startup],
         on_shutdown=[watch.stop, stop_background, close_webhooks, read_models.close,
                      *on_shutdown, close_idempotency],
         openapi_config=openapi_config([auth.jwt.openapi_components],

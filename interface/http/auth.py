@@ -36,6 +36,7 @@ from interface.http.identity import DEV_ALGORITHM as ALGORITHM
 from interface.http.identity import TokenVerifier
 from interface.http.token_claims import (
     MAX_SUBJECT_LENGTH,
+    SUPERVISOR_CLAIM,
     IdentityUnavailable,
     TokenRefused,
     check_subject,
@@ -108,9 +109,13 @@ def issue_token(
     *,
     ttl: timedelta = DEFAULT_TTL,
     now: datetime | None = None,
+    supervisor: bool = False,
 ) -> str:
+    """A development token; ``supervisor``: a supervising moderator's (moderators only)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    if supervisor and role != "moderator":
+        raise ValueError(f"only a moderator can be a supervisor, not a {role}")
     subject = check_subject(subject.strip())
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
@@ -120,6 +125,7 @@ def issue_token(
         "role": role,
         "iat": int(issued.timestamp()),
         "exp": int((issued + ttl).timestamp()),
+        **({SUPERVISOR_CLAIM: True} if supervisor else {}),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -224,14 +230,16 @@ class Auth:
 def _description(identity: IdentitySettings) -> str:
     dev = (
         "An HS256 JWT with claims `role` (buyer, seller, moderator, analyst, platform), "
-        "`sub` (the buyer's, seller's or staff member's id), `iat` and `exp`. "
-        "Get one with `disputedesk token --role ROLE --subject ID`."
+        "`sub` (the buyer's, seller's or staff member's id), `iat` and `exp`, and for a "
+        "supervising moderator `supervisor: true`. "
+        "Get one with `disputedesk token --role ROLE --subject ID [--supervisor]`."
     )
     if not identity.platform_tokens:
         return dev
     platform = (
         f"A JWT of the platform's identity provider ({', '.join(identity.algorithms)}, "
         f"by the `kid` of its keys) with `iss`, `aud`, `iat`, `exp`, the role in "
-        f"`{identity.role_claim}` and the caller's id in `{identity.subject_claim}`."
+        f"`{identity.role_claim}`, the caller's id in `{identity.subject_claim}` and, for a "
+        f"supervising moderator, `{SUPERVISOR_CLAIM}: true`."
     )
     return f"{platform} Or: {dev}" if identity.allow_dev_tokens else platform

@@ -16,6 +16,7 @@ from litestar.types import ExceptionHandlersMap
 from msgspec import Meta
 
 from application.disputes import Forbidden
+from domain.dispute.case_limits import CaseLimitReached
 from domain.errors import (
     ConcurrentModification,
     Contention,
@@ -60,6 +61,11 @@ class Problem(msgspec.Struct, omit_defaults=True):
     instance: str | None = None
     errors: list[FieldError] | None = None
     request_id: Annotated[str | None, Meta(description="The request's id (`X-Request-ID`)")] = None
+    limit_name: Annotated[str | None, Meta(
+        description="`case-limit-reached`: the policy's rule the case reached",
+        examples=["messages_case_max"])] = None
+    limit: Annotated[int | None, Meta(
+        description="`case-limit-reached`: that rule's value for the case")] = None
 
 
 _HTTP_CODES = {
@@ -143,8 +149,12 @@ def _on_domain_error(request: Request[Any, Any, Any], error: DomainError) -> Res
     headers = {"Retry-After": "1"} if status == 503 else None
     if status == 503:
         log.info("http.contention", detail=error.detail)
-    return problem_response(request, status, error.detail, code=error.code, errors=errors,
-                            headers=headers)
+    response = problem_response(request, status, error.detail, code=error.code, errors=errors,
+                                headers=headers)
+    if isinstance(error, CaseLimitReached):  # the cap and its value, for a client to read
+        response.content = msgspec.structs.replace(
+            response.content, limit_name=error.limit_name, limit=error.limit)
+    return response
 
 
 _PROBLEM_PATH = re.compile(r"^(?P<field>[^\s:]+): (?P<message>.+)$", re.S)
@@ -219,6 +229,22 @@ def _on_http_exception(request: Request[Any, Any, Any], error: HTTPException) ->
     return problem_response(request, status, detail, errors=errors, headers=headers)
 
 
+class LimitReached(HTTPException):
+    """A limit of the server's was reached (a request rate, open streams, a body's size):
+    a problem of its own ``code`` (``too-many-requests``, ``too-many-streams``,
+    ``payload-too-large``), with its headers (``Retry-After``)."""
+
+    def __init__(self, detail: str, *, status_code: int, code: str,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail=detail, status_code=status_code, headers=dict(headers or {}))
+        self.code = code
+
+
+def _on_limit_reached(request: Request[Any, Any, Any], error: LimitReached) -> Response[Problem]:
+    return problem_response(request, error.status_code, error.detail, code=error.code,
+                            headers=error.headers)
+
+
 def _header_safe(text: str) -> str:
     return "".join(ch for ch in text if ch.isprintable() and ch not in '"\\')[:200]
 
@@ -247,6 +273,7 @@ def exception_handlers() -> ExceptionHandlersMap:
     return {
         DomainError: _on_domain_error,
         PolicyError: _on_policy_error,
+        LimitReached: _on_limit_reached,
         HTTPException: _on_http_exception,
         Exception: _on_unexpected,
     }
@@ -258,6 +285,8 @@ def render_exception(request: Request[Any, Any, Any], error: Exception) -> Respo
         return _on_domain_error(request, error)
     if isinstance(error, PolicyError):
         return _on_policy_error(request, error)
+    if isinstance(error, LimitReached):
+        return _on_limit_reached(request, error)
     if isinstance(error, HTTPException):
         return _on_http_exception(request, error)
     return _on_unexpected(request, error)
@@ -268,7 +297,9 @@ _DESCRIPTIONS = {
     401: "No bearer token, or one that is malformed, tampered with or expired.",
     403: "The token's role may not do this.",
     404: "No such resource, or one that is not the caller's (the two are indistinguishable).",
-    409: "The dispute's state does not allow this action; `detail` says why.",
+    409: "The dispute's state does not allow this action; `detail` says why. A case "
+    "that holds the most its policy allows of something (`case-limit-reached`) names the "
+    "rule in `limit_name` and its value in `limit`.",
     412: "`If-Match` no longer matches the dispute's current version (only a stale "
     "`If-Match` is 412).",
     503: "Retry shortly with the same `Idempotency-Key` (see `Retry-After`): the store is "
@@ -328,6 +359,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "FieldError",
+    "LimitReached",
     "Problem",
     "exception_handlers",
     "problem_example",

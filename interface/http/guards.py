@@ -10,9 +10,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import Guard
 
-from application.access import refusal
+from application.access import refusal, refusal_of
 from domain.dispute import Actor
-from domain.dispute.access import COMMAND_ROLES
+from domain.dispute.access import ACCESS, COMMAND_ROLES
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
@@ -29,8 +29,10 @@ def roles_for(command: str) -> list[str]:
 def requires(
     command: str, *, when: Callable[[ASGIConnection[Any, Any, Any, Any]], bool] | None = None
 ) -> Guard:
-    """A guard admitting the roles that may run ``command`` (only ``when`` it applies)."""
+    """A guard admitting the roles that may run ``command`` (only ``when`` it applies),
+    as supervisors where the access table asks for one."""
     roles = COMMAND_ROLES[command]
+    supervisors_only = ACCESS[command].supervisors_only
 
     # Async on purpose: Litestar runs sync guards in a worker thread, a costly hop per request.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -39,6 +41,8 @@ def requires(
         actor = actor_of(connection)
         if actor.role not in roles:
             raise PermissionDeniedException(refusal(actor.role, command, roles))
+        if supervisors_only and (reason := refusal_of(actor, command)) is not None:
+            raise PermissionDeniedException(reason)
 
     guard.__name__ = f"requires_{command}"
     return guard
@@ -62,4 +66,5 @@ def all_of(*guards: Guard) -> Guard:
 
 def roles_note(command: str) -> str:
     """A line for a route's OpenAPI description."""
-    return f"Roles: {', '.join(roles_for(command))}."
+    only = " (supervisors only)" if ACCESS[command].supervisors_only else ""
+    return f"Roles: {', '.join(roles_for(command))}{only}."

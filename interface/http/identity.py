@@ -4,10 +4,12 @@ Two kinds pass. Development tokens: HS256, signed with ``DISPUTEDESK_SECRET``
 (``disputedesk token``), our claim names. Platform tokens: signed by the
 platform's identity provider with a key of its JWKS (by the header's ``kid``),
 with the configured ``iss`` and ``aud``, ``exp`` and ``iat`` within the allowed
-lifetime, and its own claim and role names. With a JWKS, development tokens pass
-only when ``DISPUTEDESK_ALLOW_DEV_TOKENS=1``. The header's ``alg`` only routes
-the token: each kind accepts its fixed algorithms (HS256; the settings'
-algorithms that the key itself is for), so no key is ever used with another.
+lifetime, and its own claim and role names. Either kind makes a moderator a
+supervisor with ``supervisor: true`` (the access audit). With a JWKS,
+development tokens pass only when ``DISPUTEDESK_ALLOW_DEV_TOKENS=1``. The
+header's ``alg`` only routes the token: each kind accepts its fixed algorithms
+(HS256; the settings' algorithms that the key itself is for), so no key is ever
+used with another.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from infrastructure.token_keys import (
 )
 from interface.http.token_claims import (
     OUR_NAMES,
+    SUPERVISOR_CLAIM,
     IdentityUnavailable,
     TokenRefused,
     actor_of,
@@ -105,7 +108,9 @@ class TokenVerifier:
             raise TokenRefused(_EXPIRED) from None
         except jwt.InvalidTokenError:
             raise TokenRefused(_MALFORMED) from None
-        return Verified(actor_of(claims.get("role"), claims.get("sub")), _instant(claims["exp"]))
+        actor = actor_of(claims.get("role"), claims.get("sub"),
+                         supervisor=claims.get(SUPERVISOR_CLAIM))
+        return Verified(actor, _instant(claims["exp"]))
 
     def _platform(self, token: str, keys: TokenKeys) -> Verified:
         settings = self.identity
@@ -135,7 +140,7 @@ class TokenVerifier:
             )
         names: Mapping[str, str] = dict(settings.role_map) or OUR_NAMES
         actor = actor_of(claims.get(settings.role_claim), claims.get(settings.subject_claim),
-                         names)
+                         names, claims.get(SUPERVISOR_CLAIM))
         return Verified(actor, _instant(claims["exp"]), version)
 
 

@@ -56,6 +56,8 @@ TAGS = (
         "(server-sent events)"),
     Tag(name="webhooks", description="Signed deliveries of the public events to the "
         "platform's endpoints (Standard Webhooks), with a delivery log"),
+    Tag(name="audit", description="Who read which case's history and evidence files "
+        "(supervising moderators)"),
     Tag(name="health", description="Liveness and readiness"),
 )
 

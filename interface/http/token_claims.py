@@ -2,6 +2,7 @@
 
 Development tokens say our role names; a platform's tokens may say its own
 (``DISPUTEDESK_ROLE_MAP``), as a string or a list of which exactly one role maps.
+Either kind may say ``supervisor: true`` for a moderator who reads the access audit.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from collections.abc import Mapping
 from domain.dispute import ROLES, Actor
 
 __all__ = [
-    "MAX_SUBJECT_LENGTH", "IdentityUnavailable", "TokenRefused", "actor_of", "check_subject",
-    "role_of", "subject_problem",
+    "MAX_SUBJECT_LENGTH", "SUPERVISOR_CLAIM", "IdentityUnavailable", "TokenRefused", "actor_of",
+    "check_subject", "role_of", "subject_problem", "supervises",
 ]
 
 #: The longest ``sub`` a token may carry.
 MAX_SUBJECT_LENGTH = 128
+#: The claim that makes a moderator a supervisor (``true``); absent or ``false``: not one.
+SUPERVISOR_CLAIM = "supervisor"
+#: The one role a token may name as a supervisor.
+SUPERVISING_ROLE = "moderator"
 #: Our roles under their own names: development tokens, and platforms that use them.
 OUR_NAMES: Mapping[str, str] = {role: role for role in ROLES}
 
@@ -64,11 +69,26 @@ def role_of(claim: object, names: Mapping[str, str] = OUR_NAMES) -> str:
     return roles.pop()
 
 
+def supervises(role: str, claim: object) -> bool:
+    """Whether a token of ``role`` whose ``supervisor`` claim is ``claim`` (None: absent)
+    names a supervisor; TokenRefused for a claim that is not a boolean, or ``true`` on a
+    role other than a moderator's."""
+    if claim is None or claim is False:
+        return False
+    if claim is not True:
+        raise TokenRefused(f"the token's {SUPERVISOR_CLAIM!r} claim must be true or false")
+    if role != SUPERVISING_ROLE:
+        raise TokenRefused(f"only a moderator's token may say {SUPERVISOR_CLAIM}: true; "
+                           f"this one names a {role}")
+    return True
+
+
 def actor_of(role_claim: object, subject: object,
-             names: Mapping[str, str] = OUR_NAMES) -> Actor:
-    """The caller named by a verified token's role and subject claims (TokenRefused)."""
+             names: Mapping[str, str] = OUR_NAMES, supervisor: object = None) -> Actor:
+    """The caller named by a verified token's role, subject and supervisor claims
+    (TokenRefused)."""
     role = role_of(role_claim, names)
     problem = subject_problem(subject)
     if problem is not None or not isinstance(subject, str):
         raise TokenRefused(f"the token's subject is not acceptable: {problem}")
-    return Actor(role, subject)
+    return Actor(role, subject, supervises(role, supervisor))

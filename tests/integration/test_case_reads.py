@@ -1,4 +1,6 @@
-"""Case reads keep the last state read, yet see every write at once, from any process.
+"""Case reads keep the last state read, yet see every write: their own process's at once,
+another's at once when they pass the version it returned (``min_version``), else as soon
+as the store's commit counter tells (SQLite: at once; PostgreSQL: its notification).
 
 Two applications on one store stand for two server processes.
 """
@@ -8,6 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
@@ -16,7 +20,7 @@ import pytest
 
 from application.disputes import DisputeDesk, Forbidden
 from domain.dispute import Actor
-from domain.errors import DisputeNotFound
+from domain.errors import DisputeNotFound, InvalidInput
 from domain.money import Money
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
@@ -39,7 +43,15 @@ def _place(desk: DisputeDesk, clock: ManualClock, order_id: str = "o-1") -> UUID
     return UUID(view["id"])
 
 
-def test_a_write_elsewhere_is_read_at_once(
+def _eventually(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    """A write by another process reaches a PostgreSQL reader with its commit's notification."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.01)
+
+
+def test_a_write_elsewhere_is_read_at_once_by_the_version_it_returned(
     desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
 ) -> None:
     reader, writer = desks
@@ -47,8 +59,9 @@ def test_a_write_elsewhere_is_read_at_once(
     manual_clock.advance(timedelta(hours=1))
     before = reader.case(dispute_id, BUYER)
     assert reader.case(dispute_id, BUYER) == before  # the kept state, still current
-    writer.contact_seller(dispute_id, message="where is it?", channel="chat", actor=BUYER)
-    after = reader.case(dispute_id, BUYER)
+    written = writer.contact_seller(dispute_id, message="where is it?", channel="chat",
+                                    actor=BUYER)
+    after = reader.case(dispute_id, BUYER, min_version=written["version"])
     assert after["version"] == before["version"] + 1
     assert after["timeline"][-1]["type"] == "SellerContacted"
     assert after == writer.case(dispute_id, BUYER)
@@ -65,9 +78,9 @@ def test_next_actions_follow_the_clock_and_the_viewer(
         assert reader.case(dispute_id, actor) == fresh
     manual_clock.advance(timedelta(days=30))
     assert reader.case(dispute_id, BUYER) == writer.case(dispute_id, BUYER)
-    writer.add_note(dispute_id, text="internal", actor=MODERATOR)
-    staff = reader.case(dispute_id, MODERATOR)
-    buyer = reader.case(dispute_id, BUYER)
+    noted = writer.add_note(dispute_id, text="internal", actor=MODERATOR)["version"]
+    staff = reader.case(dispute_id, MODERATOR, min_version=noted)
+    buyer = reader.case(dispute_id, BUYER, min_version=noted)
     assert len(staff["timeline"]) == len(buyer["timeline"]) + 1
 
 
@@ -135,6 +148,7 @@ def test_a_write_by_another_process_is_read_at_once(
         [sys.executable, "-c", script, database_url, str(dispute_id)],
         check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60,
     )
+    _eventually(lambda: reader.case(dispute_id, BUYER)["version"] > before["version"])
     after = reader.case(dispute_id, BUYER)
     assert after["version"] > before["version"]  # and what fell due by its clock
     assert "SellerContacted" in [entry["type"] for entry in after["timeline"]]
@@ -167,12 +181,15 @@ def test_a_case_known_current_is_answered_from_memory_until_anything_is_committe
     dispute_id = _place(writer, manual_clock)
     assert reader.case_in_memory(dispute_id, BUYER) is None  # never read here yet
     view = reader.case(dispute_id, BUYER)
-    if database_url.startswith("postgresql"):
-        assert reader.case_in_memory(dispute_id, BUYER) is None  # only a query can tell
-        return
+
+    def kept_current() -> bool:  # PostgreSQL: once the reader listens to the store's commits
+        reader.case(dispute_id, BUYER)
+        return reader.case_in_memory(dispute_id, BUYER) is not None
+
+    _eventually(kept_current)
     assert reader.case_in_memory(dispute_id, BUYER) == view
     writer.contact_seller(dispute_id, message="hello?", channel="chat", actor=BUYER)
-    assert reader.case_in_memory(dispute_id, BUYER) is None
+    _eventually(lambda: reader.case_in_memory(dispute_id, BUYER) is None)
     fresh = reader.case(dispute_id, BUYER)
     assert fresh["version"] == view["version"] + 1
     assert reader.case_in_memory(dispute_id, BUYER) == fresh
@@ -202,3 +219,35 @@ def test_a_case_from_memory_is_refused_and_filtered_as_a_read_from_the_store(
             desk.case_in_memory(dispute_id, Actor("analyst", "a-1"))
     finally:
         desk.close()
+
+
+def test_an_unchanged_store_is_not_asked_again_on_either_store(
+    database_url: str, manual_clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url}),
+                             clock=manual_clock)
+    try:
+        dispute_id = _place(desk, manual_clock)
+        asked = count_gets(monkeypatch, desk.events)
+
+        def unasked() -> bool:
+            asked.clear()
+            desk.case(dispute_id, BUYER)
+            return asked == []
+
+        _eventually(unasked)  # PostgreSQL: once it listens
+        written = desk.contact_seller(dispute_id, message="where?", channel="chat", actor=BUYER)
+        asked.clear()
+        assert desk.case(dispute_id, BUYER)["version"] == written["version"]  # its own write
+        assert asked == [dispute_id]
+    finally:
+        desk.close()
+
+
+def test_a_version_never_recorded_is_refused_not_waited_for(
+    desks: tuple[DisputeDesk, DisputeDesk], manual_clock: ManualClock
+) -> None:
+    reader, writer = desks
+    dispute_id = _place(writer, manual_clock)
+    with pytest.raises(InvalidInput, match="never recorded"):
+        reader.case(dispute_id, BUYER, min_version=99)

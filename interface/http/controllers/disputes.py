@@ -115,14 +115,25 @@ def _instant(raw: str, name: str) -> datetime:
             f"{name} must be an RFC 3339 time",
             extra=[{"key": name, "message": "an RFC 3339 time"}],
         ) from None
+MinVersionParam = Annotated[
+    int,
+    QueryParameter(
+        name="min_version",
+        required=False,
+        ge=0,
+        description="A version of the case this client knows was recorded (the `version` "
+        "its own command returned): the answer is never older than it, whichever server "
+        "process answers. Beyond the case's last version: 422 `version-not-recorded`.",
+    ),
+]
 
 
 def _read_case(desk: DisputeDesk, dispute_id: UUID, actor: Actor, as_of: str | None,
-               as_happened: str | None = None) -> dict[str, Any]:
+               as_happened: str | None = None, min_version: int = 0) -> dict[str, Any]:
     if as_happened is not None:
         return desk.as_happened(dispute_id, actor, _instant(as_happened, "as_happened"))
     if as_of is None:
-        return desk.case(dispute_id, actor)
+        return desk.case(dispute_id, actor, min_version=min_version)
     point = parse_as_of(as_of)
     if isinstance(point, int):
         return desk.as_of(dispute_id, actor, version=point)
@@ -202,6 +213,7 @@ class DisputesController(ClaimRoutes, Controller):
         request: Request[Actor, Any, Any],
         as_of: AsOfParam = None,
         as_happened: AsHappenedParam = None,
+        min_version: MinVersionParam = 0,
     ) -> Response[CaseView]:
         past = as_of is not None or as_happened is not None
         if as_of is not None and as_happened is not None:
@@ -211,10 +223,10 @@ class DisputesController(ClaimRoutes, Controller):
             )
         # Async on purpose: a case known current in memory is answered on the loop,
         # without I/O; anything that needs the store runs in a worker thread.
-        view = None if past else desk.case_in_memory(dispute_id, request.user)
+        view = None if past else desk.case_in_memory(dispute_id, request.user, min_version)
         if view is None:
             view = await sync_to_thread(
-                _read_case, desk, dispute_id, request.user, as_of, as_happened
+                _read_case, desk, dispute_id, request.user, as_of, as_happened, min_version
             )
         if matches_none(if_none_match(request.scope), view["version"]):
             return not_modified(view["version"])
@@ -234,7 +246,7 @@ class DisputesController(ClaimRoutes, Controller):
         "`limit` and `cursor`. " + roles_note("history"),
         response_headers=[ETAG_HEADER],
         operation_class=ReadsIfNoneMatch,
-        responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404)},
+        responses={**NOT_MODIFIED, **problem_responses(400, 401, 403, 404, 503)},
     )
     def history(
         self,

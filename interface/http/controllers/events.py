@@ -7,7 +7,8 @@ place in the log, so a feed cursor and SSE's ``Last-Event-ID`` resume from it.
 The streams poll the feed every ``POLL_SECONDS`` in a worker thread (each poll
 borrows a pooled connection and returns it), send a comment line when nothing
 was sent for ``KEEPALIVE_SECONDS``, and end when the client disconnects. They
-have no request deadline (``opt={"deadline": None}``).
+have no request deadline (``opt={"deadline": None}``). One caller holds at most a
+few open at once (:mod:`interface.http.stream_caps`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.pagination import DEFAULT_LIMIT, Limit, decode_cursor, encode_cursor
 from interface.http.routes import get
+from interface.http.stream_caps import STREAM_CAP_RESPONSE, StreamCap
 
 #: How often a stream looks for new events (s): a new event reaches a client within it.
 POLL_SECONDS = 0.4
@@ -116,6 +118,9 @@ LastEventId = Annotated[
     ),
 ]
 
+_CAP_NOTE = ("A caller holds a few streams open at once (`DISPUTEDESK_MAX_STREAMS`, the "
+             "console's live pages included); one more is 429 (`too-many-streams`) until one "
+             "closes. ")
 _TYPES_TEXT = ", ".join(f"`{kind}`" for kind in sorted(EMITTED_TYPES))
 _STREAM_RESPONSE = {
     200: ResponseSpec(
@@ -250,22 +255,24 @@ class EventsController(Controller):
         description="A `text/event-stream` of the case's public events as they are recorded "
         "(each within about a second). Send `Last-Event-ID` to resume after an event "
         "without a gap (browsers do so when they reconnect). Buyers and sellers only for "
-        "their own cases (another's is 404). " + roles_note("stream_case"),
-        responses={**_STREAM_RESPONSE, **problem_responses(400, 401, 403, 404)},
+        "their own cases (another's is 404). " + _CAP_NOTE + roles_note("stream_case"),
+        responses={**_STREAM_RESPONSE, **problem_responses(400, 401, 403, 404),
+                   **STREAM_CAP_RESPONSE},
     )
     async def stream_case(
         self,
         dispute_id: FromPath[UUID],
         desk: NamedDependency[DisputeDesk],
+        stream_cap: NamedDependency[StreamCap],
         request: Request[Actor, Any, Any],
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         feed, actor = self.feed_of(desk), request.user
         await sync_to_thread(feed.check_case_stream, actor, dispute_id)
         start = int(last_event_id) if last_event_id else await sync_to_thread(feed.head)
-        return ServerSentEvent(
-            _messages(lambda after: feed.case_events(actor, dispute_id, after), start)
-        )
+        return ServerSentEvent(stream_cap.hold(
+            actor, _messages(lambda after: feed.case_events(actor, dispute_id, after), start)
+        ))
 
     @get(
         "/moderation/queue/stream",
@@ -280,15 +287,19 @@ class EventsController(Controller):
         "`dispute.claimed` (`data`: `moderator_id`, `expires_at`, `taken_from`) and "
         "`dispute.claim_released` (`moderator_id`), in the same shape. Refetch "
         "`GET /v1/moderation/queue` when one matters to the view. Send `Last-Event-ID` to "
-        "resume after an event without a gap. " + roles_note("stream_queue"),
-        responses={**_STREAM_RESPONSE, **problem_responses(400, 401, 403)},
+        "resume after an event without a gap. " + _CAP_NOTE + roles_note("stream_queue"),
+        responses={**_STREAM_RESPONSE, **problem_responses(400, 401, 403),
+                   **STREAM_CAP_RESPONSE},
     )
     async def stream_queue(
         self,
         desk: NamedDependency[DisputeDesk],
+        stream_cap: NamedDependency[StreamCap],
         request: Request[Actor, Any, Any],
         last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
         feed, actor = self.feed_of(desk), request.user
         start = int(last_event_id) if last_event_id else await sync_to_thread(feed.head)
-        return ServerSentEvent(_messages(lambda after: feed.queue_events(actor, after), start))
+        return ServerSentEvent(stream_cap.hold(
+            actor, _messages(lambda after: feed.queue_events(actor, after), start)
+        ))

@@ -12,10 +12,12 @@ from litestar.params import FromPath, JSONBody
 
 from application.disputes import DisputeDesk
 from domain.dispute import Actor, dispute_id_for
+from infrastructure.recorded_disputes import order_feed
 from interface.http.conditional import ETAG_HEADER, IfMatch, expected_version
 from interface.http.errors import problem_responses
 from interface.http.guards import requires, roles_note
 from interface.http.idempotency import IdempotencyKey, request_stamp_of
+from interface.http.order_batch_schemas import OrderBatchView, PlaceOrders, batch_view, read_order
 from interface.http.responses import case_response, to_money
 from interface.http.routes import post
 from interface.http.schemas import CaseView, Deliver, PlaceOrder, Ship
@@ -74,6 +76,35 @@ class OrdersController(Controller):
         return case_response(
             request, view, status=201 if created else 200, headers={"Location": location}
         )
+
+    @post(
+        "/batch",
+        operation_id="placeOrders",
+        guards=[requires("place_order")],
+        status_code=200,
+        sync_to_thread=True,
+        summary="Record up to 1,000 placed orders at once (a bulk feed)",
+        description="Each order (as `POST /v1/orders` takes it) is judged alone and its "
+        "outcome listed in the order of the request: `created` (its case opened), "
+        "`unchanged` (the same order was already recorded; nothing recorded), `conflict` (the "
+        "`order_id` is recorded with other details: `fields` names them) or `invalid` (the "
+        "reason, field by field, as the single route's 400 or 422 gives it). One order never "
+        "fails another; the new orders are saved together. 200 whatever the outcomes; a "
+        "malformed envelope, no orders or more than 1,000 is 400. A retry with the same "
+        "`Idempotency-Key` returns the first answer; without one, the same batch again "
+        "answers `unchanged` for each order it created. " + roles_note("place_order"),
+        responses=problem_responses(400, 401, 403, 413, 415, 503),
+    )
+    def place_orders(
+        self,
+        data: JSONBody[PlaceOrders],
+        desk: NamedDependency[DisputeDesk],
+        request: Request[Actor, Any, Any],
+        idempotency_key: IdempotencyKey = None,
+    ) -> OrderBatchView:
+        orders = [read_order(item) for item in data.orders]
+        results = order_feed(desk).place(orders, request.user, request_stamp_of(request))
+        return batch_view(results)
 
     @post(
         "/{order_id:str}/shipments",

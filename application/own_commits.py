@@ -1,0 +1,43 @@
+"""The commit counter, and this process's own commits counted the moment they return.
+
+A store's counter may learn of a commit a little after it returns (PostgreSQL
+delivers the commit's notification to our listener asynchronously). A read
+right after this process's own write must still see it: the stamp here also
+moves with every commit this process made (``DisputeDesk.save``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+
+from application.ports import CommitCounter
+
+__all__ = ["OwnCommits"]
+
+
+class OwnCommits:
+    """A :class:`CommitCounter` whose stamps also change with this process's commits."""
+
+    def __init__(self, store: CommitCounter) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._own = 0
+
+    def committed(self) -> None:
+        """This process just committed to the store (call after the commit returned)."""
+        with self._lock:
+            self._own += 1
+
+    def stamp(self) -> Hashable | None:
+        own = self._own  # read before the store's stamp: a commit in between changes the next
+        store = self._store.stamp()
+        return None if store is None else (store, own)
+
+    def peek(self) -> Hashable | None:
+        own = self._own
+        store = self._store.peek()
+        return None if store is None else (store, own)
+
+    def close(self) -> None:
+        self._store.close()

@@ -1,0 +1,136 @@
+"""Commands over HTTP on PostgreSQL, group commit off and on: ``python -m bench.commands_pg``.
+
+``disputedesk serve --workers 2`` on a fresh PostgreSQL database, 64 keep-alive
+connections sending ``POST /v1/disputes/{id}/seller-contacts`` spread over many
+cases, twice in one run: with ``DISPUTEDESK_GROUP_COMMIT=off`` (one transaction
+per command: the baseline) and with the setting unset (group commit, where it
+exists). Prints both rates, their ratio (target 2.5x) and the CPU time per
+command: the server processes' CPU time (the workers and their parent, from
+``/proc``) over the commands answered, so that the machine's ceiling shows.
+
+Writes bench/results/commands_pg.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.http.__main__ import (
+    NO_RATE_LIMITS,
+    _nth,
+    free_port,
+    line,
+    postgres_database,
+    seed,
+    serve_argv,
+    server,
+)
+from bench.http.load import LoadResult, Request, run_load
+from bench.http.orders import BUYER, SECRET
+from infrastructure.logging import configure_logging
+from interface.http.auth import issue_token
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "commands_pg.json"
+CONNECTIONS = 64
+WORKERS = 2
+TARGET = 2.5
+#: The two runs: the setting's value for each (None: unset).
+MODES: dict[str, str | None] = {"group_commit_off": "off", "group_commit_default": None}
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group ``pgid``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        # after "pid (comm)": state ppid pgrp session ... utime(12th) stime(13th)
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,
+            duration: float) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPUTEDESK_SECRET": SECRET,
+           "DISPUTEDESK_LOG_FORMAT": "json", "DISPUTEDESK_DATABASE_URL": url, **NO_RATE_LIMITS}
+    env.pop("DISPUTEDESK_GROUP_COMMIT", None)
+    if mode is not None:
+        env["DISPUTEDESK_GROUP_COMMIT"] = mode
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"message": "Where is my order?", "channel": "chat"}
+    port = free_port()
+    pids: list[int] = []
+    with server(serve_argv(port, WORKERS), env, work, port, work / "server.log", pids) as base:
+        posts = [Request("POST", f"{base}/v1/disputes/{i}/seller-contacts", headers, body)
+                 for i in ids]
+        make = functools.partial(_nth, posts)
+        run_load(make, connections=CONNECTIONS, warmup=0.0, duration=1.0)  # warm up
+        cpu_before = group_cpu_seconds(pids[0])
+        result = run_load(make, connections=CONNECTIONS, warmup=0.0, duration=duration)
+        cpu = group_cpu_seconds(pids[0]) - cpu_before
+    ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
+    return {**result.as_dict(), "group_commit": mode or "(unset)", "commands": ok,
+            "server_cpu_seconds": round(cpu, 3),
+            "cpu_ms_per_command": round(cpu / ok * 1000, 3) if ok else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per run")
+    parser.add_argument("--disputes", type=int, default=400, help="cases the commands go to")
+    args = parser.parse_args()
+    configure_logging("console", "WARNING")
+    print("rate limits lifted for the servers: DISPUTEDESK_RATE_LIMITS=off", flush=True)
+    token = issue_token(SECRET, "buyer", BUYER.id, ttl=timedelta(hours=1))
+    runs: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-commands-pg-") as tmp, \
+            postgres_database() as url:
+        if url is None:
+            raise SystemExit("PostgreSQL is needed for this benchmark")
+        ids = seed(url, "cmd", args.disputes)
+        for name, mode in MODES.items():
+            run = measure(url, mode, ids, token, Path(tmp), args.duration)
+            runs[name] = run
+            setting = f"GROUP_COMMIT={mode}" if mode else "GROUP_COMMIT unset"
+            print(f"  {setting}: " + line(f"POST seller-contacts, {WORKERS} workers",
+                                          _as_result(run)).strip()
+                  + f"   CPU {run['cpu_ms_per_command']} ms/command", flush=True)
+    off, on = runs["group_commit_off"], runs["group_commit_default"]
+    ratio = on["rps"] / off["rps"] if off["rps"] else 0.0
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
+        "connections": CONNECTIONS, "workers": WORKERS, "rate_limits": "off",
+        "duration": args.duration, "runs": runs, "ratio_on_over_off": round(ratio, 3),
+        "target": f">= {TARGET}", "met": ratio >= TARGET,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"group commit (unset) / off = {ratio:.2f}  (target >= {TARGET}: "
+          f"{'met' if ratio >= TARGET else 'NOT met'}); CPU per command "
+          f"{off['cpu_ms_per_command']} ms off, {on['cpu_ms_per_command']} ms on, "
+          f"{os.cpu_count()} CPUs; written to {RESULTS.relative_to(ROOT)}")
+
+
+def _as_result(run: dict[str, Any]) -> LoadResult:
+    """A run's figures in the shape :func:`bench.http.__main__.line` prints."""
+    return LoadResult(run["requests"], run["errors"], run["seconds"], run["rps"], run["p50_ms"],
+                      run["p99_ms"], {}, {})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Tell, without a query, whether anything was committed to the PostgreSQL event store.
+
+eventsourcing's PostgreSQL recorder sends ``NOTIFY <its channel>`` in every
+transaction that records events (its subscriptions use it); PostgreSQL
+delivers it when that transaction commits. A thread here LISTENs on the
+channel over a connection of its own and counts the notifications: while the
+count has not moved, no other process committed events, so a case read can
+answer from what it kept. A commit by another process is seen once its
+notification arrives (typically within a millisecond or two); this process's
+own commits are counted at once by the application (``DisputeDesk.save``), and
+a client that needs another worker's write passes ``min_version``.
+
+The stamp is only given while the listener is known to be alive: it pings the
+database between waits, and a listener that has not been heard of for
+``LIVENESS`` seconds (a dropped connection, a database that hangs) gives no
+stamp, so every read asks the store, as it would without this. Each time it
+(re)connects it starts a new epoch: stamps from before never equal later ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from infrastructure.logging import get_logger
+
+__all__ = ["LIVENESS", "PostgresCommitCounter"]
+
+#: A listener silent for this long (s) is not trusted: reads ask the store.
+LIVENESS = 2.0
+#: How long the listener waits for notifications before it pings (s).
+WAIT = 0.25
+#: What ``pg_stat_activity`` calls the listener's connection.
+APPLICATION_NAME = "disputedesk-commit-listener"
+#: Pause before reconnecting after the connection failed (s).
+RECONNECT_PAUSE = 0.5
+
+log = get_logger("disputedesk.commits")
+
+
+class PostgresCommitCounter:
+    """Counts the event store's commits from its LISTEN/NOTIFY channel."""
+
+    def __init__(self, conninfo: str, channel: str) -> None:
+        self._conninfo = conninfo  # its connect_timeout and keepalives bound a lost peer
+        self._channel = channel
+        self._lock = threading.Lock()
+        self._epoch = 0
+        self._count = 0
+        self._heard_at = float("-inf")  # when the listener last showed it is alive
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="commit-listener", daemon=True)
+        self._thread.start()
+
+    @property
+    def listening(self) -> bool:
+        """Whether stamps are given now (the listener was heard of recently)."""
+        return time.monotonic() - self._heard_at < LIVENESS
+
+    def peek(self) -> Hashable | None:
+        with self._lock:
+            if time.monotonic() - self._heard_at >= LIVENESS:
+                return None
+            return (self._epoch, self._count)
+
+    def stamp(self) -> Hashable | None:
+        return self.peek()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=WAIT + 1.0)
+
+    # ---- the listener -----------------------------------------------------------
+
+    def _listen(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(self._conninfo, autocommit=True,
+                                     application_name=APPLICATION_NAME) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+                    self._follow(conn)
+            except psycopg.Error as error:
+                log.warning("commits.listener_lost", error=str(error),
+                            detail="case reads ask the store until the listener is back")
+            with self._lock:
+                self._heard_at = float("-inf")
+            self._stopped.wait(RECONNECT_PAUSE)
+
+    def _follow(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:  # a new connection may have missed commits: a new epoch
+            self._epoch += 1
+            self._heard_at = time.monotonic()
+        log.info("commits.listening", channel=self._channel, epoch=self._epoch)
+        while not self._stopped.is_set():
+            arrived = sum(1 for _ in conn.notifies(timeout=WAIT))
+            pinged_at = time.monotonic()
+            conn.execute("SELECT 1")  # alive? (notifications that came meanwhile wait)
+            arrived += sum(1 for _ in conn.notifies(timeout=0))
+            with self._lock:
+                if pinged_at - self._heard_at >= LIVENESS:
+                    self._epoch += 1  # silent too long: what it missed is unknown
+                self._count += arrived
+                self._heard_at = pinged_at

@@ -1,0 +1,78 @@
+"""The benchmarks import, and ``make bench`` reads their results into its table rows."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bench.__main__ as make_bench
+from bench.commands_pg.__main__ import group_cpu_seconds
+from bench.load.scenario import Stats, route_figures
+
+BENCH = Path(make_bench.__file__).parent
+
+
+@pytest.mark.parametrize("name", sorted(p.parent.name for p in BENCH.glob("*/__main__.py")))
+def test_every_benchmark_imports_and_make_bench_runs_it(name: str) -> None:
+    importlib.import_module(f"bench.{name}.__main__")
+    assert name in make_bench.QUICK and name in make_bench.FULL
+
+
+def test_the_bulk_feed_row_compares_the_feed_with_the_library_alone() -> None:
+    rows = make_bench.EXTRACT["orders_feed"]({
+        "orders_per_second": {"library": 2000.0, "library_build_and_save": 1000.0,
+                              "http": 1500.0, "in_process": 1800.0},
+        "ratio_http_over_library": 0.75, "ratio_in_process_over_library": 0.9,
+        "ratio_http_over_library_build_and_save": 1.5, "met": True,
+    })
+    assert (rows[0]["value"], rows[0]["baseline"], rows[0]["ratio"]) == (1500.0, 2000.0, 0.75)
+    assert rows[0]["target"] == ">= 0.7" and rows[0]["met"] is True
+
+
+def test_the_group_commit_row_is_the_ratio_of_the_two_runs() -> None:
+    run = {"rps": 100.0, "cpu_ms_per_command": 4.0}
+    rows = make_bench.EXTRACT["commands_pg"]({
+        "workers": 2, "connections": 64, "ratio_on_over_off": 2.6, "met": True,
+        "runs": {"group_commit_off": run, "group_commit_default": {**run, "rps": 260.0}},
+    })
+    assert (rows[0]["value"], rows[0]["baseline"], rows[0]["ratio"]) == (260.0, 100.0, 2.6)
+    assert rows[1]["value"] == 4.0
+
+
+def _load_run(faults: bool, p99: float) -> dict[str, Any]:
+    return {"faults_on": faults, "ok": True, "users": 200, "load_seconds": 10.0,
+            "requests": 1000, "responses": 990, "by_status": {"200": 990},
+            "latency_ms": {"p50": 100.0, "p99": p99},
+            "by_route_figures": {"case": {"rps": 50.0, "p50_ms": 10.0, "p99_ms": 90.0}}}
+
+
+def test_the_load_rows_give_each_run_its_throughput_and_latency_by_route() -> None:
+    rows = make_bench.EXTRACT["load"]({"runs": {"faults_off": _load_run(False, 400.0),
+                                                "faults_on": _load_run(True, 900.0)}})
+    figures = {r["figure"]: r for r in rows}
+    assert figures["throughput req/s, no faults"]["value"] == 99.0
+    assert figures["latency p50 / p99 ms, no faults"]["met"] is True
+    assert figures["latency p50 / p99 ms, faults injected"]["met"] is None
+    assert figures["case: req/s, p50 / p99 ms, faults injected"]["value"] == "50.0, 10.0 / 90.0"
+
+
+def test_results_of_a_single_load_run_still_read() -> None:
+    rows = make_bench.EXTRACT["load"](_load_run(True, 900.0))
+    assert rows[0]["figure"].endswith("faults injected")
+
+
+def test_the_load_run_reports_each_route_of_the_load_phase() -> None:
+    stats = Stats()
+    stats.route_latencies = {"case": [0.010] * 98 + [0.5, 0.6], "ship": [0.2]}
+    figures = route_figures(stats, 10.0)
+    assert figures["case"] == {"answered": 100, "rps": 10.0, "p50_ms": 10.0, "p99_ms": 600.0}
+    assert figures["ship"]["rps"] == 0.1
+
+
+def test_the_server_cpu_is_read_for_a_process_group() -> None:
+    sum(i * i for i in range(200_000))  # some CPU time of our own
+    assert group_cpu_seconds(os.getpgid(0)) > 0
