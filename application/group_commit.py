@@ -13,21 +13,31 @@ Each save still holds its own dispute's events, checked by the store's unique
 group conflicts, one of its saves lost a race the others did not run: each
 save of the group is then tried once alone, so a conflict fails only its own
 save, and the others commit on that one retry (docs/decisions.md, "Group commit").
+
+A leader whose commit hangs (a database that stops answering) holds only its
+own group: a save that waited ``PATIENCE`` seconds without being taken into a
+group leaves the queue and commits alone, as it would without group commit.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from eventsourcing.persistence import IntegrityError
 
-__all__ = ["MAX_GROUP", "GroupCommit"]
+__all__ = ["MAX_GROUP", "PATIENCE", "GroupCommit"]
+
+log = structlog.get_logger("disputedesk.application")
 
 #: The most saves one transaction commits.
 MAX_GROUP = 256
+#: How long (s) a save waits for a leader before it commits alone.
+PATIENCE = 0.5
 
 #: Saves events in one transaction; returns the recordings (``Application.save``).
 SaveEvents = Callable[..., Sequence[Any]]
@@ -50,9 +60,11 @@ class _Save:
 class GroupCommit:
     """Commits the saves of concurrent threads in groups (see the module docstring)."""
 
-    def __init__(self, save_events: SaveEvents, max_group: int = MAX_GROUP) -> None:
+    def __init__(self, save_events: SaveEvents, max_group: int = MAX_GROUP,
+                 patience: float = PATIENCE) -> None:
         self._save_events = save_events
         self._max_group = max_group
+        self._patience = patience
         self._changed = threading.Condition()
         self._waiting: list[_Save] = []
         self._leading = False
@@ -71,8 +83,20 @@ class GroupCommit:
         with self._changed:
             self._waiting.append(mine)
             while True:
+                waited_until = time.monotonic() + self._patience
                 while self._leading and not mine.done:
-                    self._changed.wait()
+                    left = waited_until - time.monotonic()
+                    if left <= 0 and mine in self._waiting:  # the leader is stuck: go alone
+                        self._waiting.remove(mine)
+                        self._changed.release()
+                        log.warning("group_commit.alone", waited_s=self._patience,
+                                    detail="the group being committed is slow; saving alone")
+                        try:
+                            self._commit([mine])
+                        finally:
+                            self._changed.acquire()
+                        break
+                    self._changed.wait(max(left, 0.05))
                 if mine.done:
                     break
                 self._leading = True
@@ -106,6 +130,15 @@ class GroupCommit:
         return group
 
     def _commit(self, group: list[_Save]) -> None:
+        try:
+            self._commit_group(group)
+        finally:  # never leave a saver waiting for an outcome that will not come
+            for save in group:
+                if not save.done:
+                    save.error = save.error or RuntimeError("the group commit ended unanswered")
+                    save.done = True
+
+    def _commit_group(self, group: list[_Save]) -> None:
         if len(group) > 1:
             try:
                 recordings = self._save_events(*(e for save in group for e in save.events))

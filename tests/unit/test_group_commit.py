@@ -96,7 +96,7 @@ def test_an_idle_store_commits_a_save_at_once_in_its_own_transaction() -> None:
 
 
 def test_saves_that_arrive_while_one_commits_are_committed_together_in_one_transaction() -> None:
-    store, results = FakeStore(), {}
+    store, results = FakeStore(), dict[UUID, Any]()
     group = GroupCommit(store.save)
     first = hold_first_transaction(store, group, results)
     ids = [uuid4() for _ in range(5)]
@@ -115,7 +115,7 @@ def test_saves_that_arrive_while_one_commits_are_committed_together_in_one_trans
 
 
 def test_a_conflict_in_a_group_fails_only_its_own_save_and_the_others_commit() -> None:
-    store, results = FakeStore(), {}
+    store, results = FakeStore(), dict[UUID, Any]()
     group = GroupCommit(store.save)
     taken = Event(uuid4(), 1)
     store.save(taken)  # another process recorded version 1 of this dispute first
@@ -137,7 +137,7 @@ def test_a_conflict_in_a_group_fails_only_its_own_save_and_the_others_commit() -
 
 
 def test_two_saves_of_one_dispute_never_share_a_group() -> None:
-    store, results = FakeStore(), {}
+    store, results = FakeStore(), dict[UUID, Any]()
     group = GroupCommit(store.save)
     first = hold_first_transaction(store, group, results)
     same = uuid4()
@@ -173,3 +173,31 @@ def test_an_error_of_the_store_reaches_every_save_of_the_group() -> None:
     group = GroupCommit(broken)
     with pytest.raises(Down):
         group.save([Event(uuid4(), 1)])
+
+
+def test_a_leader_whose_commit_hangs_holds_only_its_own_group() -> None:
+    class OneHangs(FakeStore):
+        """The first transaction hangs until the gate opens; the others do not."""
+
+        def save(self, *events: Event) -> list[Recording]:
+            if not self.entered.is_set():
+                return super().save(*events)
+            with self._lock:
+                start = len(self.rows)
+                self.rows.extend((e.originator_id, e.originator_version) for e in events)
+                self.transactions.append(len(events))
+            return [Recording(e, start + i + 1) for i, e in enumerate(events)]
+
+    store, results = OneHangs(), dict[UUID, Any]()
+    group = GroupCommit(store.save, patience=0.2)
+    stuck = hold_first_transaction(store, group, results)
+    later = uuid4()
+
+    alone = saving(group, [Event(later, 1)], results)
+    alone.join(5)
+
+    assert not alone.is_alive() and len(results[later]) == 1  # committed while the leader hangs
+    assert stuck.is_alive()
+    store.gate.set()
+    stuck.join(5)
+    assert store.transactions == [1, 1]
