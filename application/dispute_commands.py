@@ -26,6 +26,7 @@ from application.case_view import case_view, history_row
 from application.command_outcomes import COMMAND_OUTCOMES, counted
 from application.dispute_store import Disputes
 from application.policies import PolicyBook
+from application.policy_ledger import PolicyVersions
 from application.ports import Clock
 from application.retries import MAX_ATTEMPTS, back_off
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
@@ -43,6 +44,26 @@ Act = Callable[[Dispute, Policy, datetime], object]
 
 class NoPolicyInForce(InvalidInput):
     code = "no-policy-in-force"
+
+
+def new_case(versions: PolicyVersions, *, order_id: str, buyer_id: str, seller_id: str,
+             region: str, category: str, amount: Money, placed_at: datetime, actor: Actor,
+             now: datetime, request: RequestStamp | None,
+             seller_name: str | None = None) -> tuple[Dispute, Policy]:
+    """The case an order opens, under the policy in force when it was placed, with
+    what already fell due by ``now``; unsaved (one order, or a feed's batch)."""
+    policy = versions.in_force(placed_at)
+    if policy is None:
+        raise NoPolicyInForce(
+            f"no policy was in force at placed_at {placed_at.isoformat()}", field="placed_at")
+    d = Dispute.place(
+        order_id=order_id, buyer_id=buyer_id, seller_id=seller_id, region=region,
+        category=category, amount=amount, placed_at=placed_at, policy=policy, actor=actor,
+        now=now, request=request, seller_name=seller_name,
+    )
+    with d.serving(request):
+        d.record_due(policy, now)
+    return d, policy
 
 
 class DisputeCommands:
@@ -164,19 +185,11 @@ class DisputeCommands:
                 return again(existing)
             if self._disputes.looks_for_policies():
                 self._policies.refresh_if_changed()
-            policy = self._policies.versions.in_force(placed_at)
-            if policy is None:
-                raise NoPolicyInForce(
-                    f"no policy was in force at placed_at {placed_at.isoformat()}",
-                    field="placed_at",
-                )
-            d = Dispute.place(
-                order_id=order_id, buyer_id=buyer_id, seller_id=seller_id, region=region,
-                category=category, amount=amount, placed_at=placed_at, policy=policy,
-                actor=actor, now=now, request=request, seller_name=seller_name,
-            )
-            with d.serving(request):
-                d.record_due(policy, now)
+            d, policy = new_case(
+                self._policies.versions, order_id=order_id, buyer_id=buyer_id,
+                seller_id=seller_id, region=region, category=category, amount=amount,
+                placed_at=placed_at, actor=actor, now=now, request=request,
+                seller_name=seller_name)
             try:
                 saved = self._disputes.save(d)
             except IntegrityError:

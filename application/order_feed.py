@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError
 
 from application.access import require
 from application.command_outcomes import COMMAND_OUTCOMES, Outcome, outcome_of
-from application.dispute_commands import NoPolicyInForce
+from application.dispute_commands import new_case
 from application.disputes import DisputeDesk
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
 from domain.dispute.access import COMMAND_ROLES
@@ -164,20 +164,8 @@ class OrderFeed:
     def _placed(self, order: NewOrder, actor: Actor, now: datetime,
                 request: RequestStamp | None) -> Dispute:
         check_instant(order.placed_at, now, "placed_at")
-        policy = self._desk.policies.in_force(order.placed_at)
-        if policy is None:
-            raise NoPolicyInForce(
-                f"no policy was in force at placed_at {order.placed_at.isoformat()}",
-                field="placed_at",
-            )
-        d = Dispute.place(
-            order_id=order.order_id, buyer_id=order.buyer_id, seller_id=order.seller_id,
-            region=order.region, category=order.category, amount=order.amount,
-            placed_at=order.placed_at, policy=policy, actor=actor, now=now, request=request,
-            seller_name=order.seller_name,
-        )
-        with d.serving(request):
-            d.record_due(policy, now)
+        d, _ = new_case(self._desk.policies, order_id=order.order_id, **_details(order),
+                        actor=actor, now=now, request=request, seller_name=order.seller_name)
         return d
 
     def _again(self, existing: Dispute, order: NewOrder, request: RequestStamp | None,
