@@ -525,27 +525,44 @@ def test_a_case_read_asks_the_application_in_a_thread_only_when_memory_cannot_an
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = f"/v1/disputes/{case['id']}"
+    dispute_id, buyer = uuid.UUID(case["id"]), Actor("buyer", "b-1")
     from_store: list[str] = []
     read = desk.case
-    deadline = time.monotonic() + 10  # PostgreSQL: once the server listens to the commits
-    while desk.case_in_memory(uuid.UUID(case["id"]), Actor("buyer", "b-1")) is None:
-        assert time.monotonic() < deadline, "the case is never known current from memory"
-        read(uuid.UUID(case["id"]), Actor("buyer", "b-1"))
-        time.sleep(0.01)
 
     def counting_case(dispute_id: uuid.UUID, actor: Any, **options: Any) -> dict[str, Any]:
         from_store.append(actor.role)
         view: dict[str, Any] = read(dispute_id, actor, **options)
         return view
 
+    def commits_seen() -> Any:
+        """What the process knows of commits (PostgreSQL: the listener's count, which
+        may move a little after a commit returned, when its notification arrives)."""
+        return desk._commits.peek()
+
+    for _attempt in range(5):
+        deadline = time.monotonic() + 10  # PostgreSQL: once the server listens to the commits
+        while desk.case_in_memory(dispute_id, buyer) is None:
+            assert time.monotonic() < deadline, "the case is never known current from memory"
+            read(dispute_id, buyer)
+            time.sleep(0.01)
+        seen = commits_seen()
+        if desk.case_in_memory(dispute_id, buyer) is None:
+            continue  # a commit was heard of just now
+        from_store.clear()
+        with monkeypatch.context() as patched:
+            patched.setattr(desk, "case", counting_case)
+            first = client.get(path, headers=BUYER)
+            second = client.get(path, headers=BUYER)
+            assert first.status_code == second.status_code == 200
+            assert first.json() == second.json() and first.headers["ETag"] == second.headers["ETag"]
+            assert_problem(client.get(path, headers=OTHER_BUYER), 404)
+            assert_problem(client.get(path, headers=ANALYST), 403)
+        if from_store == [] or commits_seen() == seen:
+            break  # memory answered; or it could have and did not (the assertion fails)
+        # A commit moved the stamp meanwhile (a late notification of our own): again.
+    # While nothing was committed, memory answers every read, the 404 too (the guard, the 403).
+    assert from_store == [], "the store was asked though nothing was committed"
     monkeypatch.setattr(desk, "case", counting_case)
-    first = client.get(path, headers=BUYER)
-    second = client.get(path, headers=BUYER)
-    assert first.status_code == second.status_code == 200
-    assert first.json() == second.json() and first.headers["ETag"] == second.headers["ETag"]
-    assert_problem(client.get(path, headers=OTHER_BUYER), 404)
-    assert_problem(client.get(path, headers=ANALYST), 403)
-    assert from_store == []  # memory answers the 404 too (the guard, the 403)
 
     contacted = client.post(f"{path}/seller-contacts", headers=BUYER,
                             json={"message": "Where is it?", "channel": "chat"})
