@@ -217,9 +217,10 @@ def _orders_feed(d: dict[str, Any]) -> list[Row]:
 
 
 def _commands_pg(d: dict[str, Any]) -> list[Row]:
-    off, on = d["runs"]["group_commit_off"], d["runs"]["group_commit_default"]
+    off, on = d["median"]["group_commit_off"], d["median"]["group_commit_default"]
     return [
-        _row("commands_pg", "postgres", f"POST seller-contacts rps, {d['workers']} workers, "
+        _row("commands_pg", "postgres", f"POST seller-contacts rps (median of {d['rounds']} "
+             f"rounds), {d['workers']} workers, "
              f"{d['connections']} connections: group commit (setting unset) vs "
              "DISPUTEDESK_GROUP_COMMIT=off", on["rps"], off["rps"], d["ratio_on_over_off"],
              ">= 2.5", d["met"]),

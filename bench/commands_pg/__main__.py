@@ -2,11 +2,12 @@
 
 ``disputedesk serve --workers 2`` on a fresh PostgreSQL database, 64 keep-alive
 connections sending ``POST /v1/disputes/{id}/seller-contacts`` spread over many
-cases, twice in one run: with ``DISPUTEDESK_GROUP_COMMIT=off`` (one transaction
-per command: the baseline) and with the setting unset (group commit, where it
-exists). Prints both rates, their ratio (target 2.5x) and the CPU time per
-command: the server processes' CPU time (the workers and their parent, from
-``/proc``) over the commands answered, so that the machine's ceiling shows.
+cases, with ``DISPUTEDESK_GROUP_COMMIT=off`` (one transaction per command: the
+baseline) and with the setting unset (group commit, where it exists), in turns
+(``--rounds``) so both see the machine's drift alike. Prints each run, the
+median rates, their ratio (target 2.5x) and the CPU time per command: the
+server processes' CPU time (the workers and their parent, from ``/proc``) over
+the commands answered, so that the machine's ceiling shows.
 
 Writes bench/results/commands_pg.json.
 """
@@ -17,6 +18,7 @@ import argparse
 import functools
 import json
 import os
+import statistics
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,37 +95,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per run")
     parser.add_argument("--disputes", type=int, default=400, help="cases the commands go to")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of both runs (medians)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     configure_logging("console", "WARNING")
     print("rate limits lifted for the servers: DISPUTEDESK_RATE_LIMITS=off", flush=True)
     token = issue_token(SECRET, "buyer", BUYER.id, ttl=timedelta(hours=1))
-    runs: dict[str, Any] = {}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in MODES}
     with tempfile.TemporaryDirectory(prefix="bench-commands-pg-") as tmp, \
             postgres_database() as url:
         if url is None:
             raise SystemExit("PostgreSQL is needed for this benchmark")
         ids = seed(url, "cmd", args.disputes)
-        for name, mode in MODES.items():
-            run = measure(url, mode, ids, token, Path(tmp), args.duration)
-            runs[name] = run
-            setting = f"GROUP_COMMIT={mode}" if mode else "GROUP_COMMIT unset"
-            print(f"  {setting}: " + line(f"POST seller-contacts, {WORKERS} workers",
-                                          _as_result(run)).strip()
-                  + f"   CPU {run['cpu_ms_per_command']} ms/command", flush=True)
-    off, on = runs["group_commit_off"], runs["group_commit_default"]
+        for turn in range(1, args.rounds + 1):
+            for name, mode in MODES.items():
+                run = measure(url, mode, ids, token, Path(tmp), args.duration)
+                runs[name].append(run)
+                setting = f"GROUP_COMMIT={mode}" if mode else "GROUP_COMMIT unset"
+                print(f"  round {turn} {setting}: "
+                      + line(f"POST seller-contacts, {WORKERS} workers",
+                             _as_result(run)).strip()
+                      + f"   CPU {run['cpu_ms_per_command']} ms/command", flush=True)
+    off, on = _median(runs["group_commit_off"]), _median(runs["group_commit_default"])
     ratio = on["rps"] / off["rps"] if off["rps"] else 0.0
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
         "connections": CONNECTIONS, "workers": WORKERS, "rate_limits": "off",
-        "duration": args.duration, "runs": runs, "ratio_on_over_off": round(ratio, 3),
+        "duration": args.duration, "rounds": args.rounds, "runs": runs,
+        "median": {"group_commit_off": off, "group_commit_default": on},
+        "ratio_on_over_off": round(ratio, 3),
         "target": f">= {TARGET}", "met": ratio >= TARGET,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"group commit (unset) / off = {ratio:.2f}  (target >= {TARGET}: "
+    print(f"medians of {args.rounds} rounds: {off['rps']} rps off, {on['rps']} rps on; "
+          f"group commit (unset) / off = {ratio:.2f}  (target >= {TARGET}: "
           f"{'met' if ratio >= TARGET else 'NOT met'}); CPU per command "
           f"{off['cpu_ms_per_command']} ms off, {on['cpu_ms_per_command']} ms on, "
           f"{os.cpu_count()} CPUs; written to {RESULTS.relative_to(ROOT)}")
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """The median rate and CPU per command of a mode's rounds."""
+    cpu = [r["cpu_ms_per_command"] for r in runs if r["cpu_ms_per_command"] is not None]
+    return {"rps": round(statistics.median(r["rps"] for r in runs), 1),
+            "cpu_ms_per_command": round(statistics.median(cpu), 3) if cpu else 0.0}
 
 
 def _as_result(run: dict[str, Any]) -> LoadResult:

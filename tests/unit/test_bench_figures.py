@@ -36,8 +36,8 @@ def test_the_bulk_feed_row_compares_the_feed_with_the_library_alone() -> None:
 def test_the_group_commit_row_is_the_ratio_of_the_two_runs() -> None:
     run = {"rps": 100.0, "cpu_ms_per_command": 4.0}
     rows = make_bench.EXTRACT["commands_pg"]({
-        "workers": 2, "connections": 64, "ratio_on_over_off": 2.6, "met": True,
-        "runs": {"group_commit_off": run, "group_commit_default": {**run, "rps": 260.0}},
+        "workers": 2, "connections": 64, "ratio_on_over_off": 2.6, "met": True, "rounds": 3,
+        "median": {"group_commit_off": run, "group_commit_default": {**run, "rps": 260.0}},
     })
     assert (rows[0]["value"], rows[0]["baseline"], rows[0]["ratio"]) == (260.0, 100.0, 2.6)
     assert rows[1]["value"] == 4.0
