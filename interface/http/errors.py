@@ -308,6 +308,9 @@ _DESCRIPTIONS = {
     "with this key may still commit (`idempotency-key-in-progress`). Nothing was "
     "recorded twice.",
     415: "The body is not JSON (see `Content-Type`); `Accept-Post` says what is.",
+    429: "The caller sent requests faster than its role's rate (`too-many-requests`): "
+    "retry after `Retry-After` seconds. `RateLimit-Limit`, `RateLimit-Remaining` and "
+    "`RateLimit-Reset` say the rate and when it frees.",
     422: "A value is invalid (or the Idempotency-Key was used for another request); "
     "`errors` names the fields.",
 }
@@ -349,7 +352,10 @@ def problem_spec(
 
 
 def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem responses a route may give."""
+    """OpenAPI entries for the problem responses a route may give. A route that checks
+    a token (401) counts its caller's requests too (``rate_limits``): 429 with it."""
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {
         status: problem_spec(status, _DESCRIPTIONS.get(status, _title(status)))
         for status in statuses

@@ -71,6 +71,10 @@ PROBLEM_EXAMPLES: dict[int, ProblemExample] = {
         _CASE + "/seller-contacts",
         (("channel", "channel must be one of chat, email, phone, in_app, other; got 'pigeon'"),),
     ),
+    429: ProblemExample(
+        "too-many-requests", "Requests faster than the caller's rate",
+        "too many requests: at most 600/minute for this caller; retry after 12s", _CASE,
+    ),
     500: ProblemExample(
         "internal-error", "A fault of the server",
         "the server could not complete the request", _CASE,

@@ -65,6 +65,26 @@ def test_every_operation_has_summary_description_security_and_problems(
         assert PROBLEM in problem, (method, path)
 
 
+def test_every_route_that_counts_its_callers_documents_429_and_no_probe_does(
+    client: TestClient[Any],
+) -> None:
+    paths = _document(client)["paths"]
+    operations = [(method, path, operation) for path, item in paths.items()
+                  for method, operation in item.items() if method in {"get", "post", "delete"}]
+    limited = [(m, p, o) for m, p, o in operations if p.startswith("/v1/")]
+    assert len(limited) > 40
+    for method, path, operation in limited:
+        refused = operation["responses"].get("429")
+        assert refused is not None, (method, path)
+        example = next(iter(refused["content"][PROBLEM]["examples"].values()))["value"]
+        assert example["status"] == 429
+        assert example["type"].rsplit("/", 1)[-1] in {"too-many-requests", "too-many-streams"}
+        assert "Retry-After" in refused["description"], (method, path)
+    for probe in ("/health", "/metrics"):
+        for operation in paths.get(probe, {}).values():
+            assert "429" not in operation["responses"], probe
+
+
 def test_commands_document_their_headers_and_errors(client: TestClient[Any]) -> None:
     document = _document(client)
     for method, path in CONTRACT:
