@@ -4,7 +4,10 @@ Baseline: the same orders built beforehand as aggregates (``Dispute.place``, wha
 fell due recorded) and saved with the library alone, ``save()`` of 1,000 at a
 time. Measured: ``POST /v1/orders/batch`` of 1,000 orders at a time, one client,
 to ``disputedesk serve`` (1 worker) on the same database, and the same feed
-called in-process (``OrderFeed.place``: no HTTP). Baseline and feed run in
+called in-process (``OrderFeed.place``: no HTTP). As the Procfile deploys it,
+``disputedesk project`` is the active projection worker (the server's stands
+by), so every run's orders are projected into the read models meanwhile, in
+its own process, whichever way they were saved. Baseline and feed run in
 turns (``--rounds``) so both see the machine's drift alike. Target: the feed
 over HTTP at least 0.7x the baseline's orders per second.
 
@@ -14,11 +17,16 @@ Writes bench/results/orders_feed.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,6 +124,31 @@ def feed_over_http(port: int, token: str, prefix: str, batches: int,
         connection.close()
 
 
+@contextlib.contextmanager
+def projector(env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
+    """``disputedesk project`` running, once it is the active projection worker."""
+    argv = [sys.executable, "-c", "from interface.cli import main; main()", "project"]
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(argv, env={**env, "DISPUTEDESK_LOG_LEVEL": "INFO"},
+                                   cwd=cwd, stdout=log_file, stderr=log_file,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + 40
+        while "projections.active" not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the projection worker did not start; see {log}")
+            time.sleep(0.1)
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 per round")
@@ -134,7 +167,8 @@ def main() -> None:
                "DISPUTEDESK_LOG_FORMAT": "json", "DISPUTEDESK_LOG_LEVEL": "WARNING",
                "DISPUTEDESK_DATABASE_URL": url, **NO_RATE_LIMITS}
         port = free_port()
-        with server(serve_argv(port, 1), env, Path(tmp), port, Path(tmp) / "server.log"):
+        with projector(env, Path(tmp), Path(tmp) / "project.log"), \
+                server(serve_argv(port, 1), env, Path(tmp), port, Path(tmp) / "server.log"):
             feed_over_http(port, token, "warm", 1, placed_at)
             library_alone(url, "warm-lib", 1, placed_at)
             feed_in_process(url, "warm-app", 1, placed_at)
