@@ -19,7 +19,6 @@ import hashlib
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.http.__main__ import postgres_database
+from bench.http.__main__ import postgres_database, stop_group
 from domain.dispute import Actor
 from domain.money import Money
 from infrastructure.bootstrap import build_application, bundled_policy_text
@@ -88,13 +87,7 @@ def _server(env: dict[str, str], cwd: Path, log: Path) -> Iterator[tuple[int, in
             time.sleep(0.1)
         yield port, process.pid
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 def _content(size: int) -> Iterator[bytes]:

@@ -73,6 +73,18 @@ def free_port() -> int:
         return port
 
 
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in a session of its own, and its children: SIGTERM, then
+    SIGKILL after 15 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @contextlib.contextmanager
 def server(argv: list[str], env: dict[str, str], cwd: Path, port: int, log: Path,
            pids: list[int] | None = None) -> Iterator[str]:
@@ -108,13 +120,7 @@ def server(argv: list[str], env: dict[str, str], cwd: Path, port: int, log: Path
             print(f"  warning: the server stopped during the run (exit code {process.returncode}, "
                   f"signal {-process.returncode if process.returncode < 0 else 'none'})")
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 #: ``--pin CPU``: the one-process servers run on that CPU only (``taskset``), the load

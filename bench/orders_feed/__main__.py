@@ -21,7 +21,6 @@ import contextlib
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from typing import Any
 import msgspec
 
 from application.order_feed import NewOrder
-from bench.http.__main__ import free_port, postgres_database, serve_argv, server
+from bench.http.__main__ import free_port, postgres_database, serve_argv, server, stop_group
 from bench.http.orders import PLATFORM, SECRET
 from domain.dispute import Dispute
 from domain.money import Money
@@ -140,13 +139,7 @@ def projector(env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
             time.sleep(0.1)
         yield
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 def main() -> None:
