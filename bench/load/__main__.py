@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0, help="seconds of load per run")
     parser.add_argument("--users", type=int, default=200, help="concurrent simulated users")
     parser.add_argument("--orders", type=int, default=150, help="orders seeded first")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="serve --workers (2: the Procfile's default, WEB_CONCURRENCY)")
     parser.add_argument("--faults", choices=("both", "on", "off"), default="both",
                         help="which runs: without faults, with them, or both (first off)")
     parser.add_argument("--keep-db", action="store_true",
@@ -67,7 +69,8 @@ def _run_once(args: argparse.Namespace, faults: bool, name: str) -> dict[str, An
     try:
         with tempfile.TemporaryDirectory(prefix="disputedesk-load-") as workdir:
             config = Config(database_url=url, workdir=Path(workdir), seconds=args.seconds,
-                            users=args.users, orders=args.orders, faults=faults)
+                            users=args.users, orders=args.orders, faults=faults,
+                            server_workers=args.workers)
             report = run(config)
             print(summary(report), flush=True)
             if not report["ok"]:

@@ -62,6 +62,8 @@ class Config:
     seed: int = 1
     #: Off: the same load without killing the worker or cutting connections.
     faults: bool = True
+    #: ``serve --workers``: the server's processes behind its one port.
+    server_workers: int = 1
 
 
 @dataclass
@@ -150,7 +152,8 @@ class Processes:
 
     def start_server(self) -> None:
         self.server = self._spawn(
-            ["serve", "--host", "127.0.0.1", "--port", str(self.port)], "server.log"
+            ["serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.config.server_workers)], "server.log"
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -618,6 +621,7 @@ def run(config: Config) -> dict[str, Any]:
     five_xx = {s: n for s, n in stats.statuses.items() if s >= 500}
     report: dict[str, Any] = {
         "seconds": config.seconds, "users": config.users, "orders": config.orders,
+        "server_workers": config.server_workers,
         "load_seconds": round(load_seconds, 1),
         "requests": stats.requests, "responses": sum(stats.statuses.values()),
         "by_status": {str(k): v for k, v in sorted(stats.statuses.items())},
@@ -683,7 +687,7 @@ def summary(report: dict[str, Any]) -> str:
     v = report["verification"]
     lines = [
         f"load: {report['users']} users, {report['orders']} orders, "
-        f"{report['load_seconds']} s of load",
+        f"{report['load_seconds']} s of load, serve --workers {report['server_workers']}",
         f"  requests      {report['requests']:,} ({report['responses']:,} answered, "
         f"{report['retries_same_key']} retried with the same key)",
         "  by status     " + ", ".join(f"{k}: {n:,}" for k, n in report["by_status"].items()),
