@@ -31,7 +31,7 @@ from application.ports import Clock
 from application.retries import MAX_ATTEMPTS, back_off
 from domain.dispute import Actor, Dispute, check_instant, dispute_id_for
 from domain.dispute.access import check_claim
-from domain.errors import ConcurrentModification, Contention, InvalidInput
+from domain.errors import ConcurrentModification, Contention, DomainError, InvalidInput
 from domain.money import Money
 from domain.policy import Policy
 from domain.requests import RequestStamp
@@ -95,18 +95,22 @@ class DisputeCommands:
         with self._turns:
             for attempt in range(MAX_ATTEMPTS):
                 d = self._disputes.for_command(dispute_id)
-                check_visible(d, actor)
-                if request is not None:
-                    done = d.carried_out(request)
-                    if done is not None:
-                        return self.replayed(d, done, actor)
-                if expected_version is not None and d.version != expected_version:
-                    raise ConcurrentModification(
-                        f"the dispute is at version {d.version}, not {expected_version}"
-                    )
                 now = self._clock.now()
-                if actor.role == "moderator":
-                    check_claim(d, command, actor.id, now)
+                try:
+                    check_visible(d, actor)
+                    if request is not None and (done := d.carried_out(request)) is not None:
+                        view = self.replayed(d, done, actor)
+                        self._disputes.kept(d)  # unchanged: the next command may take it
+                        return view
+                    if expected_version is not None and d.version != expected_version:
+                        raise ConcurrentModification(
+                            f"the dispute is at version {d.version}, not {expected_version}"
+                        )
+                    if actor.role == "moderator":
+                        check_claim(d, command, actor.id, now)
+                except DomainError:
+                    self._disputes.kept(d)  # refused before any change: keep it
+                    raise
                 policy = self._policies.of(d)
                 first_new = len(d.pending_events)
                 d.record_due(policy, now)
@@ -135,7 +139,7 @@ class DisputeCommands:
                     )
                 view = case_view(d, actor, policy, now)
                 view["position"] = saved.position
-                self._disputes.kept(d)  # done with it: from now on it is never changed
+                self._disputes.kept(d)  # done with it: the next command takes it over
                 return view
         raise Contention("the dispute kept changing; retry shortly")
 

@@ -8,7 +8,6 @@ batch lives in the application or in a thread.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple, cast
@@ -45,10 +44,11 @@ class Disputes:
     """The disputes of one application's event store.
 
     ``keep``: how many disputes, as this process last saved them, are kept so
-    that the next command on one starts from a copy of it plus the events
-    recorded since (one indexed query, usually empty) instead of replaying its
-    whole history (0: none). A kept dispute is never handed out and never
-    changed: each command gets a deep copy of its own.
+    that the next command on one starts from it plus the events recorded since
+    (one indexed query, usually empty) instead of replaying its whole history
+    (0: none). A command takes a kept dispute out and gives it back only once
+    saved, so no two threads ever hold one; a command that fails drops it, and
+    the next replays the dispute from the store.
     """
 
     def __init__(self, app: Application[UUID], keep: int = 0,
@@ -61,17 +61,19 @@ class Disputes:
         self._kept_lock = threading.Lock()
 
     def for_command(self, dispute_id: UUID) -> Dispute:
-        """The dispute as it is now, the caller's own to change."""
+        """The dispute as it is now, the caller's own to change: the one kept from this
+        process's last save of it, taken out (no other thread can have it), plus the
+        events recorded since; else replayed from the store."""
         with self._kept_lock:
-            kept = self._kept.get(dispute_id)
-        if kept is None:
+            d = self._kept.pop(dispute_id, None)
+        if d is None:
             return self.get(dispute_id)
-        d: Dispute = copy.deepcopy(kept)
         newer = self.events(dispute_id, gt=d.version)
         return cast(Dispute, project(d, newer)) if newer else d
 
     def kept(self, d: Dispute) -> None:
-        """``d`` was just saved and its caller is done with it: keep it for the next command."""
+        """``d`` was just saved (or read and left unchanged) and its caller is done with
+        it: keep it for the next command, which takes it over."""
         if not self._keep or d.pending_events:
             return
         with self._kept_lock:

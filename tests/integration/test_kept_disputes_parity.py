@@ -97,7 +97,9 @@ def test_commands_record_the_same_with_and_without_kept_disputes(
     assert any(isinstance(answer, tuple) for answer in results[0])  # refusals were compared
 
 
-def test_a_kept_dispute_is_never_handed_out(database_url: str, manual_clock: ManualClock) -> None:
+def test_a_kept_dispute_is_held_by_one_command_at_a_time(
+    database_url: str, manual_clock: ManualClock
+) -> None:
     settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url})
     desk = build_application(settings, clock=manual_clock, keep_saved=8)
     try:
@@ -113,6 +115,9 @@ def test_a_kept_dispute_is_never_handed_out(database_url: str, manual_clock: Man
         assert first is not second
         first.add_note("changed, never saved", MODERATOR, manual_clock.now())
         third = desk._disputes.for_command(dispute_id)
-        assert third.version == second.version and not third.pending_events
+        assert third.version == second.version and not third.pending_events  # first is gone
+        desk._disputes.kept(third)  # given back unchanged: the next command takes it over
+        assert desk._disputes.for_command(dispute_id) is third
+        assert desk._disputes.for_command(dispute_id) is not third  # one holder at a time
     finally:
         desk.close()
