@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,6 +34,7 @@ import msgspec
 from application.order_feed import NewOrder
 from bench.http.__main__ import free_port, postgres_database, serve_argv, server, stop_group
 from bench.http.orders import PLATFORM, SECRET
+from bench.load.scenario import cli_command
 from domain.dispute import Dispute
 from domain.money import Money
 from infrastructure.bootstrap import build_application
@@ -126,7 +126,7 @@ def feed_over_http(port: int, token: str, prefix: str, batches: int,
 @contextlib.contextmanager
 def projector(env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
     """``disputedesk project`` running, once it is the active projection worker."""
-    argv = [sys.executable, "-c", "from interface.cli import main; main()", "project"]
+    argv = [*cli_command(), "project"]
     with log.open("ab") as log_file:
         process = subprocess.Popen(argv, env={**env, "DISPUTEDESK_LOG_LEVEL": "INFO"},
                                    cwd=cwd, stdout=log_file, stderr=log_file,
