@@ -220,12 +220,14 @@ def _commands_pg(d: dict[str, Any]) -> list[Row]:
     off, on = d["median"]["group_commit_off"], d["median"]["group_commit_default"]
     return [
         _row("commands_pg", "postgres", f"POST seller-contacts rps (median of {d['rounds']} "
-             f"rounds), {d['workers']} workers, "
+             f"rounds), {d['workers']} workers x {d.get('threads', '(default)')} threads, "
              f"{d['connections']} connections: group commit (setting unset) vs "
              "DISPUTEDESK_GROUP_COMMIT=off", on["rps"], off["rps"], d["ratio_on_over_off"],
              ">= 2.5", d["met"]),
         _row("commands_pg", "postgres", "server CPU ms per command, group commit vs off",
              on["cpu_ms_per_command"], off["cpu_ms_per_command"]),
+        _row("commands_pg", "postgres", "PostgreSQL CPU ms per command, group commit vs off",
+             on.get("database_cpu_ms_per_command"), off.get("database_cpu_ms_per_command")),
     ]
 
 

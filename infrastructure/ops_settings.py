@@ -4,6 +4,8 @@
 ``DISPUTEDESK_METRICS_TOKEN``      a bearer token ``/metrics`` requires (unset: none needed)
 ``DISPUTEDESK_READY_MAX_LAG``      events a projection may trail the log while ready (1000)
 ``DISPUTEDESK_CORS_ORIGINS``       comma-separated origins browsers may call from (unset: none)
+``DISPUTEDESK_THREADS``            threads per server process for blocking work: commands, store
+                                   reads (1 to 256; unset: Python's default, CPUs + 4, at most 32)
 ``OTEL_TRACES_EXPORTER``           e.g. ``otlp`` or ``console``: tracing on (unset or ``none``: off;
                                    ``OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`` alone means ``otlp``)
 ``OTEL_SDK_DISABLED``              ``true``: tracing off whatever else says
@@ -26,6 +28,8 @@ __all__ = ["OpsSettings", "ops_settings"]
 Get = Callable[[str], str | None]
 
 DEFAULT_READY_MAX_LAG = 1000
+#: The most threads ``DISPUTEDESK_THREADS`` may ask for.
+MAX_THREADS = 256
 #: The entry-point group under which the OpenTelemetry SDK's span exporters register.
 TRACES_EXPORTERS = "opentelemetry_traces_exporter"
 _ORIGIN = re.compile(r"^https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$")
@@ -33,19 +37,22 @@ _ORIGIN = re.compile(r"^https?://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5
 
 @dataclass(frozen=True, slots=True)
 class OpsSettings:
-    """Metrics, probes, CORS and tracing: what a platform's monitoring sets."""
+    """Metrics, probes, CORS, tracing and threads: what a platform's operators set."""
 
     metrics_token: str | None = None
     ready_max_lag: int = DEFAULT_READY_MAX_LAG
     cors_origins: tuple[str, ...] = ()
     #: Names of the span exporters (``OTEL_TRACES_EXPORTER``); empty: tracing is off.
     traces_exporters: tuple[str, ...] = ()
+    #: Threads per server process for blocking work (None: Python's default).
+    threads: int | None = None
 
     def __repr__(self) -> str:  # never print the token
         token = "'***'" if self.metrics_token else "None"
         return (
             f"OpsSettings(metrics_token={token}, ready_max_lag={self.ready_max_lag}, "
-            f"cors_origins={self.cors_origins!r}, traces_exporters={self.traces_exporters!r})"
+            f"cors_origins={self.cors_origins!r}, traces_exporters={self.traces_exporters!r}, "
+            f"threads={self.threads!r})"
         )
 
 
@@ -56,6 +63,18 @@ def _max_lag(get: Get) -> int:
     if not raw.isdigit():
         raise SettingsError(
             f"DISPUTEDESK_READY_MAX_LAG must be a whole number of events >= 0, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _threads(get: Get) -> int | None:
+    raw = get("DISPUTEDESK_THREADS")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_THREADS:
+        raise SettingsError(
+            f"DISPUTEDESK_THREADS must be a whole number of threads from 1 to {MAX_THREADS} "
+            f"(or unset for Python's default), got {raw!r}"
         )
     return int(raw)
 
@@ -103,4 +122,5 @@ def ops_settings(get: Get) -> OpsSettings:
         ready_max_lag=_max_lag(get),
         cors_origins=_origins(get),
         traces_exporters=_exporters(get),
+        threads=_threads(get),
     )

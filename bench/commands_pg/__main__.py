@@ -4,10 +4,14 @@
 connections sending ``POST /v1/disputes/{id}/seller-contacts`` spread over many
 cases, with ``DISPUTEDESK_GROUP_COMMIT=off`` (one transaction per command: the
 baseline) and with the setting unset (group commit, where it exists), in turns
-(``--rounds``) so both see the machine's drift alike. Prints each run, the
-median rates, their ratio (target 2.5x) and the CPU time per command: the
-server processes' CPU time (the workers and their parent, from ``/proc``) over
-the commands answered, so that the machine's ceiling shows.
+(``--rounds``) so both see the machine's drift alike. Each worker runs
+``--threads`` handler threads (``DISPUTEDESK_THREADS``; default 32, so that
+the 64 connections' commands are all in the server at once, as "at 64
+connections" means; Python's default would let 12 in and queue the rest).
+Prints each run, the median rates, their ratio (target 2.5x) and the CPU time
+per command: the server processes' (the workers and their parent, from
+``/proc``), PostgreSQL's and the load generator's, so that the machine's
+ceiling shows.
 
 Writes bench/results/commands_pg.json.
 """
@@ -18,8 +22,10 @@ import argparse
 import functools
 import json
 import os
+import resource
 import statistics
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,6 +43,7 @@ from bench.http.__main__ import (
 from bench.http.load import LoadResult, Request, run_load
 from bench.http.orders import BUYER, SECRET
 from infrastructure.logging import configure_logging
+from infrastructure.ops_settings import MAX_THREADS
 from interface.http.auth import issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,10 +53,21 @@ WORKERS = 2
 TARGET = 2.5
 #: The two runs: the setting's value for each (None: unset).
 MODES: dict[str, str | None] = {"group_commit_off": "off", "group_commit_default": None}
+#: CPU time per command: the server's, PostgreSQL's, the load generator's.
+CPU_KEYS = ("cpu_ms_per_command", "database_cpu_ms_per_command", "client_cpu_ms_per_command")
 
 
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU seconds of every live process in process group ``pgid``."""
+    return _cpu_seconds(lambda comm, pgrp: pgrp == pgid)
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of the live PostgreSQL server processes on this machine."""
+    return _cpu_seconds(lambda comm, pgrp: comm in ("postgres", "postmaster"))
+
+
+def _cpu_seconds(counts: Callable[[str, int], bool]) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
@@ -59,17 +77,25 @@ def group_cpu_seconds(pgid: int) -> float:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
         fields = stat.rsplit(")", 1)[1].split()
         # after "pid (comm)": state ppid pgrp session ... utime(12th) stime(13th)
-        if int(fields[2]) == pgid:
+        if counts(comm, int(fields[2])):
             total += int(fields[11]) + int(fields[12])
     return total / ticks
 
 
+def own_cpu_seconds() -> float:
+    """This process's CPU seconds: the load generator's cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,
-            duration: float) -> dict[str, Any]:
+            duration: float, threads: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPUTEDESK_SECRET": SECRET,
-           "DISPUTEDESK_LOG_FORMAT": "json", "DISPUTEDESK_DATABASE_URL": url, **NO_RATE_LIMITS}
+           "DISPUTEDESK_LOG_FORMAT": "json", "DISPUTEDESK_DATABASE_URL": url,
+           "DISPUTEDESK_THREADS": str(threads), **NO_RATE_LIMITS}
     env.pop("DISPUTEDESK_GROUP_COMMIT", None)
     if mode is not None:
         env["DISPUTEDESK_GROUP_COMMIT"] = mode
@@ -82,13 +108,21 @@ def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,
                  for i in ids]
         make = functools.partial(_nth, posts)
         run_load(make, connections=CONNECTIONS, warmup=0.0, duration=1.0)  # warm up
-        cpu_before = group_cpu_seconds(pids[0])
+        before = (group_cpu_seconds(pids[0]), postgres_cpu_seconds(), own_cpu_seconds())
         result = run_load(make, connections=CONNECTIONS, warmup=0.0, duration=duration)
-        cpu = group_cpu_seconds(pids[0]) - cpu_before
+        cpu, database, client = (after - start for after, start in zip(
+            (group_cpu_seconds(pids[0]), postgres_cpu_seconds(), own_cpu_seconds()), before,
+            strict=True))
     ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
+
+    def per_command(seconds: float) -> float | None:
+        return round(seconds / ok * 1000, 3) if ok else None
+
     return {**result.as_dict(), "group_commit": mode or "(unset)", "commands": ok,
             "server_cpu_seconds": round(cpu, 3),
-            "cpu_ms_per_command": round(cpu / ok * 1000, 3) if ok else None}
+            "cpu_ms_per_command": per_command(cpu),
+            "database_cpu_ms_per_command": per_command(database),
+            "client_cpu_ms_per_command": per_command(client)}
 
 
 def main() -> None:
@@ -96,11 +130,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds measured per run")
     parser.add_argument("--disputes", type=int, default=400, help="cases the commands go to")
     parser.add_argument("--rounds", type=int, default=3, help="turns of both runs (medians)")
+    parser.add_argument("--threads", type=int, default=CONNECTIONS // WORKERS,
+                        help="handler threads per worker, both runs (DISPUTEDESK_THREADS)")
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.rounds < 1 or not 1 <= args.threads <= MAX_THREADS:
+        parser.error(f"--rounds must be at least 1, --threads 1 to {MAX_THREADS}")
     configure_logging("console", "WARNING")
     print("rate limits lifted for the servers: DISPUTEDESK_RATE_LIMITS=off", flush=True)
+    print(f"{WORKERS} workers of {args.threads} handler threads each "
+          f"(DISPUTEDESK_THREADS={args.threads}), {CONNECTIONS} connections", flush=True)
     token = issue_token(SECRET, "buyer", BUYER.id, ttl=timedelta(hours=1))
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in MODES}
     with tempfile.TemporaryDirectory(prefix="bench-commands-pg-") as tmp, \
@@ -110,18 +148,21 @@ def main() -> None:
         ids = seed(url, "cmd", args.disputes)
         for turn in range(1, args.rounds + 1):
             for name, mode in MODES.items():
-                run = measure(url, mode, ids, token, Path(tmp), args.duration)
+                run = measure(url, mode, ids, token, Path(tmp), args.duration, args.threads)
                 runs[name].append(run)
                 setting = f"GROUP_COMMIT={mode}" if mode else "GROUP_COMMIT unset"
                 print(f"  round {turn} {setting}: "
                       + line(f"POST seller-contacts, {WORKERS} workers",
                              _as_result(run)).strip()
-                      + f"   CPU {run['cpu_ms_per_command']} ms/command", flush=True)
+                      + f"   CPU ms/command: server {run['cpu_ms_per_command']},"
+                      f" PostgreSQL {run['database_cpu_ms_per_command']},"
+                      f" load generator {run['client_cpu_ms_per_command']}", flush=True)
     off, on = _median(runs["group_commit_off"]), _median(runs["group_commit_default"])
     ratio = on["rps"] / off["rps"] if off["rps"] else 0.0
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
-        "connections": CONNECTIONS, "workers": WORKERS, "rate_limits": "off",
+        "connections": CONNECTIONS, "workers": WORKERS, "threads": args.threads,
+        "rate_limits": "off",
         "duration": args.duration, "rounds": args.rounds, "runs": runs,
         "median": {"group_commit_off": off, "group_commit_default": on},
         "ratio_on_over_off": round(ratio, 3),
@@ -131,16 +172,22 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"medians of {args.rounds} rounds: {off['rps']} rps off, {on['rps']} rps on; "
           f"group commit (unset) / off = {ratio:.2f}  (target >= {TARGET}: "
-          f"{'met' if ratio >= TARGET else 'NOT met'}); CPU per command "
-          f"{off['cpu_ms_per_command']} ms off, {on['cpu_ms_per_command']} ms on, "
-          f"{os.cpu_count()} CPUs; written to {RESULTS.relative_to(ROOT)}")
+          f"{'met' if ratio >= TARGET else 'NOT met'}); CPU ms per command off / on: "
+          f"server {off['cpu_ms_per_command']} / {on['cpu_ms_per_command']}, PostgreSQL "
+          f"{off['database_cpu_ms_per_command']} / {on['database_cpu_ms_per_command']}, "
+          f"load generator {off['client_cpu_ms_per_command']} / "
+          f"{on['client_cpu_ms_per_command']}; {os.cpu_count()} CPUs; "
+          f"written to {RESULTS.relative_to(ROOT)}")
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, float]:
-    """The median rate and CPU per command of a mode's rounds."""
-    cpu = [r["cpu_ms_per_command"] for r in runs if r["cpu_ms_per_command"] is not None]
-    return {"rps": round(statistics.median(r["rps"] for r in runs), 1),
-            "cpu_ms_per_command": round(statistics.median(cpu), 3) if cpu else 0.0}
+    """The median rate and CPU per command (server, PostgreSQL, load generator) of a
+    mode's rounds."""
+    figures = {"rps": round(statistics.median(r["rps"] for r in runs), 1)}
+    for key in CPU_KEYS:
+        values = [r[key] for r in runs if r.get(key) is not None]
+        figures[key] = round(statistics.median(values), 3) if values else 0.0
+    return figures
 
 
 def _as_result(run: dict[str, Any]) -> LoadResult:

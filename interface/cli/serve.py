@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 import uvicorn
 
 from infrastructure.metrics import private_multiprocess_dir
+from infrastructure.ops_settings import MAX_THREADS
 from infrastructure.rate_limiter import rate_limit_backend
 from interface.cli.common import fail, open_application, settings_of
 from interface.http.app import server_app
@@ -31,9 +33,17 @@ def serve(
     workers: int = typer.Option(
         1, "--workers", min=1, help="Processes behind the one port (PostgreSQL only)."
     ),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=MAX_THREADS,
+        help="Threads per worker for blocking work: commands, store reads (default: "
+        "DISPUTEDESK_THREADS, else Python's, CPUs + 4 and at most 32).",
+    ),
 ) -> None:
     """Serve the HTTP API (OpenAPI at /schema)."""
     settings = settings_of(ctx)
+    if threads is not None:
+        settings = replace(settings, ops=replace(settings.ops, threads=threads))
+        os.environ["DISPUTEDESK_THREADS"] = str(threads)  # the workers read their own
     database = settings.database
     if workers > 1 and database.is_sqlite:
         typer.echo(
@@ -58,6 +68,8 @@ def serve(
     typer.echo(f"  API docs:     {url}/schema")
     typer.echo(f"  console:      {url}/console (sign in with a moderator's or analyst's token)")
     typer.echo(f"  rate limits:  {rate_limit_backend(settings.limits)}")
+    typer.echo(f"  threads:      {_threads(settings.ops.threads)} per worker for commands "
+               "and store reads")
     prog = _program()
     if settings.identity.dev_tokens:
         typer.echo(f"  get a token:  TOKEN=$({prog} token --role buyer --subject b-1)")
@@ -81,6 +93,10 @@ def serve(
             f"                {prog} demo --orders 1000 --seed 1"
         )
     uvicorn.run(server_app(desk, settings), **options)  # type: ignore[arg-type]
+
+
+def _threads(size: int | None) -> str:
+    return str(size) if size is not None else f"{min(32, (os.cpu_count() or 1) + 4)} (default)"
 
 
 def _program() -> str:

@@ -56,7 +56,7 @@ from interface.http.idempotency import IdempotencyMiddleware, IdempotencyState
 from interface.http.observability import Observability
 from interface.http.openapi import ClosedStructSchemaPlugin, openapi_config
 from interface.http.rate_limits import RateLimitMiddleware
-from interface.http.runtime import freeze_startup_heap
+from interface.http.runtime import freeze_startup_heap, thread_pool
 from interface.http.schemas import prepare_struct_types
 from interface.http.stream_caps import StreamCap
 from interface.http.strict_body import strict_json_body
@@ -249,7 +249,7 @@ def server_app(application: DisputeDesk, settings: Settings) -> Litestar:
     return create_app(
         application,
         settings,
-        on_startup=[freeze_startup_heap],
+        on_startup=[freeze_startup_heap, thread_pool(settings.ops.threads)],
         on_shutdown=[application.close],
         background=True,
     )

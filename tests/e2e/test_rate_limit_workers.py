@@ -68,6 +68,7 @@ def test_a_callers_rate_holds_across_both_workers(
         "DISPUTEDESK_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/0",
         "DISPUTEDESK_REDIS_PREFIX": redis_prefix,
         "DISPUTEDESK_RATE_LIMITS": f"buyer={RATE}/hour",
+        "DISPUTEDESK_THREADS": "3",
     }))
     server.start(timeout=120.0)
     token = issue_token(SECRET, "buyer", "b-1", ttl=timedelta(hours=1))
@@ -92,3 +93,7 @@ def test_a_callers_rate_holds_across_both_workers(
     assert len({line["pid"] for line in served}) == 2  # both workers took some
     assert "rate limits:  shared through Redis at redis://127.0.0.1:6379/0" in \
         log_path.read_text()
+    # and each worker runs the handler threads the setting asks for
+    assert "threads:      3 per worker" in log_path.read_text()
+    pools = {line["pid"]: line["threads"] for line in lines if line.get("event") == "http.threads"}
+    assert pools == {pid: 3 for pid in {line["pid"] for line in served}}
