@@ -233,8 +233,8 @@ def create_app(
         cors_config=watch.cors,
         before_request=strict_json_body,
         before_send=[watch.before_send],
-        on_startup=[say_rate_limits, open_idempotency, open_webhook_parts, start_background,
-                    watch.start, *on_startup],
+        on_startup=[thread_pool(settings.ops.threads), say_rate_limits, open_idempotency,
+                    open_webhook_parts, start_background, watch.start, *on_startup],
         on_shutdown=[watch.stop, stop_background, close_webhooks, read_models.close,
                      *on_shutdown, close_idempotency],
         openapi_config=openapi_config([auth.jwt.openapi_components],
@@ -249,7 +249,7 @@ def server_app(application: DisputeDesk, settings: Settings) -> Litestar:
     return create_app(
         application,
         settings,
-        on_startup=[freeze_startup_heap, thread_pool(settings.ops.threads)],
+        on_startup=[freeze_startup_heap],
         on_shutdown=[application.close],
         background=True,
     )
