@@ -37,6 +37,9 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=150, help="orders seeded first")
     parser.add_argument("--workers", type=int, default=2,
                         help="serve --workers (2: the Procfile's default, WEB_CONCURRENCY)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="serve --threads: each worker's handler threads (default: "
+                        "DISPUTEDESK_THREADS if set, else Python's)")
     parser.add_argument("--faults", choices=("both", "on", "off"), default="both",
                         help="which runs: without faults, with them, or both (first off)")
     parser.add_argument("--keep-db", action="store_true",
@@ -70,7 +73,7 @@ def _run_once(args: argparse.Namespace, faults: bool, name: str) -> dict[str, An
         with tempfile.TemporaryDirectory(prefix="disputedesk-load-") as workdir:
             config = Config(database_url=url, workdir=Path(workdir), seconds=args.seconds,
                             users=args.users, orders=args.orders, faults=faults,
-                            server_workers=args.workers)
+                            server_workers=args.workers, server_threads=args.threads)
             report = run(config)
             print(summary(report), flush=True)
             if not report["ok"]:

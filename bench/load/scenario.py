@@ -64,6 +64,8 @@ class Config:
     faults: bool = True
     #: ``serve --workers``: the server's processes behind its one port.
     server_workers: int = 1
+    #: ``serve --threads``: each worker's handler threads (None: the default).
+    server_threads: int | None = None
 
 
 @dataclass
@@ -153,7 +155,9 @@ class Processes:
     def start_server(self) -> None:
         self.server = self._spawn(
             ["serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.config.server_workers)], "server.log"
+             "--workers", str(self.config.server_workers),
+             *(["--threads", str(self.config.server_threads)]
+               if self.config.server_threads is not None else [])], "server.log"
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -622,6 +626,7 @@ def run(config: Config) -> dict[str, Any]:
     report: dict[str, Any] = {
         "seconds": config.seconds, "users": config.users, "orders": config.orders,
         "server_workers": config.server_workers,
+        "server_threads": config.server_threads,
         "load_seconds": round(load_seconds, 1),
         "requests": stats.requests, "responses": sum(stats.statuses.values()),
         "by_status": {str(k): v for k, v in sorted(stats.statuses.items())},
@@ -687,7 +692,8 @@ def summary(report: dict[str, Any]) -> str:
     v = report["verification"]
     lines = [
         f"load: {report['users']} users, {report['orders']} orders, "
-        f"{report['load_seconds']} s of load, serve --workers {report['server_workers']}",
+        f"{report['load_seconds']} s of load, serve --workers {report['server_workers']}"
+        + (f" --threads {report['server_threads']}" if report.get("server_threads") else ""),
         f"  requests      {report['requests']:,} ({report['responses']:,} answered, "
         f"{report['retries_same_key']} retried with the same key)",
         "  by status     " + ", ".join(f"{k}: {n:,}" for k, n in report["by_status"].items()),
