@@ -21,6 +21,7 @@ from infrastructure.ops_settings import MAX_THREADS
 from infrastructure.rate_limiter import rate_limit_backend
 from interface.cli.common import fail, open_application, settings_of
 from interface.http.app import server_app
+from interface.http.runtime import default_threads
 from interface.http.auth import SecretError, resolve_secret
 
 FACTORY = "interface.http.app:app_from_env"
@@ -96,7 +97,7 @@ def serve(
 
 
 def _threads(size: int | None) -> str:
-    return str(size) if size is not None else f"{min(32, (os.cpu_count() or 1) + 4)} (default)"
+    return str(size) if size is not None else f"{default_threads()} (default)"
 
 
 def _program() -> str:

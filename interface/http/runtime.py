@@ -37,6 +37,11 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def default_threads() -> int:
+    """The size Python gives the loop's default pool (``ThreadPoolExecutor``'s default)."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
 def thread_pool(size: int | None) -> Callable[[], None]:
     """A start-up hook giving the event loop a default thread pool of ``size`` threads
     (None: leave Python's default)."""
@@ -45,7 +50,7 @@ def thread_pool(size: int | None) -> Callable[[], None]:
         if size is not None:
             asyncio.get_running_loop().set_default_executor(
                 ThreadPoolExecutor(max_workers=size, thread_name_prefix=THREAD_PREFIX))
-        log.info("http.threads", threads=size or min(32, (os.cpu_count() or 1) + 4),
+        log.info("http.threads", threads=size or default_threads(),
                  setting="DISPUTEDESK_THREADS" if size else "default", pid=os.getpid())
 
     return use_pool
