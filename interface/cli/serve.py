@@ -21,8 +21,8 @@ from infrastructure.ops_settings import MAX_THREADS
 from infrastructure.rate_limiter import rate_limit_backend
 from interface.cli.common import fail, open_application, settings_of
 from interface.http.app import server_app
-from interface.http.runtime import default_threads
 from interface.http.auth import SecretError, resolve_secret
+from interface.http.runtime import default_threads
 
 FACTORY = "interface.http.app:app_from_env"
 
