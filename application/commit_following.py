@@ -1,5 +1,6 @@
 """What a :class:`~application.disputes.DisputeDesk` knows of commits to its store:
-the store's commit counter, and its own commits counted the moment they return."""
+the store's commit counter, its own commits counted the moment they return, and
+other workers' commits to the disputes its commands start from."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from application.own_commits import OwnCommits
-from application.ports import CommitCounter
+from application.ports import CommitCounter, StoredSince
 from application.read_cache import ReadCache
 
 if TYPE_CHECKING:
@@ -33,6 +34,11 @@ class FollowsCommits(Application[UUID]):
         self._commits = OwnCommits(commits)
         self._wire(self._disputes,
                    ReadCache(self._disputes, self._commits) if self._read_cache else None)
+
+    def share_reads(self, stored: StoredSince) -> None:
+        """Concurrent commands learn what other workers recorded since the disputes they
+        start from in shared queries of ``stored`` (:mod:`application.grouped_reads`)."""
+        self._disputes.share_reads(stored)
 
     def save(self, *objs: Any, **kwargs: Any) -> Any:
         """The library's save; then case reads in this process know it was committed."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
 
 
 class Clock(Protocol):
@@ -44,4 +46,13 @@ class DueIndex(Protocol):
         Ordered by (due instant, id); ``after`` continues from the last pair of
         the previous page.
         """
+        ...
+
+
+class StoredSince(Protocol):
+    """Many disputes' stored events, each after a version given for it, in one query."""
+
+    def after(self, versions: Mapping[UUID, int]) -> Mapping[UUID, Sequence[StoredEvent]]:
+        """Each dispute's events with a version above ``versions[id]``, in version order
+        (a dispute with none may be left out)."""
         ...

@@ -41,6 +41,7 @@ from infrastructure.database_url import (
 from infrastructure.pg_commit_counter import PostgresCommitCounter
 from infrastructure.schema_lock import event_store_setup_lock
 from infrastructure.settings import Settings
+from infrastructure.stored_since import PostgresStoredSince
 
 #: How long one try of the recorder waits for a pooled connection (s). The
 #: library makes up to 10 tries, 0.2 s apart: about 5 s in all before the store
@@ -116,6 +117,8 @@ def build_application(
     recorder = app.recorder
     if isinstance(recorder, PostgresApplicationRecorder) and read_cache:
         app.follow_commits(PostgresCommitCounter(psycopg_conninfo(url), recorder.channel_name))
+    if isinstance(recorder, PostgresApplicationRecorder) and settings.group_commit:
+        app.share_reads(PostgresStoredSince(recorder))  # with group commit: the same setting
     return app
 
 
