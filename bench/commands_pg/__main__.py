@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import machine
 from bench.http.__main__ import (
     NO_RATE_LIMITS,
     _nth,
@@ -51,6 +52,11 @@ RESULTS = ROOT / "bench" / "results" / "commands_pg.json"
 CONNECTIONS = 64
 WORKERS = 2
 TARGET = 2.5
+#: Seconds before the measured window: the connections open and the cases are kept.
+WARMUP = 2.0
+#: Seconds between opening two connections (all open within the warm-up): opened in
+#: one burst, they may all be accepted by one worker (the workers share one socket).
+STAGGER = 0.02
 #: The two runs: the setting's value for each (None: unset).
 MODES: dict[str, str | None] = {"group_commit_off": "off", "group_commit_default": None}
 #: CPU time per command: the server's, PostgreSQL's, the load generator's.
@@ -62,12 +68,20 @@ def group_cpu_seconds(pgid: int) -> float:
     return _cpu_seconds(lambda comm, pgrp: pgrp == pgid)
 
 
+def process_cpu_seconds(pgid: int) -> dict[int, float]:
+    """User + system CPU seconds of each live process in process group ``pgid``."""
+    found: dict[int, float] = {}
+    _cpu_seconds(lambda comm, pgrp: pgrp == pgid, found)
+    return found
+
+
 def postgres_cpu_seconds() -> float:
     """User + system CPU seconds of the live PostgreSQL server processes on this machine."""
     return _cpu_seconds(lambda comm, pgrp: comm in ("postgres", "postmaster"))
 
 
-def _cpu_seconds(counts: Callable[[str, int], bool]) -> float:
+def _cpu_seconds(counts: Callable[[str, int], bool],
+                 each: dict[int, float] | None = None) -> float:
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
@@ -81,7 +95,10 @@ def _cpu_seconds(counts: Callable[[str, int], bool]) -> float:
         fields = stat.rsplit(")", 1)[1].split()
         # after "pid (comm)": state ppid pgrp session ... utime(12th) stime(13th)
         if counts(comm, int(fields[2])):
-            total += int(fields[11]) + int(fields[12])
+            ticks_used = int(fields[11]) + int(fields[12])
+            total += ticks_used
+            if each is not None:
+                each[int(entry.name)] = ticks_used / ticks
     return total / ticks
 
 
@@ -103,16 +120,27 @@ def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,
     body = {"message": "Where is my order?", "channel": "chat"}
     port = free_port()
     pids: list[int] = []
+    at_start: dict[str, Any] = {}
+
+    def counters() -> dict[str, Any]:
+        return {"server": group_cpu_seconds(pids[0]), "database": postgres_cpu_seconds(),
+                "client": own_cpu_seconds(), "processes": process_cpu_seconds(pids[0]),
+                "machine": machine.read()}
+
     with server(serve_argv(port, WORKERS), env, work, port, work / "server.log", pids) as base:
         posts = [Request("POST", f"{base}/v1/disputes/{i}/seller-contacts", headers, body)
                  for i in ids]
         make = functools.partial(_nth, posts)
-        run_load(make, connections=CONNECTIONS, warmup=0.0, duration=1.0)  # warm up
-        before = (group_cpu_seconds(pids[0]), postgres_cpu_seconds(), own_cpu_seconds())
-        result = run_load(make, connections=CONNECTIONS, warmup=0.0, duration=duration)
-        cpu, database, client = (after - start for after, start in zip(
-            (group_cpu_seconds(pids[0]), postgres_cpu_seconds(), own_cpu_seconds()), before,
-            strict=True))
+        result = run_load(make, connections=CONNECTIONS, warmup=WARMUP, duration=duration,
+                          stagger=STAGGER, measuring=lambda: at_start.update(counters()))
+        at_end = counters()
+    cpu, database, client = (at_end[k] - at_start[k] for k in ("server", "database", "client"))
+    use = machine.between(at_start["machine"], at_end["machine"], result.seconds)
+    worked = {pid: at_end["processes"][pid] - at_start["processes"].get(pid, 0.0)
+              for pid in at_end["processes"]}
+    busy = sum(worked.values()) or 1.0
+    # the server processes' shares of its CPU time, largest first (the supervisor's ~0)
+    shares = sorted((round(100 * seconds / busy) for seconds in worked.values()), reverse=True)
     ok = sum(n for status, n in result.statuses.items() if 200 <= status < 300)
 
     def per_command(seconds: float) -> float | None:
@@ -122,7 +150,9 @@ def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,
             "server_cpu_seconds": round(cpu, 3),
             "cpu_ms_per_command": per_command(cpu),
             "database_cpu_ms_per_command": per_command(database),
-            "client_cpu_ms_per_command": per_command(client)}
+            "client_cpu_ms_per_command": per_command(client),
+            "machine": use.as_dict() if use is not None else None,
+            "server_process_cpu_shares_pct": shares[:WORKERS + 1]}
 
 
 def main() -> None:
@@ -156,7 +186,10 @@ def main() -> None:
                              _as_result(run)).strip()
                       + f"   CPU ms/command: server {run['cpu_ms_per_command']},"
                       f" PostgreSQL {run['database_cpu_ms_per_command']},"
-                      f" load generator {run['client_cpu_ms_per_command']}", flush=True)
+                      f" load generator {run['client_cpu_ms_per_command']}; server processes' "
+                      f"shares {run['server_process_cpu_shares_pct']}%; machine: "
+                      + (machine.describe(run["machine"]) if run["machine"] else "(not known)"),
+                      flush=True)
     off, on = _median(runs["group_commit_off"]), _median(runs["group_commit_default"])
     ratio = on["rps"] / off["rps"] if off["rps"] else 0.0
     results = {

@@ -1,4 +1,12 @@
-"""A bounded load generator: N connections, each sending requests until a deadline."""
+"""A bounded load generator: N connections, each sending requests until a deadline.
+
+``stagger`` opens the connections that many seconds apart instead of all at
+once: a server whose workers share one listening socket (``serve --workers
+N``) otherwise may accept a burst of new connections in whichever worker woke
+first, and the run then measures one worker. ``measuring`` is called once, as
+the measured window opens (after ``warmup``), for a caller that reads
+counters (CPU time) over that window only.
+"""
 
 from __future__ import annotations
 
@@ -52,7 +60,8 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def _run(
-    make_request: Callable[[int], Request], connections: int, warmup: float, duration: float
+    make_request: Callable[[int], Request], connections: int, warmup: float, duration: float,
+    stagger: float = 0.0, measuring: Callable[[], None] | None = None,
 ) -> LoadResult:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -66,8 +75,9 @@ async def _run(
         measure_from = start + warmup
         stop_at = measure_from + duration
 
-        async def worker() -> None:
+        async def worker(index: int) -> None:
             nonlocal errors
+            await asyncio.sleep(index * stagger)
             while True:
                 sent = time.perf_counter()
                 if sent >= stop_at:
@@ -90,7 +100,9 @@ async def _run(
                     if status < 0 or status >= 500:
                         errors += 1
 
-        await asyncio.gather(*(worker() for _ in range(connections)))
+        if measuring is not None:
+            asyncio.get_running_loop().call_later(warmup, measuring)
+        await asyncio.gather(*(worker(i) for i in range(connections)))
     latencies.sort()
     return LoadResult(
         requests=len(latencies),
@@ -110,9 +122,12 @@ def run_load(
     connections: int = 32,
     warmup: float = 1.0,
     duration: float = 5.0,
+    stagger: float = 0.0,
+    measuring: Callable[[], None] | None = None,
 ) -> LoadResult:
+    run = _run(make_request, connections, warmup, duration, stagger, measuring)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop ships with litestar[standard]
-        return asyncio.run(_run(make_request, connections, warmup, duration))
-    return uvloop.run(_run(make_request, connections, warmup, duration))
+        return asyncio.run(run)
+    return uvloop.run(run)

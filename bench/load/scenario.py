@@ -36,6 +36,8 @@ from application.projections.ports import ReadModelStore
 from application.projections.rebuild import rebuild
 from application.projections.records import CURRENT
 from application.projections.source import ApplicationSource
+from bench import machine
+from bench.machine import MachineUse
 from domain.dispute import Actor
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -96,6 +98,8 @@ class Stats:
     #: Latencies of the load phase (after seeding), by route.
     route_latencies: dict[str, list[float]] = field(default_factory=dict)
     load_started: float = float("inf")
+    #: How busy the machine was over the load phase (None: not known here).
+    machine: MachineUse | None = None
     refusals: Counter[str] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
     retries: int = 0
@@ -438,7 +442,9 @@ async def drive(processes: Processes, config: Config, stats: Stats,
         rng = random.Random(config.seed)
         users = [Users(client, orders, random.Random(rng.random())) for _ in range(config.users)]
         faulting = [faults(processes, config, started, injected)] if config.faults else []
+        before = machine.read()
         await asyncio.gather(*faulting, *(user.act() for user in users))
+        stats.machine = machine.between(before, machine.read(), time.monotonic() - started)
     return orders
 
 
@@ -646,6 +652,7 @@ def run(config: Config) -> dict[str, Any]:
         "faults_on": config.faults,
         "rate_limits": "off",
         "by_route_figures": route_figures(stats, load_seconds),
+        "machine": stats.machine.as_dict() if stats.machine is not None else None,
         "verification": verification,
         "logs": str(config.workdir),
     }
@@ -702,6 +709,8 @@ def summary(report: dict[str, Any]) -> str:
         f"  latency       p50 {report['latency_ms']['p50']} ms, "
         f"p99 {report['latency_ms']['p99']} ms, max {report['latency_ms']['max']} ms",
         f"  503s          {report['status_503']} (allowed, reported)",
+        "  machine       " + (machine.describe(report["machine"]) if report.get("machine")
+                              else "(not known here)"),
         "  faults        " + (", ".join(f"{f['fault']} at {f['at_s']} s"
                                         for f in report["faults"]) or "none"),
         f"  acked         {v['acked_commands']:,} commands "

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 import bench.__main__ as make_bench
-from bench.commands_pg.__main__ import group_cpu_seconds
+from bench.commands_pg.__main__ import group_cpu_seconds, process_cpu_seconds
+from bench.http.load import Request, run_load
 from bench.load.scenario import Stats, route_figures
 
 BENCH = Path(make_bench.__file__).parent
@@ -76,3 +81,43 @@ def test_the_load_run_reports_each_route_of_the_load_phase() -> None:
 def test_the_server_cpu_is_read_for_a_process_group() -> None:
     sum(i * i for i in range(200_000))  # some CPU time of our own
     assert group_cpu_seconds(os.getpgid(0)) > 0
+
+
+def test_each_server_process_s_cpu_is_read_apart() -> None:
+    sum(i * i for i in range(200_000))
+    assert process_cpu_seconds(os.getpgid(0))[os.getpid()] > 0
+
+
+class _Answer(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection per load-generator connection
+    opened: ClassVar[dict[int, float]] = {}
+
+    def do_GET(self) -> None:
+        self.opened.setdefault(self.client_address[1], time.monotonic())
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_the_load_generator_opens_its_connections_apart_and_says_when_it_measures() -> None:
+    """Opened at once, a burst of connections may all land on one worker of ``serve``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    measuring: list[float] = []
+    try:
+        started = time.monotonic()
+        result = run_load(lambda n: Request("GET", url, {}), connections=4, warmup=0.6,
+                          duration=0.3, stagger=0.15,
+                          measuring=lambda: measuring.append(time.monotonic()))
+    finally:
+        server.shutdown()
+    opened = sorted(_Answer.opened.values())
+    assert len(opened) == 4
+    assert all(b - a >= 0.1 for a, b in itertools.pairwise(opened))
+    assert len(measuring) == 1 and 0.5 <= measuring[0] - started < 1.0
+    assert result.requests > 0 and result.errors == 0
