@@ -53,6 +53,15 @@ def asking(reads: GroupedReads, dispute_id: UUID, after: int,
     return thread
 
 
+def hold_a_query(store: FakeStore, reads: GroupedReads,
+                 answers: dict[UUID, Any]) -> threading.Thread:
+    """A caller whose query is in flight with the gate shut: later callers wait behind it."""
+    store.gate.clear()
+    leader = asking(reads, uuid4(), 0, answers)
+    assert store.entered.wait(5)
+    return leader
+
+
 def wait_until_waiting(reads: GroupedReads, n: int) -> None:
     for _ in range(500):
         if len(reads._waiting) >= n:
@@ -104,9 +113,7 @@ def test_a_query_sent_before_a_caller_asked_never_answers_it() -> None:
     store.versions[d] = 1
     reads = GroupedReads(store.query)
     answers: dict[UUID, Any] = {}
-    store.gate.clear()
-    early = asking(reads, uuid4(), 0, answers)
-    assert store.entered.wait(5)  # a query is in flight; then another worker commits v2
+    early = hold_a_query(store, reads, answers)  # then another worker commits v2
     store.versions[d] = 2
     late = asking(reads, d, 1, answers)
     wait_until_waiting(reads, 1)
@@ -125,9 +132,7 @@ def test_one_dispute_asked_at_two_versions_gets_each_caller_its_own_events() -> 
     store.versions[d] = 4
     reads = GroupedReads(store.query)
     answers: dict[str, Any] = {}
-    store.gate.clear()
-    leader = asking(reads, uuid4(), 0, {})
-    assert store.entered.wait(5)
+    leader = hold_a_query(store, reads, {})
     threads = [threading.Thread(target=lambda v=v: answers.__setitem__(
         f"after {v}", reads.newer(d, v))) for v in (1, 3)]
     for thread in threads:
@@ -148,18 +153,16 @@ def test_a_failed_query_sends_each_of_its_callers_to_ask_alone() -> None:
     store.fail = True
     reads = GroupedReads(store.query)
     answers: dict[UUID, Any] = {}
-    store.gate.clear()
-    ids = [uuid4() for _ in range(4)]
-    leader = asking(reads, ids[0], 0, answers)
-    assert store.entered.wait(5)
-    threads = [asking(reads, i, 0, answers) for i in ids[1:]]
+    leader = hold_a_query(store, reads, answers)
+    ids = [uuid4() for _ in range(3)]
+    threads = [asking(reads, i, 0, answers) for i in ids]
     wait_until_waiting(reads, 3)
 
     store.gate.set()
     for thread in (leader, *threads):
         thread.join(10)
 
-    assert all(answers[i] is ASK_ALONE for i in ids)
+    assert all(answer is ASK_ALONE for answer in answers.values()) and len(answers) == 4
     store.fail = False
     assert reads.newer(ids[0], 0) == []  # the next one leads again
 
@@ -167,10 +170,7 @@ def test_a_failed_query_sends_each_of_its_callers_to_ask_alone() -> None:
 def test_a_caller_behind_a_hung_query_asks_alone_after_its_patience() -> None:
     store = FakeStore()
     reads = GroupedReads(store.query, patience=0.2)
-    answers: dict[UUID, Any] = {}
-    store.gate.clear()
-    hung = asking(reads, uuid4(), 0, answers)
-    assert store.entered.wait(5)
+    hung = hold_a_query(store, reads, {})
     d = uuid4()
     started = time.monotonic()
 
