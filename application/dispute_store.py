@@ -92,7 +92,7 @@ class Disputes:
         """The dispute's events after ``version``: in a shared query where there is one."""
         if self._reads is not None:
             found = self._reads.newer(dispute_id, version)
-            if isinstance(found, list):
+            if found is not None:
                 return found
         return self.events(dispute_id, gt=version)
 

@@ -10,8 +10,8 @@ so every caller sees every commit made before it asked, as with a query of its
 own. Nobody waits for a group to fill: an idle store answers each at once.
 
 A caller the leader did not take within ``PATIENCE`` seconds (a query that
-hangs), or whose group's query failed, is told to ask alone
-(:data:`ASK_ALONE`), and does what it did without this (docs/decisions.md,
+hangs), or whose group's query failed, is told to ask alone (None), and does
+what it did without this (docs/decisions.md,
 "Group commit").
 """
 
@@ -20,15 +20,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import structlog
 
 from application.group_commit import MAX_GROUP, PATIENCE
 
-__all__ = ["ASK_ALONE", "GroupedReads"]
+__all__ = ["GroupedReads"]
 
 log = structlog.get_logger("disputedesk.application")
 
@@ -36,20 +36,11 @@ log = structlog.get_logger("disputedesk.application")
 Query = Callable[[Mapping[UUID, int]], Mapping[UUID, Sequence[Any]]]
 
 
-class _AskAlone:
-    def __repr__(self) -> str:
-        return "ASK_ALONE"
-
-
-#: The answer that sends a caller to the store alone.
-ASK_ALONE: Final = _AskAlone()
-
-
 @dataclass(eq=False)
 class _Ask:
     dispute_id: UUID
     after: int
-    answer: list[Any] | _AskAlone = field(default_factory=list)
+    answer: list[Any] | None = None  # None once done: ask alone
     done: bool = False
 
 
@@ -67,9 +58,9 @@ class GroupedReads:
         #: Queries that answered more than one caller (for tests and metrics).
         self.groups = 0
 
-    def newer(self, dispute_id: UUID, after: int) -> list[Any] | _AskAlone:
+    def newer(self, dispute_id: UUID, after: int) -> list[Any] | None:
         """The dispute's events after version ``after`` as the store holds them now,
-        or :data:`ASK_ALONE`."""
+        or None: ask the store alone."""
         mine = _Ask(dispute_id, after)
         with self._changed:
             self._waiting.append(mine)
@@ -83,7 +74,7 @@ class GroupedReads:
                     self._waiting.remove(mine)
                     log.warning("grouped_reads.alone", waited_s=self._patience,
                                 detail="the shared query is slow; asking alone")
-                    return ASK_ALONE
+                    return None
                 self._changed.wait(max(left, 0.05))
         return mine.answer
 
@@ -104,9 +95,7 @@ class GroupedReads:
             self._changed.acquire()
             self._leading = False
             for ask in group:
-                if found is None:
-                    ask.answer = ASK_ALONE
-                else:
+                if found is not None:
                     ask.answer = [e for e in found.get(ask.dispute_id, ())
                                   if e.originator_version > ask.after]
                 ask.done = True

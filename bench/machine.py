@@ -7,6 +7,7 @@ took, switching threads) beside a rate shows which it was.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,13 +39,8 @@ class MachineUse:
     steal_pct: float
     switches_per_s: float
 
-    def line(self) -> str:
-        return describe(self.as_dict())
-
     def as_dict(self) -> dict[str, float]:
-        return {"cpus": self.cpus, "busy_pct": self.busy_pct, "user_pct": self.user_pct,
-                "system_pct": self.system_pct, "steal_pct": self.steal_pct,
-                "switches_per_s": self.switches_per_s}
+        return dataclasses.asdict(self)
 
 
 def describe(figures: Mapping[str, float]) -> str:

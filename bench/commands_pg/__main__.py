@@ -65,25 +65,23 @@ CPU_KEYS = ("cpu_ms_per_command", "database_cpu_ms_per_command", "client_cpu_ms_
 
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU seconds of every live process in process group ``pgid``."""
-    return _cpu_seconds(lambda comm, pgrp: pgrp == pgid)
+    return sum(process_cpu_seconds(pgid).values())
 
 
 def process_cpu_seconds(pgid: int) -> dict[int, float]:
     """User + system CPU seconds of each live process in process group ``pgid``."""
-    found: dict[int, float] = {}
-    _cpu_seconds(lambda comm, pgrp: pgrp == pgid, found)
-    return found
+    return _cpu_seconds(lambda comm, pgrp: pgrp == pgid)
 
 
 def postgres_cpu_seconds() -> float:
     """User + system CPU seconds of the live PostgreSQL server processes on this machine."""
-    return _cpu_seconds(lambda comm, pgrp: comm in ("postgres", "postmaster"))
+    return sum(_cpu_seconds(lambda comm, pgrp: comm in ("postgres", "postmaster")).values())
 
 
-def _cpu_seconds(counts: Callable[[str, int], bool],
-                 each: dict[int, float] | None = None) -> float:
+def _cpu_seconds(counts: Callable[[str, int], bool]) -> dict[int, float]:
+    """User + system CPU seconds of each live process ``counts(comm, pgrp)`` accepts."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -95,11 +93,8 @@ def _cpu_seconds(counts: Callable[[str, int], bool],
         fields = stat.rsplit(")", 1)[1].split()
         # after "pid (comm)": state ppid pgrp session ... utime(12th) stime(13th)
         if counts(comm, int(fields[2])):
-            ticks_used = int(fields[11]) + int(fields[12])
-            total += ticks_used
-            if each is not None:
-                each[int(entry.name)] = ticks_used / ticks
-    return total / ticks
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
 
 
 def own_cpu_seconds() -> float:
@@ -123,9 +118,9 @@ def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,
     at_start: dict[str, Any] = {}
 
     def counters() -> dict[str, Any]:
-        return {"server": group_cpu_seconds(pids[0]), "database": postgres_cpu_seconds(),
-                "client": own_cpu_seconds(), "processes": process_cpu_seconds(pids[0]),
-                "machine": machine.read()}
+        processes = process_cpu_seconds(pids[0])
+        return {"server": sum(processes.values()), "database": postgres_cpu_seconds(),
+                "client": own_cpu_seconds(), "processes": processes, "machine": machine.read()}
 
     with server(serve_argv(port, WORKERS), env, work, port, work / "server.log", pids) as base:
         posts = [Request("POST", f"{base}/v1/disputes/{i}/seller-contacts", headers, body)
