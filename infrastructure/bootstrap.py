@@ -85,7 +85,7 @@ def build_application(
     access audit opens here (its table made if missing) and closes with the application.
     """
     url = parse_database_url(settings.database_url)
-    env = eventsourcing_env(url, name=DisputeDesk.name)
+    env = eventsourcing_env(url, name=DisputeDesk.name, binary_insert=settings.binary_insert)
     policy = load_policy(settings.policy_path)
     commits = SQLiteCommitCounter(url.sqlite_path) if url.sqlite_path is not None else None
     access_log = None

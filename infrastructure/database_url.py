@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from infrastructure.binary_insert import TOPIC as BINARY_INSERT_TOPIC
 from infrastructure.private_files import private_directory
 from infrastructure.settings_errors import SettingsError
 
@@ -270,8 +271,13 @@ def _safe(text: str) -> str:
     return f"{head}://{user}:***@{rest.rpartition('@')[2]}"
 
 
-def eventsourcing_env(url: DatabaseURL, *, name: str) -> dict[str, str]:
+def eventsourcing_env(
+    url: DatabaseURL, *, name: str, binary_insert: bool = True
+) -> dict[str, str]:
     """The eventsourcing 9.5 environment for an ``Application`` called ``name``.
+
+    ``binary_insert``: on PostgreSQL, events are inserted as binary column arrays
+    (:mod:`infrastructure.binary_insert`); off, by the library's own insert.
 
     Pass the result as ``Application(env=...)``. Every setting is given twice: plain
     (``SQLITE_DBNAME``) and prefixed with the application's name in upper case
@@ -313,6 +319,8 @@ def eventsourcing_env(url: DatabaseURL, *, name: str) -> dict[str, str]:
         }
         if url.schema:
             settings["POSTGRES_SCHEMA"] = url.schema
+        if binary_insert:
+            settings["APPLICATION_RECORDER_TOPIC"] = BINARY_INSERT_TOPIC
     prefix = name.upper() + "_"
     env = dict(settings)
     env.update({prefix + key: value for key, value in settings.items()})

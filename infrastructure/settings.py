@@ -59,6 +59,8 @@ class Settings:
     console_secure_cookies: bool = False
     #: PostgreSQL: concurrent commands' saves share transactions (off: one each).
     group_commit: bool = True
+    #: PostgreSQL: events are inserted as binary column arrays (off: the library's insert).
+    binary_insert: bool = True
     #: Metrics, probes, CORS and tracing.
     ops: OpsSettings = field(default_factory=OpsSettings)
     #: Whose tokens pass: the platform's identity provider, development tokens.
@@ -118,6 +120,7 @@ class Settings:
             deliver_in_serve=deliver_in_serve(get),
             console_secure_cookies=flag_setting(get, "DISPUTEDESK_CONSOLE_SECURE_COOKIES", False),
             group_commit=flag_setting(get, "DISPUTEDESK_GROUP_COMMIT", True),
+            binary_insert=flag_setting(get, "DISPUTEDESK_BINARY_INSERT", True),
             ops=ops_settings(get),
             identity=identity_settings(get, base),
             limits=limit_settings(get),

@@ -298,8 +298,13 @@ def test_eventsourcing_env_postgres() -> None:
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        "APPLICATION_RECORDER_TOPIC": "infrastructure.binary_insert:BinaryInsertRecorder",
     }
     assert env == {**expected, **{f"DISPUTES_{k}": v for k, v in expected.items()}}
+    library_insert = eventsourcing_env(url, name="Disputes", binary_insert=False)
+    assert "APPLICATION_RECORDER_TOPIC" not in library_insert
+    assert {k: v for k, v in env.items() if "APPLICATION_RECORDER_TOPIC" not in k} == \
+        library_insert
 
 
 def test_eventsourcing_env_postgres_overrides() -> None:
