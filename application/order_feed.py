@@ -184,8 +184,10 @@ class OrderFeed:
     def _save(self, disputes: list[Dispute], actor: Actor) -> None:
         if not disputes:
             return
-        events = [e for d in disputes for e in d.pending_events]
-        self._desk.save(*disputes)
+        # The events, as commands save them (``Disputes.save``): the library tells an
+        # event from an aggregate in one check of each object, not two.
+        events = [e for d in disputes for e in d.collect_events()]
+        self._desk.save(*events)
         COMMAND_OUTCOMES.appended(events)
         # One line for the batch, not one per order: a log line is written and flushed
         # at once, and a thousand of them cost more than saving the orders.

@@ -27,7 +27,7 @@ class PostgresRecorded:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self._datastore = recorder.datastore
         self._statement = sql.SQL(
-            "SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s)"
+            "SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%b::uuid[])"
         ).format(sql.Identifier(recorder.datastore.schema),
                  sql.Identifier(recorder.events_table_name))
 

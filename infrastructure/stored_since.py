@@ -27,7 +27,7 @@ class PostgresStoredSince:
         self._datastore = recorder.datastore
         self._statement = sql.SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state"
-            " FROM {}.{} e JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, after)"
+            " FROM {}.{} e JOIN unnest(%b::uuid[], %b::bigint[]) AS k(id, after)"
             " ON e.originator_id = k.id AND e.originator_version > k.after"
             " ORDER BY e.originator_id, e.originator_version"
         ).format(sql.Identifier(recorder.datastore.schema),

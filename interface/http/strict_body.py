@@ -122,6 +122,18 @@ class _Object(dict[str, Any]):
     duplicate: str | None = None
 
 
+class _Repeated(Exception):
+    """An object of the body holds a key twice (raised by :func:`_unique_keys`)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict, built in C: the check every body pays."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _Repeated
+    return found
+
+
 def _object(pairs: list[tuple[str, Any]]) -> _Object:
     found = _Object()
     for key, value in pairs:
@@ -156,10 +168,15 @@ def _check_duplicate_keys(body: bytes) -> None:
     msgspec, which decodes the body, keeps the last value of a repeated key and
     cannot say it saw one; the standard library's decoder hands each object's
     pairs over as sent. Called on a body already decoded and checked for depth.
+    A body without a repeated key is read once; only one with a repeated key is
+    read again to name where.
     """
     if body.count(b'"') < 4:  # fewer than two keys: nothing can repeat
         return
     try:
+        json.loads(body, object_pairs_hook=_unique_keys)
+        return
+    except _Repeated:
         decoded = json.loads(body, object_pairs_hook=_object)
     except (ValueError, RecursionError):
         return  # what msgspec read, the standard library did not: no duplicate found
