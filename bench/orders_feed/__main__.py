@@ -1,15 +1,17 @@
 """The bulk order feed on PostgreSQL against the library alone: ``python -m bench.orders_feed``.
 
 Baseline: the same orders built beforehand as aggregates (``Dispute.place``, what
-fell due recorded) and saved with the library alone, ``save()`` of 1,000 at a
-time. Measured: ``POST /v1/orders/batch`` of 1,000 orders at a time, one client,
-to ``disputedesk serve`` (1 worker) on the same database, and the same feed
-called in-process (``OrderFeed.place``: no HTTP). As the Procfile deploys it,
-``disputedesk project`` is the active projection worker (the server's stands
-by), so every run's orders are projected into the read models meanwhile, in
-its own process, whichever way they were saved. Baseline and feed run in
-turns (``--rounds``) so both see the machine's drift alike. Target: the feed
-over HTTP at least 0.7x the baseline's orders per second.
+fell due recorded) and saved with the library alone (its own insert), ``save()``
+of 1,000 at a time. Measured: ``POST /v1/orders/batch`` of 1,000 orders at a
+time, one client, to ``disputedesk serve`` (1 worker) on the same database, and
+the same feed called in-process (``OrderFeed.place``: no HTTP). A second server
+with ``DISPUTEDESK_BINARY_INSERT=0`` takes the same batches through the library's
+insert: what the binary insert (``infrastructure.binary_insert``) gains the feed.
+As the Procfile deploys it, ``disputedesk project`` is the active projection
+worker (the servers' stand by), so every run's orders are projected into the
+read models meanwhile, in its own process, whichever way they were saved.
+Baseline and feeds run in turns (``--rounds``) so all see the machine's drift
+alike. Target: the feed over HTTP at least 0.7x the baseline's orders per second.
 
 Writes bench/results/orders_feed.json.
 """
@@ -49,6 +51,8 @@ BATCH = 1000
 TARGET = 0.7
 #: Request rate limits are lifted for the servers a benchmark starts (printed).
 NO_RATE_LIMITS = {"DISPUTEDESK_RATE_LIMITS": "off"}
+#: The library's own insert, for the baseline and the second server.
+LIBRARY_INSERT = {"DISPUTEDESK_BINARY_INSERT": "0"}
 
 
 def order(prefix: str, index: int, placed_at: datetime) -> dict[str, Any]:
@@ -61,8 +65,9 @@ def order(prefix: str, index: int, placed_at: datetime) -> dict[str, Any]:
 def library_alone(database_url: str, prefix: str, batches: int,
                   placed_at: datetime) -> tuple[float, float]:
     """Seconds building ``batches`` batches of orders as aggregates took, and seconds
-    ``save()`` of those pre-built aggregates took (the baseline)."""
-    desk = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url}))
+    ``save()`` of those pre-built aggregates, by the library's insert, took (the baseline)."""
+    desk = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": database_url,
+                                                **LIBRARY_INSERT}))
     try:
         policy = desk.policies.in_force(placed_at)
         assert policy is not None
@@ -145,13 +150,14 @@ def projector(env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=5, help="batches of 1,000 per round")
-    parser.add_argument("--rounds", type=int, default=2, help="turns of baseline and feed")
+    parser.add_argument("--rounds", type=int, default=4, help="turns of baseline and feeds")
     args = parser.parse_args()
     configure_logging("console", "WARNING")
     print("rate limits lifted for the server: DISPUTEDESK_RATE_LIMITS=off", flush=True)
     placed_at = datetime.now(UTC) - timedelta(hours=1)
     token = issue_token(SECRET, "platform", PLATFORM.id, ttl=timedelta(hours=1))
-    seconds = {"library": 0.0, "library_build_and_save": 0.0, "http": 0.0, "in_process": 0.0}
+    seconds = {"library": 0.0, "library_build_and_save": 0.0, "http": 0.0,
+               "http_library_insert": 0.0, "in_process": 0.0}
     with tempfile.TemporaryDirectory(prefix="bench-orders-feed-") as tmp, \
             postgres_database() as url:
         if url is None:
@@ -159,10 +165,13 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DISPUTEDESK_SECRET": SECRET,
                "DISPUTEDESK_LOG_FORMAT": "json", "DISPUTEDESK_LOG_LEVEL": "WARNING",
                "DISPUTEDESK_DATABASE_URL": url, **NO_RATE_LIMITS}
-        port = free_port()
+        port, plain_port = free_port(), free_port()
         with projector(env, Path(tmp), Path(tmp) / "project.log"), \
-                server(serve_argv(port, 1), env, Path(tmp), port, Path(tmp) / "server.log"):
+                server(serve_argv(port, 1), env, Path(tmp), port, Path(tmp) / "server.log"), \
+                server(serve_argv(plain_port, 1), {**env, **LIBRARY_INSERT}, Path(tmp),
+                       plain_port, Path(tmp) / "server-library-insert.log"):
             feed_over_http(port, token, "warm", 1, placed_at)
+            feed_over_http(plain_port, token, "warm-plain", 1, placed_at)
             library_alone(url, "warm-lib", 1, placed_at)
             feed_in_process(url, "warm-app", 1, placed_at)
             for r in range(args.rounds):
@@ -171,11 +180,14 @@ def main() -> None:
                 seconds["library_build_and_save"] += build + save
                 seconds["http"] += feed_over_http(port, token, f"http-{r}", args.batches,
                                                   placed_at)
+                seconds["http_library_insert"] += feed_over_http(
+                    plain_port, token, f"plain-{r}", args.batches, placed_at)
                 seconds["in_process"] += feed_in_process(url, f"app-{r}", args.batches,
                                                          placed_at)
     orders = args.rounds * args.batches * BATCH
     rates = {k: round(orders / v, 1) for k, v in seconds.items()}
     ratio = rates["http"] / rates["library"]
+    gain = rates["http"] / rates["http_library_insert"] - 1
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "cpus": os.cpu_count(),
         "orders_each_way": orders, "batch": BATCH, "rate_limits": "off",
@@ -184,6 +196,7 @@ def main() -> None:
         "ratio_in_process_over_library": round(rates["in_process"] / rates["library"], 3),
         "ratio_http_over_library_build_and_save": round(
             rates["http"] / rates["library_build_and_save"], 3),
+        "binary_insert_gain_over_http": round(gain, 3),
         "target": f">= {TARGET}", "met": ratio >= TARGET,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -192,11 +205,14 @@ def main() -> None:
     print(f"  library alone, building them too         "
           f"{rates['library_build_and_save']:>9,.0f} orders/s")
     print(f"  POST /v1/orders/batch, 1 client           {rates['http']:>9,.0f} orders/s")
+    print(f"  the same, the library's insert            "
+          f"{rates['http_library_insert']:>9,.0f} orders/s")
     print(f"  OrderFeed.place in-process               {rates['in_process']:>9,.0f} orders/s")
     print(f"feed over HTTP / library alone = {ratio:.2f}  (target >= {TARGET}: "
           f"{'met' if ratio >= TARGET else 'NOT met'}); in-process "
           f"{results['ratio_in_process_over_library']:.2f}; over HTTP / library building "
-          f"and saving {results['ratio_http_over_library_build_and_save']:.2f}; written to "
+          f"and saving {results['ratio_http_over_library_build_and_save']:.2f}; the binary "
+          f"insert gains the feed {gain:+.0%}; written to "
           f"{RESULTS.relative_to(ROOT)}")
 
 
