@@ -177,9 +177,13 @@ def _check_duplicate_keys(body: bytes) -> None:
         json.loads(body, object_pairs_hook=_unique_keys)
         return
     except _Repeated:
-        decoded = json.loads(body, object_pairs_hook=_object)
+        pass
     except (ValueError, RecursionError):
         return  # what msgspec read, the standard library did not: no duplicate found
+    try:
+        decoded = json.loads(body, object_pairs_hook=_object)
+    except (ValueError, RecursionError):
+        return
     found = _duplicate_path(decoded)
     if found is None:
         return
