@@ -28,6 +28,7 @@ from application.access_audit import (
     Read,
 )
 from infrastructure.database_url import DatabaseURL, psycopg_conninfo
+from infrastructure.pool_check import check_if_disturbed
 from infrastructure.private_files import private_sqlite_file
 
 __all__ = ["PostgresAccessLog", "SQLiteAccessLog", "open_access_log"]
@@ -122,7 +123,7 @@ class PostgresAccessLog:
     def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
         self._pool: ConnectionPool[Any] = ConnectionPool(
             conninfo, min_size=1, max_size=max_size, open=True, name="access-audit",
-            timeout=5.0, reconnect_timeout=5.0, check=ConnectionPool.check_connection,
+            timeout=5.0, reconnect_timeout=5.0, check=check_if_disturbed,
             kwargs={"prepare_threshold": None},  # as the event store (bootstrap)
         )
         try:

@@ -28,6 +28,7 @@ from application.idempotency import (
     StoredResponse,
 )
 from infrastructure.database_url import DatabaseURL, psycopg_conninfo
+from infrastructure.pool_check import check_if_disturbed
 from infrastructure.private_files import private_sqlite_file
 
 __all__ = [
@@ -219,8 +220,9 @@ class PostgresIdempotencyStore:
             # 5 s, not psycopg_pool's 5 minutes of growing back-off.
             timeout=1.5,
             reconnect_timeout=5.0,
-            check=ConnectionPool.check_connection,
-            kwargs={"prepare_threshold": None},  # as the event store (bootstrap)
+            check=check_if_disturbed,
+            # Each statement is its own transaction: one round trip, no BEGIN/COMMIT.
+            kwargs={"prepare_threshold": None, "autocommit": True},  # as the event store
         )
         with self._pool.connection() as conn, conn.transaction():
             # Several workers may start at once: one creates the table, the others wait.
@@ -252,16 +254,16 @@ class PostgresIdempotencyStore:
         stale_before: datetime,
     ) -> IdempotencyRecord | None:
         for _ in range(RETRIES):
-            with self._pool.connection() as conn, conn.transaction():
-                conn.execute(
-                    f"DELETE FROM {TABLE} WHERE principal = %s AND key = %s "
-                    "AND status IS NULL AND created_at < %s",
-                    (principal, key, stale_before),
-                )
+            with self._pool.connection() as conn:
+                # One statement: a new key, or an attempt "in progress" that died
+                # (older than the lease), becomes this claim; anything else stays.
                 claimed = conn.execute(
-                    f"INSERT INTO {TABLE} (principal, key, fingerprint, created_at, claim) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-                    (principal, key, fingerprint, now, claim),
+                    f"INSERT INTO {TABLE} AS kept (principal, key, fingerprint, created_at, "
+                    "claim) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (principal, key) DO UPDATE "
+                    "SET fingerprint = EXCLUDED.fingerprint, created_at = EXCLUDED.created_at, "
+                    "claim = EXCLUDED.claim "
+                    "WHERE kept.status IS NULL AND kept.created_at < %s RETURNING 1",
+                    (principal, key, fingerprint, now, claim, stale_before),
                 ).fetchone()
                 if claimed is not None:
                     return None

@@ -9,11 +9,13 @@ answer from what it kept. A commit by another process is seen once its
 notification arrives (typically within a millisecond or two); this process's
 own commits are counted at once by the application (``DisputeDesk.save``), and
 a client that needs another worker's write passes ``min_version``.
+Notifications are counted as they arrive; a wait of ``WAIT`` that hears none
+ends in a ping.
 
 The stamp is only given while the listener is known to be alive: it pings the
-database between waits, and a listener that has not been heard of for
-``LIVENESS`` seconds (a dropped connection, a database that hangs) gives no
-stamp, so every read asks the store, as it would without this. Each time it
+database after a wait that heard nothing, and a listener that has not been
+heard of for ``LIVENESS`` seconds (a dropped connection, a database that hangs)
+gives no stamp, so every read asks the store, as it would without this. Each time it
 (re)connects it starts a new epoch: stamps from before never equal later ones.
 """
 
@@ -33,7 +35,7 @@ __all__ = ["LIVENESS", "PostgresCommitCounter"]
 
 #: A listener silent for this long (s) is not trusted: reads ask the store.
 LIVENESS = 2.0
-#: How long the listener waits for notifications before it pings (s).
+#: How long the listener waits for a notification before it pings (s).
 WAIT = 0.25
 #: What ``pg_stat_activity`` calls the listener's connection.
 APPLICATION_NAME = "disputedesk-commit-listener"
@@ -97,12 +99,18 @@ class PostgresCommitCounter:
             self._heard_at = time.monotonic()
         log.info("commits.listening", channel=self._channel, epoch=self._epoch)
         while not self._stopped.is_set():
-            arrived = sum(1 for _ in conn.notifies(timeout=WAIT))
-            pinged_at = time.monotonic()
-            conn.execute("SELECT 1")  # alive? (notifications that came meanwhile wait)
-            arrived += sum(1 for _ in conn.notifies(timeout=0))
-            with self._lock:
-                if pinged_at - self._heard_at >= LIVENESS:
-                    self._epoch += 1  # silent too long: what it missed is unknown
-                self._count += arrived
-                self._heard_at = pinged_at
+            # Counted as each notification arrives; a wait that hears none ends in a ping.
+            arrived = sum(1 for _ in conn.notifies(timeout=WAIT, stop_after=1))
+            if not arrived:
+                conn.execute("SELECT 1")  # alive? (notifications that came meanwhile wait)
+                arrived = sum(1 for _ in conn.notifies(timeout=0))
+            self._heard(arrived)
+
+    def _heard(self, arrived: int) -> None:
+        """The connection answered just now, with ``arrived`` new notifications."""
+        heard_at = time.monotonic()
+        with self._lock:
+            if heard_at - self._heard_at >= LIVENESS:
+                self._epoch += 1  # silent too long: what it missed is unknown
+            self._count += arrived
+            self._heard_at = heard_at

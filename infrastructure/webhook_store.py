@@ -33,6 +33,7 @@ from application.webhooks import (
     WebhookStore,
 )
 from infrastructure.database_url import DatabaseURL, psycopg_conninfo
+from infrastructure.pool_check import check_if_disturbed
 from infrastructure.private_files import private_sqlite_file
 
 __all__ = ["SQLWebhookStore", "open_webhook_store"]
@@ -468,7 +469,8 @@ class PostgresWebhookStore(SQLWebhookStore):
     def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
         self._pool: ConnectionPool[Any] = ConnectionPool(
             conninfo, min_size=1, max_size=max_size, open=True, name="webhooks",
-            timeout=5.0, reconnect_timeout=5.0, kwargs={"prepare_threshold": None},
+            timeout=5.0, reconnect_timeout=5.0, check=check_if_disturbed,
+            kwargs={"prepare_threshold": None},
         )
         self._create()
 

@@ -22,6 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from application.projections.records import DisputesChanges, StateRow
 from infrastructure.outages import PSYCOPG_OUTAGES
+from infrastructure.pool_check import check_if_disturbed
 from infrastructure.schema_lock import advisory_lock_key
 from infrastructure.stores import tables
 from infrastructure.stores.dialect import POSTGRES, Dialect
@@ -227,7 +228,7 @@ class PostgresReader(SqlReader):
             min_size=1,
             max_size=max_size,
             configure=_configure_reader,
-            check=ConnectionPool.check_connection,
+            check=check_if_disturbed,
             open=True,
             name="disputedesk-read-models",
             timeout=READER_POOL_TIMEOUT,

@@ -233,6 +233,8 @@ def test_rules_over_the_store(settings: Settings) -> None:
         clock.advance(LEASE + timedelta(seconds=1))
         taken = keys.begin("buyer:b-1", "k2", "q")
         assert isinstance(taken, Proceed)
+        # (a decided key is not: it is answered as before)
+        assert keys.begin("buyer:b-1", "k", "print-a") == Replay(_response())
         # ...and the attempt that died can no longer release or complete it.
         keys.abandon("buyer:b-1", "k2", "someone-else")
         assert keys.begin("buyer:b-1", "k2", "q") == InProgress()

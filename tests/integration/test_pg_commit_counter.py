@@ -13,6 +13,7 @@ import pytest
 from application.disputes import DisputeDesk
 from domain.dispute import Actor
 from domain.money import Money
+from infrastructure import pg_commit_counter
 from infrastructure.bootstrap import build_application
 from infrastructure.clock import ManualClock
 from infrastructure.database_url import parse_database_url, psycopg_conninfo
@@ -78,6 +79,27 @@ def test_a_commit_by_another_process_changes_the_stamp_and_nothing_else_does(
     _place(writer, manual_clock, "o-1")
     _eventually(lambda: counter.stamp() != quiet)
     assert counter.stamp() is not None
+
+
+def test_a_commit_is_counted_when_its_notification_arrives_not_when_the_wait_ends(
+    writer: DisputeDesk, postgres_url: str, manual_clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a listener whose wait for notifications is longer than the test's patience
+    monkeypatch.setattr(pg_commit_counter, "WAIT", 6.0)
+    monkeypatch.setattr(pg_commit_counter, "LIVENESS", 30.0)
+    listening = PostgresCommitCounter(
+        psycopg_conninfo(parse_database_url(postgres_url)), CHANNEL
+    )
+    try:
+        _eventually(lambda: listening.stamp() is not None)
+        quiet = listening.stamp()
+        # When another process commits as the wait begins
+        _place(writer, manual_clock, "o-5")
+        # Then the stamp moves long before that wait would have ended
+        _eventually(lambda: listening.stamp() != quiet, seconds=3.0)
+    finally:
+        listening.close()
 
 
 def test_while_its_connection_hangs_it_gives_no_stamp_and_after_it_a_new_one(
