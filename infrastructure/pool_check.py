@@ -1,31 +1,66 @@
-"""The connection pools' check on checkout, without a round trip unless it is needed.
+"""The connection pools' check on checkout, with a round trip only where it can matter.
 
 psycopg_pool's ``check_connection`` sends an empty query each time a connection
-leaves a pool: a round trip for every statement a request makes, about a tenth
-of a request's CPU under load. An idle connection has nothing to read, while a
-server that ended it (``pg_terminate_backend``, a restart, a lost peer reset by
-the kernel) has sent its last message or closed the socket, which makes the
-socket readable. Only such a connection is checked with the round trip (and
-dropped by the pool when that fails). A peer that hangs silently is not seen
-here; the statements' own timeouts and retries see it, as they did before.
+leaves a pool: under load, a round trip for every statement a request makes,
+about a tenth of a request's CPU. :class:`PoolCheck` pings a connection only
+when the world may have changed since it was last used:
+
+- it has never been handed out, or it sat in the pool longer than ``quiet``
+  seconds (a database that restarted or went away meanwhile leaves connections
+  that look alive until something is sent on them);
+- or its socket is readable, which an idle connection's never is unless the
+  server ended it (``pg_terminate_backend``, a shutdown: its last message or
+  the socket's end is waiting).
+
+A connection that went back to the pool a moment ago and shows nothing new is
+handed out as it is. A connection that fails its ping is dropped by the pool,
+which hands out another.
 """
 
 from __future__ import annotations
 
 import select
+import threading
+import time
+import weakref
 from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
-__all__ = ["check_if_disturbed"]
+__all__ = ["QUIET", "PoolCheck"]
+
+#: A connection back in the pool for longer than this (s) is pinged before use.
+QUIET = 0.5
 
 
-def check_if_disturbed(conn: psycopg.Connection[Any]) -> None:
-    """Raise if ``conn`` cannot serve; ask the server only if something arrived."""
-    if conn.closed:
-        raise psycopg.OperationalError("the connection is closed")
+class PoolCheck:
+    """One pool's ``check`` and ``reset`` callbacks (both public psycopg_pool hooks)."""
+
+    def __init__(self, quiet: float = QUIET) -> None:
+        self.quiet = quiet
+        self._lock = threading.Lock()
+        self._returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def returned(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's ``reset`` callback: ``conn`` is back in the pool, healthy."""
+        with self._lock:
+            self._returned[conn] = time.monotonic()
+
+    def check(self, conn: psycopg.Connection[Any]) -> None:
+        """The pool's ``check`` callback: raise if ``conn`` cannot serve."""
+        if conn.closed:
+            raise psycopg.OperationalError("the connection is closed")
+        with self._lock:
+            returned_at = self._returned.pop(conn, None)
+        if (returned_at is None or time.monotonic() - returned_at > self.quiet
+                or _readable(conn)):
+            ConnectionPool.check_connection(conn)
+
+
+def _readable(conn: psycopg.Connection[Any]) -> bool:
     poller = select.poll()
     poller.register(conn.fileno(), select.POLLIN)
-    if poller.poll(0):
-        ConnectionPool.check_connection(conn)
+    return bool(poller.poll(0))

@@ -1,9 +1,11 @@
-"""The pools' check on checkout: no round trip for a quiet connection, and a
-connection the server ended is dropped before a request uses it."""
+"""The pools' check on checkout: no round trip for a connection used a moment ago,
+and a connection the server ended, or one that sat idle through an outage, is
+dropped before a request uses it."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +14,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from infrastructure.database_url import parse_database_url, psycopg_conninfo
-from infrastructure.pool_check import check_if_disturbed
+from infrastructure.pool_check import PoolCheck
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
@@ -20,8 +22,16 @@ APPLICATION_NAME = "disputedesk-pool-check-test"
 
 
 @pytest.fixture
-def conninfo(postgres_url: str) -> str:
-    return psycopg_conninfo(parse_database_url(postgres_url))
+def conninfo(postgres_url: str) -> Iterator[str]:
+    info = psycopg_conninfo(parse_database_url(postgres_url))
+    yield info
+    _terminate_ours(info)
+
+
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
+    with TcpProxy(upstream_port=5432) as staged:
+        yield staged
 
 
 def _terminate_ours(conninfo: str) -> int:
@@ -33,40 +43,55 @@ def _terminate_ours(conninfo: str) -> int:
     return len(rows)
 
 
-def test_a_quiet_connection_passes_without_asking_the_server(conninfo: str) -> None:
-    # Given an idle connection whose server no longer answers (the network hangs)
-    with TcpProxy(upstream_port=5432) as proxy:
-        via_proxy = conninfo.replace("port=5432", f"port={proxy.port}")
-        with psycopg.connect(via_proxy, autocommit=True) as conn:
-            proxy.hang()
-            # When it is checked
-            done = threading.Event()
-            checker = threading.Thread(target=lambda: (check_if_disturbed(conn), done.set()),
-                                       daemon=True)
-            checker.start()
-            checker.join(5.0)
-            proxy.forward()
-            # Then the check returned at once: it sent nothing that waits for an answer
-            assert done.is_set()
+def _pool(conninfo: str, checks: PoolCheck, size: int) -> ConnectionPool[Any]:
+    pool: ConnectionPool[Any] = ConnectionPool(
+        conninfo, min_size=size, max_size=size, open=True, check=checks.check,
+        reset=checks.returned,
+        kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
+    )
+    pool.wait()
+    return pool
+
+
+def test_a_connection_used_a_moment_ago_goes_out_without_asking_the_server(
+    conninfo: str, proxy: TcpProxy
+) -> None:
+    checks = PoolCheck(quiet=60.0)
+    with psycopg.connect(conninfo.replace("port=5432", f"port={proxy.port}"),
+                         autocommit=True) as conn:
+        # Given a connection just back in its pool, whose server no longer answers
+        checks.returned(conn)
+        proxy.hang()
+        # When it is checked
+        done = threading.Event()
+        checker = threading.Thread(target=lambda: (checks.check(conn), done.set()),
+                                   daemon=True)
+        checker.start()
+        checker.join(5.0)
+        proxy.forward()
+        # Then the check returned at once: it sent nothing that waits for an answer
+        assert done.is_set()
 
 
 def test_a_connection_the_server_ended_fails_the_check(conninfo: str) -> None:
+    checks = PoolCheck(quiet=60.0)
     with psycopg.connect(conninfo, autocommit=True, application_name=APPLICATION_NAME) as conn:
-        check_if_disturbed(conn)  # alive
+        checks.returned(conn)
+        checks.check(conn)  # alive
+        checks.returned(conn)
         assert _terminate_ours(conninfo) == 1
         with pytest.raises(psycopg.OperationalError):
-            check_if_disturbed(conn)
+            checks.check(conn)
 
 
 def test_a_pool_whose_connections_were_all_ended_hands_out_a_working_one(
     conninfo: str,
 ) -> None:
-    pool: ConnectionPool[Any] = ConnectionPool(
-        conninfo, min_size=3, max_size=3, open=True, check=check_if_disturbed,
-        kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
-    )
+    pool = _pool(conninfo, PoolCheck(quiet=60.0), 3)
     try:
-        pool.wait()
+        for _ in range(3):  # each has been handed out and returned once
+            with pool.connection() as conn:
+                conn.execute("SELECT 1")
         assert _terminate_ours(conninfo) == 3
         for _ in range(5):
             with pool.connection() as conn:
@@ -75,7 +100,22 @@ def test_a_pool_whose_connections_were_all_ended_hands_out_a_working_one(
         pool.close()
 
 
-@pytest.fixture(autouse=True)
-def _no_leftovers(conninfo: str) -> Iterator[None]:
-    yield
-    _terminate_ours(conninfo)
+def test_connections_idle_through_an_outage_are_asked_before_use(
+    conninfo: str, proxy: TcpProxy
+) -> None:
+    # Given a pool whose connections look alive after an outage (the link was cut
+    # without a word reaching them: only something sent on them finds out)
+    pool = _pool(conninfo.replace("port=5432", f"port={proxy.port}"), PoolCheck(quiet=0.2), 2)
+    try:
+        with pool.connection() as conn:
+            conn.execute("SELECT 1")
+        proxy.refuse()
+        time.sleep(0.3)
+        proxy.forward()
+        # When requests take connections after they sat idle longer than ``quiet``
+        # Then each gets one that works
+        for _ in range(4):
+            with pool.connection() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        pool.close()
