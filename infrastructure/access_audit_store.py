@@ -28,7 +28,7 @@ from application.access_audit import (
     Read,
 )
 from infrastructure.database_url import DatabaseURL, psycopg_conninfo
-from infrastructure.pool_check import PoolCheck
+from infrastructure.pool_check import pool_hooks
 from infrastructure.private_files import private_sqlite_file
 
 __all__ = ["PostgresAccessLog", "SQLiteAccessLog", "open_access_log"]
@@ -121,10 +121,9 @@ class PostgresAccessLog:
     """A small connection pool of its own on the events' database."""
 
     def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
-        checks = PoolCheck()  # a round trip only where it can matter
         self._pool: ConnectionPool[Any] = ConnectionPool(
             conninfo, min_size=1, max_size=max_size, open=True, name="access-audit",
-            timeout=5.0, reconnect_timeout=5.0, check=checks.check, reset=checks.returned,
+            timeout=5.0, reconnect_timeout=5.0, **pool_hooks(),
             kwargs={"prepare_threshold": None},  # as the event store (bootstrap)
         )
         try:

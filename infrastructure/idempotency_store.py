@@ -28,7 +28,7 @@ from application.idempotency import (
     StoredResponse,
 )
 from infrastructure.database_url import DatabaseURL, psycopg_conninfo
-from infrastructure.pool_check import PoolCheck
+from infrastructure.pool_check import pool_hooks
 from infrastructure.private_files import private_sqlite_file
 
 __all__ = [
@@ -209,7 +209,6 @@ class PostgresIdempotencyStore:
     """A small connection pool of its own on the events' database."""
 
     def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
-        checks = PoolCheck()  # a round trip only where it can matter
         self._pool: ConnectionPool[Any] = ConnectionPool(
             conninfo,
             min_size=1,
@@ -221,8 +220,7 @@ class PostgresIdempotencyStore:
             # 5 s, not psycopg_pool's 5 minutes of growing back-off.
             timeout=1.5,
             reconnect_timeout=5.0,
-            check=checks.check,
-            reset=checks.returned,
+            **pool_hooks(),  # a round trip only where it can matter
             # Each statement is its own transaction: one round trip, no BEGIN/COMMIT.
             kwargs={"prepare_threshold": None, "autocommit": True},  # as the event store
         )

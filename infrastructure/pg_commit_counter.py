@@ -9,14 +9,13 @@ answer from what it kept. A commit by another process is seen once its
 notification arrives (typically within a millisecond or two); this process's
 own commits are counted at once by the application (``DisputeDesk.save``), and
 a client that needs another worker's write passes ``min_version``.
-Notifications are counted as they arrive; a wait of ``WAIT`` that hears none
-ends in a ping.
 
 The stamp is only given while the listener is known to be alive: it pings the
-database after a wait that heard nothing, and a listener that has not been
-heard of for ``LIVENESS`` seconds (a dropped connection, a database that hangs)
-gives no stamp, so every read asks the store, as it would without this. Each time it
-(re)connects it starts a new epoch: stamps from before never equal later ones.
+database after a wait of ``WAIT`` that heard no notification, and a listener
+that has not been heard of for ``LIVENESS`` seconds (a dropped connection, a
+database that hangs) gives no stamp, so every read asks the store, as it would
+without this. Each time it (re)connects it starts a new epoch: stamps from
+before never equal later ones.
 """
 
 from __future__ import annotations

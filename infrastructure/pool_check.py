@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-__all__ = ["QUIET", "PoolCheck"]
+__all__ = ["QUIET", "PoolCheck", "pool_hooks"]
 
 #: A connection back in the pool for longer than this (s) is pinged before use.
 QUIET = 0.5
@@ -58,6 +58,12 @@ class PoolCheck:
         if (returned_at is None or time.monotonic() - returned_at > self.quiet
                 or _readable(conn)):
             ConnectionPool.check_connection(conn)
+
+
+def pool_hooks(quiet: float = QUIET) -> dict[str, Any]:
+    """``check`` and ``reset`` for one pool, together: one without the other pings always."""
+    checks = PoolCheck(quiet)
+    return {"check": checks.check, "reset": checks.returned}
 
 
 def _readable(conn: psycopg.Connection[Any]) -> bool:

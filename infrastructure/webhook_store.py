@@ -33,7 +33,7 @@ from application.webhooks import (
     WebhookStore,
 )
 from infrastructure.database_url import DatabaseURL, psycopg_conninfo
-from infrastructure.pool_check import PoolCheck
+from infrastructure.pool_check import pool_hooks
 from infrastructure.private_files import private_sqlite_file
 
 __all__ = ["SQLWebhookStore", "open_webhook_store"]
@@ -467,10 +467,9 @@ class PostgresWebhookStore(SQLWebhookStore):
     postgres = True
 
     def __init__(self, conninfo: str, *, max_size: int = 4) -> None:
-        checks = PoolCheck()  # a round trip only where it can matter
         self._pool: ConnectionPool[Any] = ConnectionPool(
             conninfo, min_size=1, max_size=max_size, open=True, name="webhooks",
-            timeout=5.0, reconnect_timeout=5.0, check=checks.check, reset=checks.returned,
+            timeout=5.0, reconnect_timeout=5.0, **pool_hooks(),
             kwargs={"prepare_threshold": None},
         )
         self._create()

@@ -22,7 +22,7 @@ from psycopg_pool import ConnectionPool
 
 from application.projections.records import DisputesChanges, StateRow
 from infrastructure.outages import PSYCOPG_OUTAGES
-from infrastructure.pool_check import PoolCheck
+from infrastructure.pool_check import pool_hooks
 from infrastructure.schema_lock import advisory_lock_key
 from infrastructure.stores import tables
 from infrastructure.stores.dialect import POSTGRES, Dialect
@@ -222,15 +222,13 @@ class PostgresReader(SqlReader):
     """Thread-safe queries over a small connection pool."""
 
     def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
-        checks = PoolCheck()  # a round trip only where it can matter
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,
             kwargs={"autocommit": True, "application_name": READER_APPLICATION_NAME},
             min_size=1,
             max_size=max_size,
             configure=_configure_reader,
-            check=checks.check,
-            reset=checks.returned,
+            **pool_hooks(),  # a round trip only where it can matter
             open=True,
             name="disputedesk-read-models",
             timeout=READER_POOL_TIMEOUT,

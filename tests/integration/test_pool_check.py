@@ -14,7 +14,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from infrastructure.database_url import parse_database_url, psycopg_conninfo
-from infrastructure.pool_check import PoolCheck
+from infrastructure.pool_check import PoolCheck, pool_hooks
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.postgres
@@ -35,18 +35,24 @@ def proxy() -> Iterator[TcpProxy]:
 
 
 def _terminate_ours(conninfo: str) -> int:
+    """End this test's sessions and wait until their backends are gone (the signal
+    is only sent when ``pg_terminate_backend`` returns)."""
     with psycopg.connect(conninfo, autocommit=True) as admin:
         rows = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE application_name = %s", (APPLICATION_NAME,)
         ).fetchall()
+        deadline = time.monotonic() + 10
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                            (APPLICATION_NAME,)).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the ended sessions did not go away"
+            time.sleep(0.01)
     return len(rows)
 
 
-def _pool(conninfo: str, checks: PoolCheck, size: int) -> ConnectionPool[Any]:
+def _pool(conninfo: str, quiet: float, size: int) -> ConnectionPool[Any]:
     pool: ConnectionPool[Any] = ConnectionPool(
-        conninfo, min_size=size, max_size=size, open=True, check=checks.check,
-        reset=checks.returned,
+        conninfo, min_size=size, max_size=size, open=True, **pool_hooks(quiet),
         kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
     )
     pool.wait()
@@ -64,8 +70,12 @@ def test_a_connection_used_a_moment_ago_goes_out_without_asking_the_server(
         proxy.hang()
         # When it is checked
         done = threading.Event()
-        checker = threading.Thread(target=lambda: (checks.check(conn), done.set()),
-                                   daemon=True)
+
+        def check() -> None:
+            checks.check(conn)
+            done.set()
+
+        checker = threading.Thread(target=check, daemon=True)
         checker.start()
         checker.join(5.0)
         proxy.forward()
@@ -87,7 +97,7 @@ def test_a_connection_the_server_ended_fails_the_check(conninfo: str) -> None:
 def test_a_pool_whose_connections_were_all_ended_hands_out_a_working_one(
     conninfo: str,
 ) -> None:
-    pool = _pool(conninfo, PoolCheck(quiet=60.0), 3)
+    pool = _pool(conninfo, 60.0, 3)
     try:
         for _ in range(3):  # each has been handed out and returned once
             with pool.connection() as conn:
@@ -105,7 +115,7 @@ def test_connections_idle_through_an_outage_are_asked_before_use(
 ) -> None:
     # Given a pool whose connections look alive after an outage (the link was cut
     # without a word reaching them: only something sent on them finds out)
-    pool = _pool(conninfo.replace("port=5432", f"port={proxy.port}"), PoolCheck(quiet=0.2), 2)
+    pool = _pool(conninfo.replace("port=5432", f"port={proxy.port}"), 0.2, 2)
     try:
         with pool.connection() as conn:
             conn.execute("SELECT 1")
