@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+import resource
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MachineUse", "Reading", "between", "describe", "read"]
+__all__ = [
+    "MachineUse", "Reading", "between", "describe", "group_cpu_seconds", "own_cpu_seconds",
+    "postgres_cpu_seconds", "process_cpu_seconds", "read",
+]
 
 
 @dataclass(frozen=True)
@@ -80,3 +84,46 @@ def between(before: Reading | None, after: Reading | None, seconds: float) -> Ma
         user_pct=pct(after.user, before.user), system_pct=pct(after.system, before.system),
         steal_pct=pct(after.steal, before.steal),
         switches_per_s=round((after.switches - before.switches) / seconds, 0))
+
+
+# ---- CPU time by process -------------------------------------------------------------
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in process group ``pgid``."""
+    return sum(process_cpu_seconds(pgid).values())
+
+
+def process_cpu_seconds(pgid: int) -> dict[int, float]:
+    """User + system CPU seconds of each live process in process group ``pgid``."""
+    return _cpu_seconds(lambda comm, pgrp: pgrp == pgid)
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU seconds of the live PostgreSQL server processes on this machine."""
+    return sum(_cpu_seconds(lambda comm, pgrp: comm in ("postgres", "postmaster")).values())
+
+
+def _cpu_seconds(counts: Callable[[str, int], bool]) -> dict[int, float]:
+    """User + system CPU seconds of each live process ``counts(comm, pgrp)`` accepts."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.find("(") + 1:stat.rfind(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        # after "pid (comm)": state ppid pgrp session ... utime(12th) stime(13th)
+        if counts(comm, int(fields[2])):
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def own_cpu_seconds() -> float:
+    """This process's CPU seconds: the load generator's cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

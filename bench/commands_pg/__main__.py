@@ -22,10 +22,8 @@ import argparse
 import functools
 import json
 import os
-import resource
 import statistics
 import tempfile
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ from bench.http.__main__ import (
 )
 from bench.http.load import LoadResult, Request, run_load
 from bench.http.orders import BUYER, SECRET
+from bench.machine import own_cpu_seconds, postgres_cpu_seconds, process_cpu_seconds
 from infrastructure.logging import configure_logging
 from infrastructure.ops_settings import MAX_THREADS
 from interface.http.auth import issue_token
@@ -61,46 +60,6 @@ STAGGER = 0.02
 MODES: dict[str, str | None] = {"group_commit_off": "off", "group_commit_default": None}
 #: CPU time per command: the server's, PostgreSQL's, the load generator's.
 CPU_KEYS = ("cpu_ms_per_command", "database_cpu_ms_per_command", "client_cpu_ms_per_command")
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of every live process in process group ``pgid``."""
-    return sum(process_cpu_seconds(pgid).values())
-
-
-def process_cpu_seconds(pgid: int) -> dict[int, float]:
-    """User + system CPU seconds of each live process in process group ``pgid``."""
-    return _cpu_seconds(lambda comm, pgrp: pgrp == pgid)
-
-
-def postgres_cpu_seconds() -> float:
-    """User + system CPU seconds of the live PostgreSQL server processes on this machine."""
-    return sum(_cpu_seconds(lambda comm, pgrp: comm in ("postgres", "postmaster")).values())
-
-
-def _cpu_seconds(counts: Callable[[str, int], bool]) -> dict[int, float]:
-    """User + system CPU seconds of each live process ``counts(comm, pgrp)`` accepts."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.find("(") + 1:stat.rfind(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        # after "pid (comm)": state ppid pgrp session ... utime(12th) stime(13th)
-        if counts(comm, int(fields[2])):
-            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
-
-
-def own_cpu_seconds() -> float:
-    """This process's CPU seconds: the load generator's cost."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def measure(url: str, mode: str | None, ids: list[str], token: str, work: Path,

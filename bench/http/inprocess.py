@@ -229,7 +229,8 @@ def main() -> None:
         configure_logging("json", "INFO", stream=log_stream)
         url = args.database_url or f"sqlite:///{tmp}/events.db"
         settings = Settings.from_env({"DISPUTEDESK_DATABASE_URL": url,
-                                      "DISPUTEDESK_SECRET": SECRET})
+                                      "DISPUTEDESK_SECRET": SECRET,
+                                      "DISPUTEDESK_RATE_LIMITS": "off"})
         desk = build_application(settings)
         read_id = place_orders(desk, "read", 1)[0]
         post_ids = place_orders(desk, "http", 200)

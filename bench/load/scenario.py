@@ -100,6 +100,9 @@ class Stats:
     load_started: float = float("inf")
     #: How busy the machine was over the load phase (None: not known here).
     machine: MachineUse | None = None
+    #: CPU seconds each part of the run used over the load phase (see :func:`cpu_parts`).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    load_phase_seconds: float = 0.0
     refusals: Counter[str] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
     retries: int = 0
@@ -442,10 +445,34 @@ async def drive(processes: Processes, config: Config, stats: Stats,
         rng = random.Random(config.seed)
         users = [Users(client, orders, random.Random(rng.random())) for _ in range(config.users)]
         faulting = [faults(processes, config, started, injected)] if config.faults else []
-        before = machine.read()
+        before, parts_before = machine.read(), cpu_parts(processes)
         await asyncio.gather(*faulting, *(user.act() for user in users))
         stats.machine = machine.between(before, machine.read(), time.monotonic() - started)
+        stats.cpu_seconds = cpu_used(parts_before, cpu_parts(processes))
+        stats.load_phase_seconds = time.monotonic() - started
     return orders
+
+
+def cpu_parts(processes: Processes) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each process of each part of the run, by pid.
+
+    A process that ends in between takes its CPU time with it: under faults the
+    killed projection worker's share and the cut PostgreSQL sessions' are left out.
+    """
+    def group(process: subprocess.Popen[bytes] | None) -> dict[int, float]:
+        return machine.process_cpu_seconds(process.pid) if process is not None else {}
+
+    return {"server": group(processes.server), "projection worker": group(processes.worker),
+            "PostgreSQL": {0: machine.postgres_cpu_seconds()},
+            "load generator": {0: machine.own_cpu_seconds()}}
+
+
+def cpu_used(before: dict[str, dict[int, float]],
+             after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each part used from ``before`` to ``after`` (processes alive at the end)."""
+    return {part: round(sum(seconds - before.get(part, {}).get(pid, 0.0)
+                            for pid, seconds in pids.items()), 2)
+            for part, pids in after.items()}
 
 
 # ---- verification ---------------------------------------------------------------------
@@ -653,6 +680,8 @@ def run(config: Config) -> dict[str, Any]:
         "rate_limits": "off",
         "by_route_figures": route_figures(stats, load_seconds),
         "machine": stats.machine.as_dict() if stats.machine is not None else None,
+        "cpu": {"seconds": stats.cpu_seconds, "over_seconds": round(stats.load_phase_seconds, 2),
+                "answered": sum(len(v) for v in stats.route_latencies.values())},
         "verification": verification,
         "logs": str(config.workdir),
     }
@@ -695,6 +724,22 @@ def problems(report: dict[str, Any]) -> list[str]:
     return found
 
 
+def cpu_line(report: dict[str, Any]) -> str:
+    """Where the CPU went, and the most requests a second the machine could answer at that
+    cost with every CPU busy: with the users hardly pausing, each then waits about
+    users / that rate on average (Little's law), whatever the server does with its queue."""
+    cpu, cpus = report.get("cpu") or {}, (report.get("machine") or {}).get("cpus")
+    parts, requests, load_seconds = cpu.get("seconds"), cpu.get("answered"), cpu.get("over_seconds")
+    if not parts or not requests or not load_seconds or not cpus:
+        return "(not known here)"
+    per_request_ms = sum(parts.values()) / requests * 1000
+    ceiling = cpus * 1000 / per_request_ms
+    return (", ".join(f"{part} {seconds / load_seconds:.2f}" for part, seconds in parts.items())
+            + f" CPUs; {per_request_ms:.1f} ms of CPU a request, so {cpus:.0f} CPUs answer at "
+            f"most {ceiling:,.0f} requests/s and {report['users']} users wait about "
+            f"{report['users'] / ceiling * 1000:,.0f} ms a request on average")
+
+
 def summary(report: dict[str, Any]) -> str:
     v = report["verification"]
     lines = [
@@ -711,6 +756,7 @@ def summary(report: dict[str, Any]) -> str:
         f"  503s          {report['status_503']} (allowed, reported)",
         "  machine       " + (machine.describe(report["machine"]) if report.get("machine")
                               else "(not known here)"),
+        "  CPU           " + cpu_line(report),
         "  faults        " + (", ".join(f"{f['fault']} at {f['at_s']} s"
                                         for f in report["faults"]) or "none"),
         f"  acked         {v['acked_commands']:,} commands "

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import pytest
 
 import bench.__main__ as make_bench
-from bench.commands_pg.__main__ import group_cpu_seconds, process_cpu_seconds
 from bench.http.load import Request, run_load
-from bench.load.scenario import Stats, route_figures
+from bench.load.scenario import Stats, cpu_line, cpu_used, route_figures
+from bench.machine import group_cpu_seconds, process_cpu_seconds
 
 BENCH = Path(make_bench.__file__).parent
 
@@ -76,6 +76,22 @@ def test_the_load_run_reports_each_route_of_the_load_phase() -> None:
     figures = route_figures(stats, 10.0)
     assert figures["case"] == {"answered": 100, "rps": 10.0, "p50_ms": 10.0, "p99_ms": 600.0}
     assert figures["ship"]["rps"] == 0.1
+
+
+def test_the_load_run_counts_the_cpu_of_processes_alive_at_the_end() -> None:
+    before = {"server": {10: 1.0, 11: 2.0}, "PostgreSQL": {0: 5.0}}
+    after = {"server": {10: 1.5, 12: 0.25}, "PostgreSQL": {0: 6.0}}  # 11 ended, 12 started
+    assert cpu_used(before, after) == {"server": 0.75, "PostgreSQL": 1.0}
+
+
+def test_the_load_run_turns_cpu_per_request_into_the_machine_s_ceiling() -> None:
+    report = {"users": 200, "machine": {"cpus": 2},
+              "cpu": {"seconds": {"server": 15.0, "PostgreSQL": 5.0}, "over_seconds": 10.0,
+                      "answered": 4000}}
+    line = cpu_line(report)  # 20 CPU s / 4,000 requests: 5 ms each, 400/s on 2 CPUs
+    assert line.startswith("server 1.50, PostgreSQL 0.50 CPUs; 5.0 ms of CPU a request")
+    assert "at most 400 requests/s and 200 users wait about 500 ms" in line
+    assert cpu_line({**report, "cpu": {}}) == "(not known here)"
 
 
 def test_the_server_cpu_is_read_for_a_process_group() -> None:

@@ -241,7 +241,7 @@ def file_response(download: Download) -> Stream:
 class EvidenceController(Controller):
     path = "/v1/disputes"
     tags = ["disputes"]
-    dependencies = {"evidence_files": Provide(_provide_files, sync_to_thread=True)}
+    dependencies = {"evidence_files": Provide(_provide_files, sync_to_thread=False)}
 
     def __init__(self, owner: Router) -> None:
         super().__init__(owner)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, Router
+from litestar.concurrency import sync_to_thread
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
@@ -459,14 +460,20 @@ class ReadModelRoutes:
         self._follow_log = follow_log
         self._lock = Lock()
 
-        def provide() -> ReadModelQueries:  # a function: Litestar deep-copies dependencies
-            return self.queries()
+        async def provide() -> ReadModelQueries:  # a function: Litestar deep-copies them
+            return await self.provided()
 
         self.router = Router(
             path="/",
             route_handlers=[ReadModelsController],
-            dependencies={"read_models": Provide(provide, sync_to_thread=True)},
+            dependencies={"read_models": Provide(provide)},
         )
+
+    async def provided(self) -> ReadModelQueries:
+        """The queries, for a handler: on the loop once the store is open (a thread hop
+        would wait its turn in the busy handler pool); the first use opens it in a thread."""
+        queries = self._queries  # set under the lock; reading it needs none
+        return queries if queries is not None else await sync_to_thread(self.queries)
 
     def queries(self) -> ReadModelQueries:
         with self._lock:

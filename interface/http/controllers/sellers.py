@@ -209,12 +209,12 @@ class ReviewVisibilityController(Controller):
 def seller_routes(read_models: ReadModelRoutes) -> Router:
     """The seller routes, reading the app's read models (``read_models``)."""
 
-    def provide() -> ReadModelQueries:  # a function: Litestar deep-copies dependencies
-        return read_models.queries()
+    async def provide() -> ReadModelQueries:  # a function: Litestar deep-copies them
+        return await read_models.provided()
 
     return Router(
         path="/",
         route_handlers=[SellersController, ReviewVisibilityController],
-        dependencies={"read_models": Provide(provide, sync_to_thread=True)},
+        dependencies={"read_models": Provide(provide)},
     )
 
