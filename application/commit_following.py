@@ -44,5 +44,13 @@ class FollowsCommits(Application[UUID]):
         """The library's save; then case reads in this process know it was committed."""
         recordings = super().save(*objs, **kwargs)
         if self._commits is not None:
-            self._commits.committed()
+            self._commits.committed(_cases_of(objs))
         return recordings
+
+
+def _cases_of(objs: tuple[Any, ...]) -> list[UUID] | None:
+    """The ids of the aggregates saved (given whole or as their events); None if any
+    object names none."""
+    ids = [getattr(o, "originator_id", None) or getattr(o, "id", None) for o in objs]
+    cases = [i for i in ids if isinstance(i, UUID)]
+    return cases if len(cases) == len(ids) else None

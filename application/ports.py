@@ -28,6 +28,11 @@ class CommitCounter(Protocol):
     def peek(self) -> Hashable | None:
         """The stamp if it can be had without I/O (never blocks); else None."""
 
+    def same_for(self, dispute_id: UUID, earlier: Hashable, now: Hashable) -> bool:
+        """Whether nothing was committed to ``dispute_id`` from stamp ``earlier`` to
+        stamp ``now`` (both this counter's, never blocks). A counter that cannot tell
+        cases apart answers ``earlier == now``."""
+
     def close(self) -> None: ...
 
 

@@ -75,7 +75,7 @@ class ReadCache:
         if kept is None:
             d = self._disputes.get(dispute_id)
         else:
-            if stamp is not None and kept.stamp == stamp and kept.dispute.version >= min_version:
+            if self._unchanged(dispute_id, kept, stamp) and kept.dispute.version >= min_version:
                 return kept
             newer = self._disputes.events(dispute_id, gt=kept.dispute.version)
             if not newer:
@@ -94,10 +94,16 @@ class ReadCache:
         ``min_version`` at least); else None."""
         stamp = self._commits.peek() if self._commits is not None else None
         kept = self._kept.get(dispute_id)
-        if (stamp is None or kept is None or kept.stamp != stamp
+        if (kept is None or not self._unchanged(dispute_id, kept, stamp)
                 or kept.dispute.version < min_version):
             return None
         return kept
+
+    def _unchanged(self, dispute_id: UUID, kept: KeptRead, stamp: Hashable | None) -> bool:
+        """Nothing committed to the dispute since the store confirmed ``kept``, as far as
+        the commit counter can tell (stamps it gave; None: it could not)."""
+        return (self._commits is not None and stamp is not None and kept.stamp is not None
+                and self._commits.same_for(dispute_id, kept.stamp, stamp))
 
     def view(self, kept: KeptRead, actor: Actor, policy: Policy, now: datetime) -> dict[str, Any]:
         """The case view of the kept state: what ``case_view`` gives, from what is kept."""

@@ -4,12 +4,13 @@ eventsourcing's recorder sends a save's events as one array of a composite type
 in text form, which psycopg builds by quoting and escaping every field in
 Python. Here the same ``INSERT ... SELECT ... FROM unnest(...)`` takes one array
 per column (``uuid[]``, ``bigint[]``, ``text[]``, ``bytea[]``) in binary: the same
-rows, in the same order, under the same table lock and notification, for about a
-tenth of the client's CPU (figures in docs/benchmarks.md). The library selects
-this class through its public ``APPLICATION_RECORDER_TOPIC`` setting
-(:func:`infrastructure.database_url.eventsourcing_env`); ``DISPUTEDESK_BINARY_INSERT=0``
-keeps the library's own insert. ``tests/integration/test_binary_insert.py`` holds
-the two equal.
+rows, in the same order, under the same table lock and notification (which here
+also names the transaction's cases), for about a tenth of the client's CPU
+(figures in docs/benchmarks.md). The library selects this class through its
+public ``APPLICATION_RECORDER_TOPIC`` setting
+(:func:`infrastructure.database_url.eventsourcing_env`);
+``DISPUTEDESK_BINARY_INSERT=0`` keeps the library's own insert.
+``tests/integration/test_binary_insert.py`` holds the two equal.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-__all__ = ["TOPIC", "BinaryInsertRecorder"]
+__all__ = ["MAX_NAMED", "TOPIC", "BinaryInsertRecorder"]
 
 #: What ``APPLICATION_RECORDER_TOPIC`` names to select this recorder.
 TOPIC = "infrastructure.binary_insert:BinaryInsertRecorder"
+#: The most cases a notification names (its payload must stay under 8,000 bytes);
+#: a transaction touching more names none, which readers take as "any case".
+MAX_NAMED = 200
 
 
 class BinaryInsertRecorder(PostgresApplicationRecorder):
@@ -50,10 +54,18 @@ class BinaryInsertRecorder(PostgresApplicationRecorder):
         # As the library's: the table lock (notification ids commit in order), the
         # notification (subscribers and case reads wake), then the rows.
         self._lock_table(curs)
-        self._notify_channel(curs)
+        self._notify_cases(curs, stored_events)
         curs.execute(self._insert_columns, (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
         ))
+
+    def _notify_cases(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> None:
+        """The library's notification, naming the cases of the transaction in its payload
+        (ids joined by commas), so that a reader keeping one case current learns whether
+        this commit touched it (``infrastructure/pg_commit_counter.py``)."""
+        cases = dict.fromkeys(str(e.originator_id) for e in stored_events)
+        payload = ",".join(cases) if len(cases) <= MAX_NAMED else ""
+        curs.execute("SELECT pg_notify(%s, %s)", (self.channel_name, payload))

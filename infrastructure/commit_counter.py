@@ -30,6 +30,7 @@ import struct
 import threading
 from collections.abc import Hashable
 from pathlib import Path
+from uuid import UUID
 
 from infrastructure.private_files import private_sqlite_file
 
@@ -81,6 +82,10 @@ class SQLiteCommitCounter:
         if not _valid_header(data):
             return None
         return data[:WAL_INDEX_HEADER_SIZE]
+
+    def same_for(self, dispute_id: UUID, earlier: Hashable, now: Hashable) -> bool:
+        """The WAL index tells that something was committed, not to which case."""
+        return earlier == now
 
     def stamp(self) -> Hashable | None:
         """Equal stamps: nothing was committed in between. None: cannot tell."""

@@ -16,6 +16,11 @@ that has not been heard of for ``LIVENESS`` seconds (a dropped connection, a
 database that hangs) gives no stamp, so every read asks the store, as it would
 without this. Each time it (re)connects it starts a new epoch: stamps from
 before never equal later ones.
+
+Each notification of this project's insert names the cases its transaction
+touched (``infrastructure/binary_insert.py``), so a kept case stays current
+while others are written to (:meth:`PostgresCommitCounter.same_for`); one that
+names none, as the library's own insert sends, may have touched any case.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import threading
 import time
 from collections.abc import Hashable
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import sql
 
+from application.case_changes import CaseChanges
 from infrastructure.logging import get_logger
 
 __all__ = ["LIVENESS", "PostgresCommitCounter"]
@@ -53,6 +60,7 @@ class PostgresCommitCounter:
         self._lock = threading.Lock()
         self._epoch = 0
         self._count = 0
+        self._cases = CaseChanges()
         self._heard_at = float("-inf")  # when the listener last showed it is alive
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="commit-listener", daemon=True)
@@ -71,6 +79,14 @@ class PostgresCommitCounter:
 
     def stamp(self) -> Hashable | None:
         return self.peek()
+
+    def same_for(self, dispute_id: UUID, earlier: Hashable, now: Hashable) -> bool:
+        """No notification from ``earlier`` on named ``dispute_id`` or no case at all
+        (stamps of one epoch: a new connection may have missed some)."""
+        if not (isinstance(earlier, tuple) and isinstance(now, tuple)) or earlier[0] != now[0]:
+            return False
+        with self._lock:
+            return not self._cases.touched_after(str(dispute_id), earlier[1])
 
     def close(self) -> None:
         self._stopped.set()
@@ -99,17 +115,19 @@ class PostgresCommitCounter:
         log.info("commits.listening", channel=self._channel, epoch=self._epoch)
         while not self._stopped.is_set():
             # Counted as each notification arrives; a wait that hears none ends in a ping.
-            arrived = sum(1 for _ in conn.notifies(timeout=WAIT, stop_after=1))
+            arrived = [n.payload for n in conn.notifies(timeout=WAIT, stop_after=1)]
             if not arrived:
                 conn.execute("SELECT 1")  # alive? (notifications that came meanwhile wait)
-                arrived = sum(1 for _ in conn.notifies(timeout=0))
+                arrived = [n.payload for n in conn.notifies(timeout=0)]
             self._heard(arrived)
 
-    def _heard(self, arrived: int) -> None:
-        """The connection answered just now, with ``arrived`` new notifications."""
+    def _heard(self, payloads: list[str]) -> None:
+        """The connection answered just now, with these new notifications' payloads."""
         heard_at = time.monotonic()
         with self._lock:
             if heard_at - self._heard_at >= LIVENESS:
                 self._epoch += 1  # silent too long: what it missed is unknown
-            self._count += arrived
+            for payload in payloads:
+                self._count += 1
+                self._cases.touched(payload.split(",") if payload else None, self._count)
             self._heard_at = heard_at

@@ -62,6 +62,12 @@ def counter(postgres_url: str, proxy: TcpProxy) -> Iterator[PostgresCommitCounte
     listening.close()
 
 
+def _count(stamp: Hashable | None) -> int:
+    """The commits a stamp (epoch, count) has counted."""
+    assert isinstance(stamp, tuple)
+    return int(stamp[1])
+
+
 def _place(desk: DisputeDesk, clock: ManualClock, order_id: str) -> UUID:
     view, _ = desk.place_order(
         order_id=order_id, buyer_id="b-1", seller_id="s-1", region="US", category="general",
@@ -79,6 +85,36 @@ def test_a_commit_by_another_process_changes_the_stamp_and_nothing_else_does(
     _place(writer, manual_clock, "o-1")
     _eventually(lambda: counter.stamp() != quiet)
     assert counter.stamp() is not None
+
+
+def test_a_kept_case_stays_current_while_another_process_writes_to_other_cases(
+    writer: DisputeDesk, counter: PostgresCommitCounter, postgres_url: str,
+    manual_clock: ManualClock,
+) -> None:
+    reader = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": postgres_url}),
+                               clock=manual_clock)
+    try:
+        reader.follow_commits(counter)
+        kept, other = _place(writer, manual_clock, "o-kept"), _place(writer, manual_clock, "o-2")
+
+        def kept_current() -> bool:
+            reader.case(kept, BUYER)
+            return reader.case_in_memory(kept, BUYER) is not None
+
+        _eventually(kept_current)
+        manual_clock.advance(timedelta(minutes=1))
+        before = counter.stamp()
+        for n in range(3):  # other cases written to: the kept one is still known current
+            writer.contact_seller(other, message=f"hello {n}", channel="chat", actor=BUYER)
+            _place(writer, manual_clock, f"o-new-{n}")
+        _eventually(lambda: _count(counter.stamp()) >= _count(before) + 6)  # all six heard
+        assert reader.case_in_memory(kept, BUYER) is not None
+        # The kept case written to: it is not, and the next read has the write.
+        written = writer.contact_seller(kept, message="and mine?", channel="chat", actor=BUYER)
+        _eventually(lambda: reader.case_in_memory(kept, BUYER) is None)
+        assert reader.case(kept, BUYER)["version"] == written["version"]
+    finally:
+        reader.close()
 
 
 def test_a_commit_is_counted_when_its_notification_arrives_not_when_the_wait_ends(
