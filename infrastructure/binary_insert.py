@@ -24,13 +24,12 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-__all__ = ["MAX_NAMED", "TOPIC", "BinaryInsertRecorder"]
+from infrastructure.commit_payload import payload_of
+
+__all__ = ["TOPIC", "BinaryInsertRecorder"]
 
 #: What ``APPLICATION_RECORDER_TOPIC`` names to select this recorder.
 TOPIC = "infrastructure.binary_insert:BinaryInsertRecorder"
-#: The most cases a notification names (its payload must stay under 8,000 bytes);
-#: a transaction touching more names none, which readers take as "any case".
-MAX_NAMED = 200
 
 
 class BinaryInsertRecorder(PostgresApplicationRecorder):
@@ -63,9 +62,8 @@ class BinaryInsertRecorder(PostgresApplicationRecorder):
         ))
 
     def _notify_cases(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> None:
-        """The library's notification, naming the cases of the transaction in its payload
-        (ids joined by commas), so that a reader keeping one case current learns whether
-        this commit touched it (``infrastructure/pg_commit_counter.py``)."""
-        cases = dict.fromkeys(str(e.originator_id) for e in stored_events)
-        payload = ",".join(cases) if len(cases) <= MAX_NAMED else ""
+        """The library's notification, naming the transaction's cases in its payload
+        (``infrastructure/commit_payload.py``): a reader keeping one case current
+        learns whether this commit touched it."""
+        payload = payload_of(e.originator_id for e in stored_events)
         curs.execute("SELECT pg_notify(%s, %s)", (self.channel_name, payload))

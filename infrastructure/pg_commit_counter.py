@@ -35,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from application.case_changes import CaseChanges
+from infrastructure.commit_payload import cases_in
 from infrastructure.logging import get_logger
 
 __all__ = ["LIVENESS", "PostgresCommitCounter"]
@@ -129,5 +130,5 @@ class PostgresCommitCounter:
                 self._epoch += 1  # silent too long: what it missed is unknown
             for payload in payloads:
                 self._count += 1
-                self._cases.touched(payload.split(",") if payload else None, self._count)
+                self._cases.touched(cases_in(payload), self._count)
             self._heard_at = heard_at

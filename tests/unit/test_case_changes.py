@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 from application.case_changes import CaseChanges
 from application.own_commits import OwnCommits
+from infrastructure.commit_payload import MAX_NAMED, cases_in, payload_of
 
 
 def test_a_commit_naming_cases_touches_those_cases_only() -> None:
@@ -64,3 +65,9 @@ def test_this_process_s_own_commit_changes_its_case_at_once_and_no_other() -> No
     assert commits.same_for(other, earlier, now)
     commits.committed(None)  # a save that could not say which cases: any case
     assert not commits.same_for(other, now, commits.stamp() or now)
+
+
+def test_a_notification_names_each_case_once_or_none_when_there_are_too_many() -> None:
+    assert cases_in(payload_of(["a", "b", "a"])) == ["a", "b"]
+    assert cases_in(payload_of(str(n) for n in range(MAX_NAMED + 1))) is None
+    assert cases_in("") is None
