@@ -37,6 +37,7 @@ from psycopg import sql
 from application.case_changes import CaseChanges
 from infrastructure.commit_payload import cases_in
 from infrastructure.logging import get_logger
+from infrastructure.notify_wait import wait_for_notifies
 
 __all__ = ["LIVENESS", "PostgresCommitCounter"]
 
@@ -116,7 +117,9 @@ class PostgresCommitCounter:
         log.info("commits.listening", channel=self._channel, epoch=self._epoch)
         while not self._stopped.is_set():
             # Counted as each notification arrives; a wait that hears none ends in a ping.
-            arrived = [n.payload for n in conn.notifies(timeout=WAIT, stop_after=1)]
+            arrived = wait_for_notifies(conn, WAIT, self._stopped)
+            if arrived is None:
+                return
             if not arrived:
                 conn.execute("SELECT 1")  # alive? (notifications that came meanwhile wait)
                 arrived = [n.payload for n in conn.notifies(timeout=0)]

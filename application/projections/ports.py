@@ -14,6 +14,7 @@ rebuild fills a new version in a lane of its own and then hands it over.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 from uuid import UUID
@@ -163,8 +164,9 @@ class ReadModelStore(Protocol):
         """Whether ``wait_for_events`` wakes up when events are recorded (else: poll)."""
         ...
 
-    def wait_for_events(self, timeout: float) -> None:
-        """Sleep until new events may have been recorded, at most ``timeout`` seconds."""
+    def wait_for_events(self, timeout: float, stop: threading.Event | None = None) -> None:
+        """Sleep until new events may have been recorded, at most ``timeout`` seconds,
+        and not long after ``stop`` is set."""
         ...
 
     @property

@@ -102,7 +102,7 @@ class Worker:
                         if once:
                             return Outcome.CAUGHT_UP
                         if store.notifies:
-                            store.wait_for_events(self.poll_interval)
+                            store.wait_for_events(self.poll_interval, stop)
                         else:
                             stop.wait(self.poll_interval)
                 except Exception as error:  # any failure: log, reopen, go on

@@ -11,7 +11,7 @@ dead peer (TCP keepalives, ``tcp_user_timeout``: ``psycopg_conninfo``).
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +21,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from application.projections.records import DisputesChanges, StateRow
+from infrastructure.notify_wait import wait_for_notifies
 from infrastructure.outages import PSYCOPG_OUTAGES
 from infrastructure.pool_check import pool_hooks
 from infrastructure.schema_lock import advisory_lock_key
@@ -189,15 +190,15 @@ class PostgresStore(SqlWriter):
     def notifies(self) -> bool:
         return self._channel is not None
 
-    def wait_for_events(self, timeout: float) -> None:
+    def wait_for_events(self, timeout: float, stop: threading.Event | None = None) -> None:
+        stop = stop if stop is not None else threading.Event()
         if self._channel is None:
-            time.sleep(timeout)
+            stop.wait(timeout)
             return
         if not self._listening:
             self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
             self._listening = True
-        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
-            pass
+        wait_for_notifies(self._conn, timeout, stop)
 
     @property
     def overlap_writes(self) -> bool:

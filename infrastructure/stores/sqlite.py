@@ -141,8 +141,12 @@ class SQLiteStore(SqlWriter):
     def notifies(self) -> bool:
         return False
 
-    def wait_for_events(self, timeout: float) -> None:
-        time.sleep(timeout)  # SQLite cannot notify: poll
+    def wait_for_events(self, timeout: float, stop: threading.Event | None = None) -> None:
+        # SQLite cannot notify: poll
+        if stop is None:
+            time.sleep(timeout)
+        else:
+            stop.wait(timeout)
 
     @property
     def overlap_writes(self) -> bool:
