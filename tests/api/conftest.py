@@ -16,6 +16,7 @@ from infrastructure.clock import ManualClock
 from infrastructure.settings import Settings
 from interface.http.app import create_app
 from interface.http.auth import issue_token
+from tests.conftest import store_url
 
 SECRET = "api-tests-secret-0123456789abcdef0123456789"
 
@@ -48,6 +49,15 @@ ROLE_HEADERS = {
     "moderator": MODERATOR,
     "analyst": ANALYST,
 }
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The suite's ``database_url``, with PostgreSQL's tables emptied rather than dropped:
+    these tests do not look at the schema (see ``tests/conftest.py``)."""
+    return store_url(request, tmp_path, keep_tables=True)
 
 
 @pytest.fixture
