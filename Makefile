@@ -28,9 +28,7 @@ MYPY_TARGETS = $(wildcard $(PACKAGES))
 # `make token` prints the token alone, so that $(make token ...) is the token.
 MAKEFLAGS += --no-print-directory
 # Two xdist workers (one PostgreSQL database each): the suite in about half the time.
-# Work stealing: a worker that ran out takes tests queued for the other, so the long
-# end-to-end tests do not leave one worker running alone at the end.
-PYTEST_ARGS ?= -n 2 --dist worksteal
+PYTEST_ARGS ?= -n 2
 
 .PHONY: help venv run demo token test lint typecheck bench bench-full clean browser
 

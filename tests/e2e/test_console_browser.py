@@ -15,12 +15,17 @@ import os
 import re
 import shutil
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infrastructure.bootstrap import build_application
+from infrastructure.settings import Settings
 from interface.http.auth import issue_token
 from tests.e2e.careful_client import ROOT, SECRET, Server, child_env, cli
 
@@ -56,9 +61,35 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     server = Server(url, folder / "server.log")
     server.start()
     try:
+        _wait_caught_up(server, url)
         yield server
     finally:
         server.stop()
+
+
+def _wait_caught_up(server: Server, url: str, timeout: float = 120.0) -> None:
+    """Until the moderation queue holds every event the demo recorded: the server is
+    ready while its read models trail by up to 1,000 events, and a page loaded
+    before they catch up shows a queue still filling."""
+    desk = build_application(Settings.from_env({"DISPUTEDESK_DATABASE_URL": url}))
+    try:
+        head = desk.recorder.max_notification_id() or 0
+    finally:
+        desk.close()
+    request = urllib.request.Request(
+        f"{server.base}/v1/moderation/queue?limit=1&min_position={head}",
+        headers={"Authorization": f"Bearer {token('moderator', 'm-wait')}"})
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code != 503:
+                raise
+        assert time.monotonic() < deadline, f"the queue did not reach position {head}"
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
