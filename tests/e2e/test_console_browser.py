@@ -11,6 +11,7 @@ screenshots there.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 SERIOUS = ("serious", "critical")
 WAIT_MS = 15_000
+#: Cases the fixture puts under review: the tests rule one, claim one, open one.
+REVIEWED = 3
 
 
 def _browser_or_skip() -> None:
@@ -61,10 +65,40 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     server = Server(url, folder / "server.log")
     server.start()
     try:
+        for n in range(REVIEWED):
+            _under_review(server, f"console-e2e-{n}")
         _wait_caught_up(server, url)
         yield server
     finally:
         server.stop()
+
+
+def _post(server: Server, path: str, role: str, subject: str,
+          body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        server.base + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token(role, subject)}",
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
+
+
+def _under_review(server: Server, order_id: str) -> None:
+    """A case in the moderation queue whatever the demo left there (how many cases it
+    leaves under review depends on the day it runs): an order past its shipping
+    deadline, a contact, a response, and the buyer asks the platform to step in."""
+    placed = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    case = _post(server, "/v1/orders", "platform", "p-e2e", {
+        "order_id": order_id, "buyer_id": "b-e2e", "seller_id": "s-e2e", "region": "US",
+        "category": "general", "amount": {"amount": "25.00", "currency": "USD"},
+        "placed_at": placed})
+    path = f"/v1/disputes/{case['id']}"
+    _post(server, f"{path}/seller-contacts", "buyer", "b-e2e",
+          {"message": "Where is it?", "channel": "chat"})
+    _post(server, f"{path}/seller-responses", "seller", "s-e2e", {"message": "Soon"})
+    _post(server, f"{path}/interventions", "buyer", "b-e2e",
+          {"reason": "not_shipped", "statement": "It never shipped."})
 
 
 def _wait_caught_up(server: Server, url: str, timeout: float = 120.0) -> None:
