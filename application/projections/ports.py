@@ -164,7 +164,7 @@ class ReadModelStore(Protocol):
         """Whether ``wait_for_events`` wakes up when events are recorded (else: poll)."""
         ...
 
-    def wait_for_events(self, timeout: float, stop: threading.Event | None = None) -> None:
+    def wait_for_events(self, timeout: float, stop: threading.Event) -> None:
         """Sleep until new events may have been recorded, at most ``timeout`` seconds,
         and not long after ``stop`` is set."""
         ...

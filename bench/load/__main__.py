@@ -65,10 +65,7 @@ def main() -> int:
 
 def _run_once(args: argparse.Namespace, faults: bool, name: str) -> dict[str, Any]:
     dbname = f"disputedesk_load_{os.getpid()}_{name}"
-    parts = urlsplit(ADMIN_URL)
-    url = urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, ""))
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    url = create(dbname)
     try:
         with tempfile.TemporaryDirectory(prefix="disputedesk-load-") as workdir:
             config = Config(database_url=url, workdir=Path(workdir), seconds=args.seconds,
@@ -88,11 +85,19 @@ def _run_once(args: argparse.Namespace, faults: bool, name: str) -> dict[str, An
         if args.keep_db:
             print(f"kept the database {url}", file=sys.stderr)
         else:
-            _drop(dbname)
+            drop(dbname)
     return report
 
 
-def _drop(dbname: str) -> None:
+def create(dbname: str) -> str:
+    """A new database on the local PostgreSQL; returns its URL."""
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    parts = urlsplit(ADMIN_URL)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, ""))
+
+
+def drop(dbname: str) -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))

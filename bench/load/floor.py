@@ -26,11 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psycopg
-from psycopg import sql
 
 from bench import machine
-from bench.load.__main__ import ADMIN_URL, _drop
+from bench.load.__main__ import create, drop
 from bench.load.scenario import Client, Config, Processes, Stats, cpu_parts, cpu_used, seed, token
 from infrastructure.logging import configure_logging
 
@@ -83,14 +81,12 @@ async def _load(processes: Processes, kind: str, users: int, seconds: float) -> 
             "p99_ms": round(latencies[int(count * 0.99)] * 1000, 1),
             "cpu_ms_per_request": round(cpu / count * 1000, 2),
             "cpu": {part: round(seconds / elapsed, 2) for part, seconds in used.items()},
-            "busy_pct": busy.busy_pct if busy is not None else None}
+            "busy_pct": busy.busy_pct if busy is not None else "?"}
 
 
 def run_kind(kind: str, users: int, seconds: float) -> dict[str, Any]:
     dbname = f"disputedesk_floor_{os.getpid()}_{kind}"
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    url = create(dbname)
     try:
         with tempfile.TemporaryDirectory(prefix="disputedesk-floor-") as workdir:
             processes = Processes(Config(database_url=url, workdir=Path(workdir),
@@ -102,7 +98,7 @@ def run_kind(kind: str, users: int, seconds: float) -> dict[str, Any]:
             finally:
                 processes.stop_all()
     finally:
-        _drop(dbname)
+        drop(dbname)
 
 
 def main() -> int:

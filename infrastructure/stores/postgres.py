@@ -190,8 +190,7 @@ class PostgresStore(SqlWriter):
     def notifies(self) -> bool:
         return self._channel is not None
 
-    def wait_for_events(self, timeout: float, stop: threading.Event | None = None) -> None:
-        stop = stop if stop is not None else threading.Event()
+    def wait_for_events(self, timeout: float, stop: threading.Event) -> None:
         if self._channel is None:
             stop.wait(timeout)
             return

@@ -141,12 +141,8 @@ class SQLiteStore(SqlWriter):
     def notifies(self) -> bool:
         return False
 
-    def wait_for_events(self, timeout: float, stop: threading.Event | None = None) -> None:
-        # SQLite cannot notify: poll
-        if stop is None:
-            time.sleep(timeout)
-        else:
-            stop.wait(timeout)
+    def wait_for_events(self, timeout: float, stop: threading.Event) -> None:
+        stop.wait(timeout)  # SQLite cannot notify: poll
 
     @property
     def overlap_writes(self) -> bool:
